@@ -1,0 +1,477 @@
+/*
+ * The interposition layer: thin hooks over the runtime core.
+ *
+ * malloc and friends go to jemalloc (Debian's libjemalloc_pic.a, its public
+ * names renamed jx_*), bound per thread to one arena whose extents come from
+ * the runtime's managed heap. mmap and friends go to rt_*. Until the runtime
+ * is initialised (and for allocations made by the initialising thread while
+ * it starts the runtime's threads) a small static bump arena serves malloc.
+ */
+#define _GNU_SOURCE
+/* Define mmap and mmap64 under their own names (meson sets _FILE_OFFSET_BITS=64,
+ * which would turn our mmap into mmap64). */
+#undef _FILE_OFFSET_BITS
+#include "config.h"
+#include "log.h"
+#include "rt.h"
+#include "stats.h"
+#include "sys.h"
+#include "track.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* jemalloc, renamed. */
+void *jx_malloc(size_t);
+void *jx_calloc(size_t, size_t);
+void *jx_realloc(void *, size_t);
+void jx_free(void *);
+int jx_posix_memalign(void **, size_t, size_t);
+void *jx_aligned_alloc(size_t, size_t);
+size_t jx_malloc_usable_size(void *);
+void *jx_mallocx(size_t, int);
+int jx_mallctl(const char *, void *, size_t *, void *, size_t);
+/* Options for our jemalloc: return freed pages at once (muzzy pages would be
+ * swapped out as garbage), no background threads of its own. */
+const char *jx_malloc_conf = "muzzy_decay_ms:0,background_thread:false,narenas:1";
+
+/* jemalloc's own mappings (its unmanaged arena 0 and metadata) bypass our hooks. */
+void *uswap_je_mmap(void *a, size_t l, int p, int f, int fd, off_t o);
+int uswap_je_munmap(void *a, size_t l);
+int uswap_je_madvise(void *a, size_t l, int adv);
+int uswap_je_mprotect(void *a, size_t l, int p);
+void *uswap_je_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
+{
+	return sys_mmap(a, l, p, f, fd, o);
+}
+int uswap_je_munmap(void *a, size_t l)
+{
+	return sys_munmap(a, l);
+}
+int uswap_je_madvise(void *a, size_t l, int adv)
+{
+	return sys_madvise(a, l, adv);
+}
+int uswap_je_mprotect(void *a, size_t l, int p)
+{
+	return sys_mprotect(a, l, p);
+}
+
+/* ---- jemalloc extent hooks: the managed heap ---------------------------- */
+
+typedef struct extent_hooks_s extent_hooks_t;
+struct extent_hooks_s {
+	void *(*alloc)(extent_hooks_t *, void *, size_t, size_t, bool *, bool *, unsigned);
+	bool (*dalloc)(extent_hooks_t *, void *, size_t, bool, unsigned);
+	void (*destroy)(extent_hooks_t *, void *, size_t, bool, unsigned);
+	bool (*commit)(extent_hooks_t *, void *, size_t, size_t, size_t, unsigned);
+	bool (*decommit)(extent_hooks_t *, void *, size_t, size_t, size_t, unsigned);
+	bool (*purge_lazy)(extent_hooks_t *, void *, size_t, size_t, size_t, unsigned);
+	bool (*purge_forced)(extent_hooks_t *, void *, size_t, size_t, size_t, unsigned);
+	bool (*split)(extent_hooks_t *, void *, size_t, size_t, size_t, bool, unsigned);
+	bool (*merge)(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned);
+};
+
+static void *heap_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
+			bool *commit, unsigned ind)
+{
+	void *p;
+
+	(void)h, (void)ind;
+	if (new_addr)
+		return NULL;
+	p = rt_heap_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align);
+	if (p) {
+		*zero = true; /* never-touched managed memory reads zeros */
+		*commit = true;
+	}
+	return p;
+}
+
+/* Opt out of unmapping: jemalloc retains the range and reuses it. */
+static bool heap_dalloc(extent_hooks_t *h, void *a, size_t s, bool c, unsigned i)
+{
+	(void)h, (void)a, (void)s, (void)c, (void)i;
+	return true;
+}
+
+static bool heap_purge(extent_hooks_t *h, void *a, size_t size, size_t off, size_t len, unsigned i)
+{
+	(void)h, (void)size, (void)i;
+	rt_heap_purge((char *)a + off, len);
+	return false;
+}
+
+static bool heap_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c, unsigned i)
+{
+	(void)h, (void)a, (void)s, (void)sa, (void)sb, (void)c, (void)i;
+	return false;
+}
+
+static bool heap_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c, unsigned i)
+{
+	(void)h, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)i;
+	return false;
+}
+
+static extent_hooks_t heap_hooks = {
+	.alloc = heap_alloc,
+	.dalloc = heap_dalloc,
+	.purge_forced = heap_purge,
+	.split = heap_split,
+	.merge = heap_merge,
+};
+
+/* ---- bootstrap ----------------------------------------------------------- */
+
+enum { ST_NEW, ST_INIT, ST_MANAGED, ST_OFF };
+static int state = ST_NEW;
+static pid_t init_tid;
+static struct sys_lock init_lock;
+static unsigned arena;
+static __thread bool bound __attribute__((tls_model("initial-exec")));
+
+static char boot_heap[1 << 20] __attribute__((aligned(4096)));
+static size_t boot_top;
+
+static bool is_boot(const void *p)
+{
+	return (const char *)p >= boot_heap && (const char *)p < boot_heap + sizeof(boot_heap);
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	size_t start, hdr = align < 16 ? 16 : align;
+
+	start = __atomic_load_n(&boot_top, __ATOMIC_RELAXED);
+	for (;;) {
+		size_t a = (start + hdr + align - 1) & ~(align - 1), end = a + n;
+
+		if (end > sizeof(boot_heap))
+			return NULL;
+		if (__atomic_compare_exchange_n(&boot_top, &start, end, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			((size_t *)(boot_heap + a))[-1] = n;
+			return boot_heap + a;
+		}
+	}
+}
+
+static void (*real_sigaction_fn)(void);
+static int install_segv_handler(void);
+
+static void runtime_init(void)
+{
+	char err[512];
+	size_t sz = sizeof(arena);
+	extent_hooks_t *hp = &heap_hooks;
+	int r;
+
+	r = config_load(err, sizeof(err));
+	if (r == -ENOENT) {
+		state = ST_OFF;
+		return;
+	}
+	if (r)
+		log_fatal_config("%s", err);
+	if (dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init") ||
+	    dlsym(RTLD_DEFAULT, "__msan_init")) {
+		log_line("warning: program uses a sanitizer runtime; running it unmanaged");
+		state = ST_OFF;
+		return;
+	}
+	r = rt_init(err, sizeof(err));
+	if (r)
+		log_fatal_config("%s", err);
+	if (jx_mallctl("arenas.create", &arena, &sz, &hp, sizeof(hp)))
+		log_fatal_config("jemalloc refused to create the managed arena");
+	if (config.track == TRACK_MPROTECT && install_segv_handler())
+		log_fatal_config("cannot install the SIGSEGV handler for mprotect tracking");
+	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);
+}
+
+/* True once the runtime is up (managed or off); false for the initialising
+ * thread's own nested calls, which the bootstrap arena serves. */
+static bool ensure_init(void)
+{
+	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+
+	if (likely(s >= ST_MANAGED))
+		return true;
+	if (s == ST_INIT && init_tid == sys_gettid())
+		return false;
+	sys_lock(&init_lock);
+	if (state == ST_NEW) {
+		init_tid = sys_gettid();
+		state = ST_INIT;
+		runtime_init();
+		if (state == ST_INIT)
+			state = ST_OFF;
+	}
+	sys_unlock(&init_lock);
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) >= ST_MANAGED;
+}
+
+static inline void bind_thread(void)
+{
+	if (likely(bound))
+		return;
+	bound = true;
+	if (state == ST_MANAGED)
+		jx_mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena));
+}
+
+__attribute__((constructor)) static void preload_ctor(void)
+{
+	ensure_init();
+}
+
+__attribute__((destructor)) static void preload_dtor(void)
+{
+	if (state == ST_MANAGED && rt.enabled && rt.pid == getpid())
+		rt_exit_report();
+}
+
+/* ---- the malloc family --------------------------------------------------- */
+
+EXPORT void *malloc(size_t n)
+{
+	if (unlikely(!ensure_init()))
+		return boot_alloc(n, 16);
+	bind_thread();
+	return jx_malloc(n);
+}
+
+EXPORT void free(void *p)
+{
+	if (unlikely(!p || is_boot(p)))
+		return;
+	jx_free(p);
+}
+
+EXPORT void *calloc(size_t a, size_t b)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(a, b, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (unlikely(!ensure_init()))
+		return boot_alloc(n, 16); /* static memory is zero */
+	bind_thread();
+	return jx_calloc(a, b);
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+	if (unlikely(is_boot(p))) {
+		size_t old = ((size_t *)p)[-1];
+		void *q = malloc(n);
+
+		if (q)
+			memcpy(q, p, old < n ? old : n);
+		return q;
+	}
+	if (unlikely(!ensure_init()))
+		return p ? NULL : boot_alloc(n, 16);
+	bind_thread();
+	return jx_realloc(p, n);
+}
+
+EXPORT void *reallocarray(void *p, size_t a, size_t b)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(a, b, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, n);
+}
+
+EXPORT int posix_memalign(void **ret, size_t align, size_t n)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	if (unlikely(!ensure_init())) {
+		*ret = boot_alloc(n, align);
+		return *ret ? 0 : ENOMEM;
+	}
+	bind_thread();
+	return jx_posix_memalign(ret, align, n);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	void *p = NULL;
+	int r = posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, n);
+
+	if (r) {
+		errno = r;
+		return NULL;
+	}
+	return p;
+}
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+	return aligned_alloc(align, n);
+}
+
+EXPORT void *valloc(size_t n)
+{
+	return aligned_alloc(PAGE_SIZE, n);
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+	return aligned_alloc(PAGE_SIZE, PAGE_ALIGN_UP(n ? n : 1));
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (is_boot(p))
+		return ((size_t *)p)[-1];
+	return jx_malloc_usable_size(p);
+}
+
+/* ---- the mmap family ----------------------------------------------------- */
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	ensure_init();
+	return rt_mmap(addr, len, prot, flags, fd, off);
+}
+EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__asm__("mmap64");
+EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	ensure_init();
+	return rt_mmap(addr, len, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	return rt_munmap(addr, len);
+}
+
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	return rt_mremap(old, old_len, new_len, flags, new_addr);
+}
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	return rt_madvise(addr, len, advice);
+}
+
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	return rt_mprotect(addr, len, prot);
+}
+
+/* ---- SIGSEGV, for mprotect tracking only --------------------------------- *
+ * Our handler stays installed; the program's SIGSEGV action is kept aside and
+ * faults that are not ours are chained to it. */
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static struct sigaction app_segv; /* the program's SIGSEGV action */
+static bool segv_hooked;
+
+static sigaction_fn real_sigaction(void)
+{
+	if (!real_sigaction_fn)
+		real_sigaction_fn = (void (*)(void))dlsym(RTLD_NEXT, "sigaction");
+	return (sigaction_fn)real_sigaction_fn;
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	struct sigaction app = app_segv;
+
+	if (si->si_code == SEGV_ACCERR && track_sigsegv((uintptr_t)si->si_addr)) {
+		errno = saved;
+		return;
+	}
+	if (app.sa_handler == SIG_DFL || app.sa_handler == SIG_IGN) {
+		/* Re-fault with the default action: the program dies as it would have. */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		real_sigaction()(SIGSEGV, &dfl, NULL);
+		segv_hooked = false;
+		errno = saved;
+		return;
+	}
+	if (app.sa_flags & SA_RESETHAND) {
+		app_segv.sa_handler = SIG_DFL;
+		app_segv.sa_flags &= ~SA_SIGINFO;
+	}
+	{
+		sigset_t old;
+
+		pthread_sigmask(SIG_BLOCK, &app.sa_mask, &old);
+		if (app.sa_flags & SA_SIGINFO)
+			app.sa_sigaction(sig, si, uc);
+		else
+			app.sa_handler(sig);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	errno = saved;
+}
+
+static int install_segv_handler(void)
+{
+	struct sigaction sa = { .sa_sigaction = segv_handler,
+				.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART };
+
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGSEGV);
+	if (real_sigaction()(SIGSEGV, &sa, &app_segv))
+		return -1;
+	segv_hooked = true;
+	return 0;
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig != SIGSEGV || !segv_hooked)
+		return real_sigaction()(sig, act, old);
+	if (old)
+		*old = app_segv;
+	if (act)
+		app_segv = *act;
+	return 0;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	struct sigaction sa = { .sa_handler = h, .sa_flags = SA_RESTART }, old;
+
+	if (sigaction(sig, &sa, &old))
+		return SIG_ERR;
+	return old.sa_handler;
+}

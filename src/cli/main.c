@@ -1,0 +1,190 @@
+/* uswap: run a program under a resident-memory limit.
+ *
+ * The CLI validates every setting (through the same table the preload
+ * reads), checks that userfaultfd and the swap location work, then execs
+ * the program with the preload object and USWAP_* variables. Being an exec,
+ * the program keeps our pid, and its exit status or death by signal is what
+ * the shell sees. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "swap.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef USWAP_VERSION
+#define USWAP_VERSION "0"
+#endif
+#ifndef USWAP_INSTALLED_PRELOAD
+#define USWAP_INSTALLED_PRELOAD ""
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: uswap --limit SIZE [options] -- COMMAND [ARGS...]\n"
+		"\n"
+		"Run COMMAND with its resident memory limited to SIZE; cold pages go to a swap file.\n"
+		"\n"
+		"  --limit SIZE        resident limit (bytes, or K/M/G suffix), required\n"
+		"  --swap PATH         swap file location: a directory, or a new file's path\n"
+		"                      (default: an anonymous file under $TMPDIR, else /tmp)\n"
+		"  --swap-size SIZE    cap on the swap file (default: until the disk is full)\n"
+		"  --swappiness N      0..200, anon vs file reclaim balance (default 60)\n"
+		"  --stats FILE        write counters as JSON at exit\n"
+		"  --track MECH        access tracking: uffd (default) or mprotect\n"
+		"  --wmark-min F       free fraction of the limit below which faults wait (default 0)\n"
+		"  --wmark-low F       free fraction that wakes the scanner (default 0.02)\n"
+		"  --wmark-high F      free fraction the scanner reclaims to (default 0.04)\n"
+		"  -v, --verbose       print a summary on stderr at exit\n"
+		"  -h, --help          this help\n"
+		"      --version       print the version\n");
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("uswap: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+struct opt {
+	const char *name;
+	const char *env;
+};
+
+static const struct opt opts[] = {
+	{ "--limit", "USWAP_LIMIT" },
+	{ "--swap", "USWAP_SWAP" },
+	{ "--swap-size", "USWAP_SWAP_SIZE" },
+	{ "--swappiness", "USWAP_SWAPPINESS" },
+	{ "--stats", "USWAP_STATS" },
+	{ "--track", "USWAP_TRACK" },
+	{ "--wmark-min", "USWAP_WMARK_MIN" },
+	{ "--wmark-low", "USWAP_WMARK_LOW" },
+	{ "--wmark-high", "USWAP_WMARK_HIGH" },
+};
+
+static void find_preload(char *out, size_t len)
+{
+	const char *env = getenv("USWAP_PRELOAD");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(out, len, "%s/preload/libuswap.so", exe);
+			if (access(out, R_OK) == 0)
+				return;
+			snprintf(out, len, "%s/../lib/uswap/libuswap.so", exe);
+			if (access(out, R_OK) == 0)
+				return;
+		}
+	}
+	if (*USWAP_INSTALLED_PRELOAD && access(USWAP_INSTALLED_PRELOAD, R_OK) == 0) {
+		snprintf(out, len, "%s", USWAP_INSTALLED_PRELOAD);
+		return;
+	}
+	die("cannot find libuswap.so next to the uswap binary; set USWAP_PRELOAD");
+}
+
+int main(int argc, char **argv)
+{
+	char err[512], preload[PATH_MAX], *ld;
+	const char *limit = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		const struct opt *o = NULL;
+		size_t k;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("uswap %s\n", USWAP_VERSION);
+			return 0;
+		}
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			setenv("USWAP_VERBOSE", "1", 1);
+			continue;
+		}
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+			size_t n = strlen(opts[k].name);
+
+			if (!strncmp(a, opts[k].name, n) && (a[n] == 0 || a[n] == '=')) {
+				o = &opts[k];
+				val = a[n] == '=' ? a + n + 1 : NULL;
+				break;
+			}
+		}
+		if (!o)
+			die("unknown option '%s' (see uswap --help)", a);
+		if (!val) {
+			if (i + 1 >= argc)
+				die("option %s needs a value", o->name);
+			val = argv[++i];
+		}
+		if (config_check(o->env, val, err, sizeof(err)))
+			die("%s", err);
+		setenv(o->env, val, 1);
+		if (!strcmp(o->env, "USWAP_LIMIT"))
+			limit = val;
+	}
+	if (!limit)
+		die("--limit is required (for example: uswap --limit 256M -- COMMAND)");
+	if (i >= argc)
+		die("no command given (usage: uswap --limit SIZE -- COMMAND [ARGS...])");
+	if (config_load(err, sizeof(err)))
+		die("%s", err);
+	if (uffd_open(err, sizeof(err)))
+		die("%s", err);
+	if (swap_open(config.swap_path, config.swap_size, err, sizeof(err)))
+		die("%s", err);
+	find_preload(preload, sizeof(preload));
+	ld = getenv("LD_PRELOAD");
+	if (ld && *ld) {
+		char *both;
+
+		if (asprintf(&both, "%s:%s", preload, ld) < 0)
+			die("out of memory");
+		setenv("LD_PRELOAD", both, 1);
+	} else {
+		setenv("LD_PRELOAD", preload, 1);
+	}
+	snprintf(err, sizeof(err), "%d", (int)getpid());
+	setenv("USWAP_STATS_PID", err, 1);
+	execvp(argv[i], &argv[i]);
+	die("cannot run %s: %s", argv[i], strerror(errno));
+}

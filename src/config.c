@@ -1,0 +1,215 @@
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct config config = {
+	.swappiness = 60,
+	.track = TRACK_UFFD,
+	/* Free-memory watermarks as fractions of the limit.  The spacing follows
+	 * the kernel's min/low/high (low = 1.25 min, high = 1.5 min would be too
+	 * tight at small limits, where one 32-page batch is a large fraction);
+	 * these values keep a batch or two of headroom at a 32 MiB limit. */
+	.wmark_min = 0.0,
+	.wmark_low = 0.02,
+	.wmark_high = 0.04,
+	.heap_reserve = 64ULL << 30,
+	.batch = 32,
+	.granule_pages = 16,
+	.stats_pid = -1,
+};
+
+int config_parse_size(const char *s, uint64_t *ret_bytes)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s)
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (shift && (*end == 'b' || *end == 'B'))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (~0ULL >> shift))
+		return -ERANGE;
+	*ret_bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_fraction(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end || errno || v < 0.0 || v >= 0.5)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < lo || v > hi)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Apply one setting. Returns 0, or -EINVAL with a message in err. */
+static int apply(struct config *c, const char *env, const char *v, char *err, size_t errlen)
+{
+	uint64_t sz;
+	long n;
+	int r;
+
+	if (!strcmp(env, "USWAP_LIMIT")) {
+		r = config_parse_size(v, &sz);
+		if (r) {
+			snprintf(err, errlen, "invalid limit '%s': expected a size like 64M, 512K or 2G", v);
+			return -EINVAL;
+		}
+		if (sz < (1ULL << 20)) {
+			snprintf(err, errlen, "limit '%s' is out of range: the smallest limit is 1M", v);
+			return -EINVAL;
+		}
+		if (sz > (1ULL << 46)) {
+			snprintf(err, errlen, "limit '%s' is out of range: the largest limit is 64T", v);
+			return -EINVAL;
+		}
+		c->limit_bytes = sz;
+	} else if (!strcmp(env, "USWAP_SWAP")) {
+		if (!*v) {
+			snprintf(err, errlen, "empty swap path");
+			return -EINVAL;
+		}
+		c->swap_path = v;
+	} else if (!strcmp(env, "USWAP_SWAP_SIZE")) {
+		if (config_parse_size(v, &sz) || (sz && sz < (1ULL << 20))) {
+			snprintf(err, errlen, "invalid swap size '%s': expected a size of at least 1M, or 0 for no cap", v);
+			return -EINVAL;
+		}
+		c->swap_size = sz;
+	} else if (!strcmp(env, "USWAP_SWAPPINESS")) {
+		if (parse_int(v, 0, 200, &n)) {
+			snprintf(err, errlen, "invalid swappiness '%s': expected an integer from 0 to 200", v);
+			return -EINVAL;
+		}
+		c->swappiness = (int)n;
+	} else if (!strcmp(env, "USWAP_STATS")) {
+		c->stats_path = *v ? v : NULL;
+	} else if (!strcmp(env, "USWAP_VERBOSE")) {
+		c->verbose = *v && strcmp(v, "0");
+	} else if (!strcmp(env, "USWAP_DEBUG")) {
+		c->debug = *v && strcmp(v, "0");
+	} else if (!strcmp(env, "USWAP_TRACK")) {
+		if (!strcmp(v, "uffd"))
+			c->track = TRACK_UFFD;
+		else if (!strcmp(v, "mprotect"))
+			c->track = TRACK_MPROTECT;
+		else {
+			snprintf(err, errlen, "invalid tracking mechanism '%s': expected uffd or mprotect", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(env, "USWAP_WMARK_MIN") || !strcmp(env, "USWAP_WMARK_LOW") ||
+		   !strcmp(env, "USWAP_WMARK_HIGH")) {
+		double f;
+
+		if (parse_fraction(v, &f)) {
+			snprintf(err, errlen, "invalid watermark %s='%s': expected a fraction from 0 to 0.5", env, v);
+			return -EINVAL;
+		}
+		if (env[12] == 'M')
+			c->wmark_min = f;
+		else if (env[12] == 'L')
+			c->wmark_low = f;
+		else
+			c->wmark_high = f;
+	} else if (!strcmp(env, "USWAP_HEAP_RESERVE")) {
+		if (config_parse_size(v, &sz) || sz < (64ULL << 20) || sz > (1ULL << 45)) {
+			snprintf(err, errlen, "invalid heap reserve '%s': expected a size from 64M to 32T", v);
+			return -EINVAL;
+		}
+		c->heap_reserve = sz;
+	} else if (!strcmp(env, "USWAP_BATCH")) {
+		if (parse_int(v, 1, 1024, &n)) {
+			snprintf(err, errlen, "invalid batch '%s': expected 1 to 1024 pages", v);
+			return -EINVAL;
+		}
+		c->batch = (unsigned)n;
+	} else if (!strcmp(env, "USWAP_GRANULE")) {
+		if (parse_int(v, 1, 512, &n) || (n & (n - 1))) {
+			snprintf(err, errlen, "invalid granule '%s': expected a power of two from 1 to 512 pages", v);
+			return -EINVAL;
+		}
+		c->granule_pages = (unsigned)n;
+	} else if (!strcmp(env, "USWAP_STATS_PID")) {
+		if (parse_int(v, 1, 1L << 30, &n)) {
+			snprintf(err, errlen, "invalid USWAP_STATS_PID '%s'", v);
+			return -EINVAL;
+		}
+		c->stats_pid = n;
+	} else {
+		snprintf(err, errlen, "unknown setting %s", env);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const settings[] = {
+	"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
+	"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
+	"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE", "USWAP_STATS_PID",
+};
+
+int config_check(const char *env, const char *value, char *err, size_t errlen)
+{
+	struct config scratch = config;
+
+	return apply(&scratch, env, value, err, errlen);
+}
+
+int config_load(char *err, size_t errlen)
+{
+	const char *lim = getenv("USWAP_LIMIT");
+
+	if (!lim)
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const char *v = getenv(settings[i]);
+
+		if (v && apply(&config, settings[i], v, err, errlen))
+			return -EINVAL;
+	}
+	if (!(config.wmark_min <= config.wmark_low && config.wmark_low <= config.wmark_high)) {
+		snprintf(err, errlen, "watermarks must satisfy min <= low <= high (got %g, %g, %g)",
+			 config.wmark_min, config.wmark_low, config.wmark_high);
+		return -EINVAL;
+	}
+	return 0;
+}

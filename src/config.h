@@ -1,0 +1,47 @@
+/* Runtime settings: one table, read from USWAP_* environment variables.
+ * The CLI validates the same table before it execs the program, so an error
+ * reads the same whichever way the settings arrive. */
+#ifndef USWAP_CONFIG_H
+#define USWAP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum track_mode {
+	TRACK_UFFD,     /* soft eviction with UFFDIO_MOVE: kernel-safe, the default */
+	TRACK_MPROTECT, /* PROT_NONE + SIGSEGV: opt-in, see README for its hazards */
+};
+
+struct config {
+	uint64_t limit_bytes;     /* USWAP_LIMIT: resident limit of managed memory */
+	const char *swap_path;    /* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
+	uint64_t swap_size;       /* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
+	int swappiness;           /* USWAP_SWAPPINESS: 0..200 */
+	const char *stats_path;   /* USWAP_STATS: JSON counters at exit */
+	bool verbose;             /* USWAP_VERBOSE: summary on stderr at exit */
+	bool debug;               /* USWAP_DEBUG: internal invariant checks */
+	enum track_mode track;    /* USWAP_TRACK */
+	double wmark_min;         /* USWAP_WMARK_MIN: free fraction below which faults block */
+	double wmark_low;         /* USWAP_WMARK_LOW: free fraction that wakes the scanner */
+	double wmark_high;        /* USWAP_WMARK_HIGH: free fraction the scanner reclaims to */
+	uint64_t heap_reserve;    /* USWAP_HEAP_RESERVE: address space for the malloc heap */
+	unsigned batch;           /* USWAP_BATCH: pages per reclaim batch */
+	unsigned granule_pages;   /* USWAP_GRANULE: mprotect tracking granule, in pages */
+	long stats_pid;           /* USWAP_STATS_PID: only this pid writes the stats file */
+};
+
+extern struct config config;
+
+/* Parse "123", "64K", "256M", "2G" (binary units) into bytes. Returns 0 or -EINVAL/-ERANGE. */
+int config_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* Fill config from the environment. On a bad value writes the problem to
+ * err (one line, no "uswap: " prefix) and returns -EINVAL. A missing
+ * USWAP_LIMIT returns -ENOENT: the runtime then stays off. */
+int config_load(char *err, size_t errlen);
+
+/* Check one setting by its environment name; used by the CLI. */
+int config_check(const char *env, const char *value, char *err, size_t errlen);
+
+#endif

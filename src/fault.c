@@ -1,0 +1,405 @@
+/*
+ * The fault handler thread: serves every userfaultfd fault of the process.
+ *
+ * One thread, one io_uring. The ring carries a multishot poll on the uffd,
+ * a multishot poll on an eventfd the scanner (or a free) writes when memory
+ * is released, and the swap-in reads. So one wait serves faults, wake-ups
+ * and I/O completions, and a slow swap-in never holds up other faults.
+ *
+ * A fault on:
+ *   an armed (inactive) page   move it back: that is the reference bit
+ *   a never-filled page        a zero page, if a frame is free
+ *   a swapped page             read its slot into a bounce buffer, then
+ *                              UFFDIO_COPY it in (write-protected, so a page
+ *                              that is only read keeps its swap copy valid)
+ * A fault that needs a frame when none is free waits in a FIFO queue: the
+ * faulting thread stays blocked in the kernel (throttled), the handler goes
+ * on serving others, and the scanner is woken. The handler never reclaims.
+ *
+ * The handler never touches managed memory and takes no lock but rt.lock,
+ * which no thread holds while it can fault.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "page.h"
+#include "rt.h"
+#include "stats.h"
+#include "swap.h"
+#include "track.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Swap-ins in flight at once; reads are device-bound (~200 us each here),
+ * so a few dozen keep the device busy. */
+#define NR_READ_BUFS 64
+#define NR_MSGS 64
+#define WQ_CAP 65536
+
+enum { UD_UFFD = 1, UD_EFD = 2, UD_READ = 3 };
+
+struct waiter {
+	uintptr_t addr;
+	uint64_t t0;
+};
+
+static struct io_uring ring;
+static char *rbufs;
+static uint32_t rbuf_free[NR_READ_BUFS];
+static uint32_t nr_rbuf_free;
+static struct waiter *wq;
+static uint32_t wq_head, wq_tail; /* wq_tail - wq_head = queued */
+pthread_t fault_thread;
+
+static void arm_poll(int fd, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ud);
+}
+
+static uint64_t ud_read(uint32_t f, uint32_t buf)
+{
+	return ((uint64_t)f << 32) | ((uint64_t)buf << 8) | UD_READ;
+}
+
+static void maybe_wake_scanner(void)
+{
+	if (rt_free_pages() < rt.wmark_low)
+		rt_wake_scanner();
+}
+
+enum fault_result {
+	FAULT_DONE,   /* served, or nothing to do */
+	FAULT_WAIT,   /* needs memory (or a read buffer): queue it */
+};
+
+/* Start a swap-in of the page at addr from slot into frame f. */
+static void start_read(uint32_t f, uint32_t slot)
+{
+	uint32_t b = rbuf_free[--nr_rbuf_free];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	if (!sqe) {
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	io_uring_prep_read_fixed(sqe, 0, rbufs + ((size_t)b << PAGE_SHIFT), PAGE_SIZE,
+				 swap_offset(slot), (int)b);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, ud_read(f, b));
+}
+
+static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
+{
+	uintptr_t page = PAGE_ALIGN_DOWN(addr);
+	enum fault_result res = FAULT_DONE;
+	struct region *r;
+	struct frame *fr;
+	uint64_t *pst, w;
+	uint32_t f;
+	int err;
+
+	sys_lock(&rt.lock);
+	r = region_lookup(page);
+	if (!r) {
+		sys_unlock(&rt.lock);
+		/* Not ours (a race with munmap, or the staging area): never leave
+		 * a thread hanging. */
+		uffd_zeropage(page);
+		return FAULT_DONE;
+	}
+	pst = region_pst(r, page);
+	w = *pst;
+	switch (ps_type(w)) {
+	case PS_RESIDENT:
+		f = ps_index(w);
+		fr = frame_of(f);
+		if (!(fr->flags & F_STAGED)) {
+			/* Raced with another thread's fault, or the page was zapped
+			 * behind our back (a raw madvise): EEXIST wakes, else zeros. */
+			uffd_zeropage(page);
+			break;
+		}
+		err = track_disarm(f);
+		if (err) {
+			log_line("cannot bring back page %#lx: %s", (unsigned long)page, strerror(-err));
+			break;
+		}
+		fr->flags &= ~F_STAGED;
+		fr->flags |= F_WORKINGSET;
+		if (!(fr->flags & F_WRITEBACK)) {
+			lru_move(f, LRU_ACTIVE_ANON, true);
+			/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
+			if (fr->slot != NO_SLOT && uffd_caps.wp_async)
+				uffd_writeprotect(page, PAGE_SIZE);
+		}
+		rt.nonresident_age++;
+		stats.pgactivate++;
+		stats.tracking_faults++;
+		stats.pgfault++;
+		break;
+	case PS_READING:
+		break; /* the swap-in's UFFDIO_COPY wakes every waiter */
+	case PS_NONE:
+		if (!may_alloc || rt_free_pages() <= rt.wmark_min) {
+			res = FAULT_WAIT;
+			break;
+		}
+		f = lru_frame_alloc(page);
+		if (f == NIL) {
+			res = FAULT_WAIT;
+			break;
+		}
+		err = uffd_zeropage(page);
+		if (err && err != -EEXIST) {
+			lru_frame_free(f);
+			break;
+		}
+		*pst = ps_make(PS_RESIDENT, f);
+		region_touch(r, page);
+		lru_add(f, LRU_ACTIVE_ANON, true);
+		stats.pgfault++;
+		stats.pgzerofill++;
+		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
+		break;
+	case PS_SWAPPED: {
+		uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
+		uint32_t slot = ps_index(w);
+
+		if (!may_alloc || rt_free_pages() <= rt.wmark_min || !nr_rbuf_free) {
+			res = FAULT_WAIT;
+			break;
+		}
+		f = lru_frame_alloc(page);
+		if (f == NIL) {
+			res = FAULT_WAIT;
+			break;
+		}
+		fr = frame_of(f);
+		fr->slot = slot;
+		/* Refault distance (mm/workingset.c): had the active list been
+		 * this much bigger, the page would have stayed. Activate it if
+		 * the distance fits in the active list. */
+		stats.workingset_refault_anon++;
+		if (dist <= lru.lists[LRU_ACTIVE_ANON].nr) {
+			fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
+			stats.workingset_activate_anon++;
+			rt.nonresident_age++;
+		}
+		if (w & PS_SHADOW_ACTIVE)
+			stats.workingset_restore_anon++;
+		*pst = ps_make(PS_READING, f);
+		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
+		start_read(f, slot);
+		break;
+	}
+	}
+	sys_unlock(&rt.lock);
+	if (res == FAULT_DONE)
+		maybe_wake_scanner();
+	return res;
+}
+
+static void complete_read(uint32_t f, uint32_t b, int res)
+{
+	struct frame *fr;
+	struct region *r;
+	uint64_t *pst;
+	bool keep_slot = uffd_caps.wp_async;
+	int err;
+
+	sys_lock(&rt.lock);
+	fr = frame_of(f);
+	if (fr->flags & F_DEAD) {
+		lru_frame_free(f);
+		goto out;
+	}
+	if (res != (int)PAGE_SIZE) {
+		stats.swap_read_errors++;
+		sys_unlock(&rt.lock);
+		log_oom_kill("swap read failed (%s): the page at %#lx cannot be restored; killing the program",
+			     res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
+	}
+	r = region_lookup(fr->addr);
+	pst = r ? region_pst(r, fr->addr) : NULL;
+	err = uffd_copy(fr->addr, rbufs + ((size_t)b << PAGE_SHIFT), keep_slot);
+	if (!pst || (err && err != -EEXIST)) {
+		swap_slot_free(fr->slot);
+		lru_frame_free(f);
+		if (pst)
+			*pst = 0;
+		goto out;
+	}
+	*pst = ps_make(PS_RESIDENT, f);
+	region_touch(r, fr->addr);
+	lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+	fr->flags &= ~F_REFAULT_ACTIVATE;
+	if (!keep_slot) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	stats.pswpin++;
+	stats.pgmajfault++;
+	stats.pgfault++;
+out:
+	sys_unlock(&rt.lock);
+	rbuf_free[nr_rbuf_free++] = b;
+}
+
+static void enqueue(uintptr_t addr)
+{
+	if (wq_tail - wq_head == WQ_CAP) {
+		/* Cannot happen with fewer than WQ_CAP threads: each waits on one fault. */
+		log_once("fault wait queue full");
+		return;
+	}
+	wq[wq_tail++ % WQ_CAP] = (struct waiter){ addr, sys_now_ns() };
+	__atomic_store_n(&rt.nr_waiting, wq_tail - wq_head, __ATOMIC_RELAXED);
+	stats.throttle_count++;
+	rt_wake_scanner();
+}
+
+static void serve_waiters(void)
+{
+	while (wq_head != wq_tail) {
+		struct waiter *w = &wq[wq_head % WQ_CAP];
+
+		if (handle_fault(w->addr, true) == FAULT_WAIT)
+			break;
+		stats.throttle_ns += sys_now_ns() - w->t0;
+		wq_head++;
+	}
+	__atomic_store_n(&rt.nr_waiting, wq_tail - wq_head, __ATOMIC_RELAXED);
+}
+
+static void drain_uffd(void)
+{
+	struct uffd_msg msgs[NR_MSGS];
+
+	for (;;) {
+		ssize_t n = read(uffd_fd, msgs, sizeof(msgs));
+
+		if (n <= 0)
+			return;
+		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+			uintptr_t a;
+
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			a = (uintptr_t)msgs[i].arg.pagefault.address;
+			if (handle_fault(a, wq_head == wq_tail) == FAULT_WAIT)
+				enqueue(a);
+		}
+		io_uring_submit(&ring);
+	}
+}
+
+static void *fault_main(void *arg)
+{
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	(void)arg;
+	arm_poll(uffd_fd, UD_UFFD);
+	arm_poll(rt.fault_efd, UD_EFD);
+	for (;;) {
+		unsigned head, seen = 0;
+
+		io_uring_submit_and_wait(&ring, 1);
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+
+			seen++;
+			switch (ud & 0xff) {
+			case UD_UFFD:
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					arm_poll(uffd_fd, UD_UFFD);
+				drain_uffd();
+				break;
+			case UD_EFD:
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					arm_poll(rt.fault_efd, UD_EFD);
+				(void)!read(rt.fault_efd, &v, sizeof(v));
+				break;
+			case UD_READ:
+				complete_read((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
+				break;
+			}
+		}
+		io_uring_cq_advance(&ring, seen);
+		serve_waiters();
+		stats.handler_cpu_ns = sys_thread_cpu_ns();
+	}
+	return NULL;
+}
+
+void rt_wake_handler(void)
+{
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED))
+		(void)!write(rt.fault_efd, &one, sizeof(one));
+}
+
+int fault_start(char *err, size_t errlen)
+{
+	struct iovec iov = { 0 };
+	sigset_t all, old;
+	int r;
+
+	wq = sys_alloc_meta(WQ_CAP * sizeof(*wq));
+	rbufs = sys_alloc_meta((size_t)NR_READ_BUFS << PAGE_SHIFT);
+	if (!wq || !rbufs) {
+		snprintf(err, errlen, "cannot allocate fault handler buffers");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
+		rbuf_free[nr_rbuf_free++] = i;
+	r = io_uring_queue_init(256, &ring, 0);
+	if (r) {
+		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
+			 strerror(-r));
+		return r;
+	}
+	io_uring_ring_dontfork(&ring);
+	iov.iov_base = rbufs;
+	iov.iov_len = (size_t)NR_READ_BUFS << PAGE_SHIFT;
+	/* One registered buffer per slot of the pool, so read_fixed can name it. */
+	{
+		struct iovec v[NR_READ_BUFS];
+
+		for (int i = 0; i < NR_READ_BUFS; i++)
+			v[i] = (struct iovec){ rbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
+		r = io_uring_register_buffers(&ring, v, NR_READ_BUFS);
+	}
+	if (!r)
+		r = io_uring_register_files(&ring, &swap.fd, 1);
+	if (r) {
+		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
+		return r;
+	}
+	(void)iov;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&fault_thread, NULL, fault_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot start the fault handler thread: %s", strerror(r));
+		return -r;
+	}
+	pthread_setname_np(fault_thread, "uswap-fault");
+	return 0;
+}

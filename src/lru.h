@@ -1,0 +1,75 @@
+/* Frames (one per resident managed page) and the LRU lists. No I/O here.
+ * All of it is under rt.lock. */
+#ifndef USWAP_LRU_H
+#define USWAP_LRU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NIL UINT32_MAX
+#define NO_SLOT UINT32_MAX
+
+enum lru_list {
+	LRU_INACTIVE_ANON,
+	LRU_ACTIVE_ANON,
+	NR_LRU_LISTS,
+	LRU_NONE = 0xff, /* isolated: swap-in or writeback in flight */
+};
+
+enum frame_flags {
+	F_STAGED = 1 << 0,    /* armed to trap: moved to staging or PROT_NONE (inactive) */
+	F_WRITEBACK = 1 << 1, /* its copy is being written to the swap file */
+	F_DEAD = 1 << 2,      /* freed while I/O was in flight: the completion frees it */
+	F_ALLOCATED = 1 << 3,
+	F_WORKINGSET = 1 << 4, /* was activated: a refault of it is thrashing (restore) */
+	F_REFAULT_ACTIVATE = 1 << 5, /* swap-in in flight: place on the active head */
+};
+
+/* 24 bytes per resident page. */
+struct frame {
+	uintptr_t addr;   /* the page's address in the program */
+	uint32_t prev;
+	uint32_t next;
+	uint32_t slot;    /* a swap slot holding a copy still valid, or NO_SLOT */
+	uint16_t flags;
+	uint8_t lru;
+	uint8_t unused;
+};
+
+struct lru_head {
+	uint32_t head, tail; /* head = most recently added */
+	uint64_t nr;
+};
+
+struct lru {
+	struct frame *frames;
+	uint32_t cap;
+	uint32_t free_head;
+	uint32_t next_fresh;   /* frames past this index were never used */
+	uint64_t nr_allocated; /* resident pages, counting reserved ones */
+	struct lru_head lists[NR_LRU_LISTS];
+};
+
+extern struct lru lru;
+
+int lru_init(uint32_t cap);
+/* A free frame for addr, or NIL when all cap frames are in use. */
+uint32_t lru_frame_alloc(uintptr_t addr);
+void lru_frame_free(uint32_t f);
+/* Put f at the head (most recent) or tail of a list. f must be off all lists. */
+void lru_add(uint32_t f, enum lru_list l, bool at_head);
+void lru_del(uint32_t f);
+void lru_move(uint32_t f, enum lru_list l, bool at_head);
+
+static inline struct frame *frame_of(uint32_t f)
+{
+	return &lru.frames[f];
+}
+
+static inline uint32_t lru_tail(enum lru_list l)
+{
+	return lru.lists[l].tail;
+}
+
+#endif

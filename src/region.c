@@ -1,0 +1,150 @@
+#define _GNU_SOURCE
+#include "region.h"
+
+#include "stats.h"
+#include "sys.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+struct pst_block {
+	size_t map_len; /* bytes of the mapping, header page included */
+	long refs;
+};
+
+struct region *regions;
+size_t nr_regions;
+static size_t cap_regions;
+
+static struct pst_block *block_new(size_t npages)
+{
+	size_t len = PAGE_SIZE + PAGE_ALIGN_UP(npages * sizeof(uint64_t));
+	struct pst_block *b = sys_alloc_meta(len);
+
+	if (!b)
+		return NULL;
+	b->map_len = len;
+	b->refs = 1;
+	return b;
+}
+
+static void block_put(struct pst_block *b)
+{
+	if (--b->refs == 0)
+		sys_munmap(b, b->map_len);
+}
+
+static int grow(void)
+{
+	size_t ncap = cap_regions ? cap_regions * 2 : 256;
+	struct region *n = sys_alloc_meta(ncap * sizeof(*n));
+
+	if (!n)
+		return -1;
+	if (regions) {
+		memcpy(n, regions, nr_regions * sizeof(*n));
+		sys_munmap(regions, PAGE_ALIGN_UP(cap_regions * sizeof(*n)));
+	}
+	regions = n;
+	cap_regions = ncap;
+	return 0;
+}
+
+/* Index of the first region with end > addr. */
+static size_t search(uintptr_t addr)
+{
+	size_t lo = 0, hi = nr_regions;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (regions[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct region *region_lookup(uintptr_t addr)
+{
+	size_t i = search(addr);
+
+	if (i < nr_regions && regions[i].start <= addr)
+		return &regions[i];
+	return NULL;
+}
+
+static struct region *insert_at(size_t i)
+{
+	if (nr_regions == cap_regions && grow())
+		return NULL;
+	memmove(&regions[i + 1], &regions[i], (nr_regions - i) * sizeof(*regions));
+	nr_regions++;
+	stat_max(&stats.nr_regions_peak, nr_regions);
+	return &regions[i];
+}
+
+struct region *region_add(uintptr_t start, uintptr_t end, enum region_kind kind)
+{
+	struct pst_block *b = block_new((end - start) >> PAGE_SHIFT);
+	struct region *r;
+
+	if (!b)
+		return NULL;
+	r = insert_at(search(start));
+	if (!r) {
+		block_put(b);
+		return NULL;
+	}
+	*r = (struct region){
+		.start = start,
+		.end = end,
+		.pst = (uint64_t *)((char *)b + PAGE_SIZE),
+		.blk = b,
+		.touched_lo = end,
+		.touched_hi = start,
+		.kind = kind,
+		.app_prot = PROT_READ | PROT_WRITE,
+	};
+	return r;
+}
+
+void region_remove(uintptr_t start, uintptr_t end)
+{
+	size_t i = search(start);
+
+	while (i < nr_regions && regions[i].start < end) {
+		struct region *r = &regions[i];
+
+		if (r->start < start && r->end > end) {
+			/* Punch a hole: the upper part becomes a new region sharing the array. */
+			struct region upper = *r;
+			struct region *u;
+
+			upper.pst = region_pst(r, end);
+			upper.start = end;
+			r->end = start;
+			u = insert_at(i + 1);
+			if (!u)
+				return; /* metadata exhausted: the upper part stays managed */
+			r = &regions[i];
+			*u = upper;
+			u->blk->refs++;
+			return;
+		}
+		if (r->start < start) {
+			r->end = start;
+			i++;
+			continue;
+		}
+		if (r->end > end) {
+			r->pst = region_pst(r, end);
+			r->start = end;
+			return;
+		}
+		block_put(r->blk);
+		memmove(r, r + 1, (nr_regions - i - 1) * sizeof(*r));
+		nr_regions--;
+	}
+}

@@ -1,0 +1,52 @@
+/* The table of managed address ranges.
+ *
+ * Each region owns a slice of a page-state array (one 64-bit word per page,
+ * see page.h). Splitting a region (partial munmap) shares the array; the
+ * array is freed when its last region goes. All access is under rt.lock. */
+#ifndef USWAP_REGION_H
+#define USWAP_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pst_block;
+
+enum region_kind {
+	REGION_HEAP, /* the malloc heap (jemalloc's extents) */
+	REGION_MMAP, /* a private anonymous mmap of the program */
+};
+
+struct region {
+	uintptr_t start, end;     /* page aligned, [start, end) */
+	uint64_t *pst;            /* state word of the page at start */
+	struct pst_block *blk;    /* owner of the state array */
+	uintptr_t touched_lo;     /* pages ever filled lie within [touched_lo, touched_hi) */
+	uintptr_t touched_hi;
+	enum region_kind kind;
+	int app_prot;             /* protection the program asked for (mprotect tracking) */
+};
+
+extern struct region *regions;
+extern size_t nr_regions;
+
+/* Add [start, end) with a fresh, all-zero state array. Returns the region or NULL. */
+struct region *region_add(uintptr_t start, uintptr_t end, enum region_kind kind);
+struct region *region_lookup(uintptr_t addr);
+/* Remove [start, end) from the table, splitting regions as needed. The caller
+ * has already released the pages' frames and slots. */
+void region_remove(uintptr_t start, uintptr_t end);
+
+static inline uint64_t *region_pst(struct region *r, uintptr_t addr)
+{
+	return &r->pst[(addr - r->start) >> 12];
+}
+
+static inline void region_touch(struct region *r, uintptr_t addr)
+{
+	if (addr < r->touched_lo)
+		r->touched_lo = addr;
+	if (addr + 4096 > r->touched_hi)
+		r->touched_hi = addr + 4096;
+}
+
+#endif

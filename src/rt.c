@@ -1,0 +1,421 @@
+#define _GNU_SOURCE
+#include "rt.h"
+
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "page.h"
+#include "stats.h"
+#include "swap.h"
+#include "track.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct rt rt;
+
+int rt_init(char *err, size_t errlen)
+{
+	uint64_t cap;
+	void *p;
+	int r;
+
+	rt.pid = getpid();
+	rt.limit_pages = config.limit_bytes >> PAGE_SHIFT;
+	rt.wmark_min = (uint64_t)(config.wmark_min * (double)rt.limit_pages);
+	rt.wmark_low = (uint64_t)(config.wmark_low * (double)rt.limit_pages);
+	rt.wmark_high = (uint64_t)(config.wmark_high * (double)rt.limit_pages);
+	/* At least one reclaim batch between low and high, so the scanner can
+	 * work in whole batches; both stay well under half the limit. */
+	if (rt.wmark_high < rt.wmark_low + config.batch)
+		rt.wmark_high = rt.wmark_low + config.batch;
+	if (rt.wmark_high > rt.limit_pages / 2)
+		rt.wmark_high = rt.limit_pages / 2;
+	if (rt.wmark_low > rt.wmark_high)
+		rt.wmark_low = rt.wmark_high;
+
+	r = uffd_open(err, errlen);
+	if (r)
+		return r;
+	r = track_init(err, errlen);
+	if (r)
+		return r;
+	r = swap_open(config.swap_path, config.swap_size, err, errlen);
+	if (r)
+		return r;
+
+	/* Frames: the limit plus room for the limit to be raised later. */
+	cap = rt.limit_pages * 2 + 1024;
+	if (cap > UINT32_MAX - 1)
+		cap = UINT32_MAX - 1;
+	if (lru_init((uint32_t)cap)) {
+		snprintf(err, errlen, "cannot allocate page frame table");
+		return -ENOMEM;
+	}
+	if (config.track == TRACK_UFFD) {
+		p = sys_mmap(NULL, cap << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "cannot reserve staging area: %s", strerror(errno));
+			return -ENOMEM;
+		}
+		rt.staging = (uintptr_t)p;
+		/* UFFDIO_MOVE needs its destination registered with the same uffd. */
+		r = uffd_register(rt.staging, cap << PAGE_SHIFT);
+		if (r) {
+			snprintf(err, errlen, "cannot register staging area: %s", strerror(-r));
+			return r;
+		}
+	}
+	p = sys_mmap(NULL, config.heap_reserve, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot reserve %llu MiB of address space for the heap: %s",
+			 (unsigned long long)(config.heap_reserve >> 20), strerror(errno));
+		return -ENOMEM;
+	}
+	rt.heap_start = rt.heap_top = (uintptr_t)p;
+	rt.heap_end = rt.heap_start + config.heap_reserve;
+	rt.fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (rt.fault_efd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	r = rt_manage(rt.heap_start, config.heap_reserve, REGION_HEAP);
+	if (r) {
+		snprintf(err, errlen, "cannot register the heap with userfaultfd: %s", strerror(-r));
+		return r;
+	}
+	r = fault_start(err, errlen);
+	if (r)
+		return r;
+	r = scan_start(err, errlen);
+	if (r)
+		return r;
+	rt.enabled = true;
+	return 0;
+}
+
+int rt_manage(uintptr_t start, size_t len, enum region_kind kind)
+{
+	int r;
+
+	sys_lock(&rt.lock);
+	r = uffd_register(start, len);
+	if (r == 0 && !region_add(start, start + len, kind))
+		r = -ENOMEM;
+	sys_unlock(&rt.lock);
+	return r;
+}
+
+/* Release one page's memory and swap slot; its next touch reads zeros. */
+static void release_page(uint64_t *pst)
+{
+	uint64_t w = *pst;
+	uint32_t f = ps_index(w);
+	struct frame *fr;
+
+	switch (ps_type(w)) {
+	case PS_NONE:
+		return;
+	case PS_SWAPPED:
+		swap_slot_free(f);
+		break;
+	case PS_READING:
+		/* The swap-in completion sees F_DEAD and frees the frame. */
+		fr = frame_of(f);
+		fr->flags |= F_DEAD;
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+		break;
+	case PS_RESIDENT:
+		fr = frame_of(f);
+		if (fr->flags & F_STAGED)
+			track_drop(f);
+		lru_del(f);
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+		if (fr->flags & F_WRITEBACK)
+			fr->flags |= F_DEAD; /* the write completion frees it */
+		else
+			lru_frame_free(f);
+		break;
+	}
+	*pst = 0;
+	stats.pgfree_discard++;
+}
+
+void rt_discard_locked(uintptr_t start, size_t len)
+{
+	uintptr_t end = start + len;
+
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+		uintptr_t lo, hi;
+
+		if (r->end <= start || r->start >= end)
+			continue;
+		lo = start > r->touched_lo ? start : r->touched_lo;
+		hi = end < r->touched_hi ? end : r->touched_hi;
+		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE)
+			release_page(region_pst(r, a));
+	}
+	rt_wake_handler();
+}
+
+bool rt_overlaps_locked(uintptr_t start, size_t len)
+{
+	struct region *r;
+	size_t lo = 0, hi = nr_regions;
+
+	/* First region ending after start. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (regions[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == nr_regions)
+		return false;
+	r = &regions[lo];
+	return r->start < start + len;
+}
+
+static bool may_manage(int flags)
+{
+	return (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
+	       !(flags & (MAP_GROWSDOWN | MAP_STACK | MAP_HUGETLB | MAP_LOCKED));
+}
+
+void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	bool manage = rt.enabled && len && may_manage(flags);
+	void *p;
+
+	if (!rt.enabled)
+		return sys_mmap(addr, len, prot, flags, fd, off);
+	if (manage)
+		flags &= ~MAP_POPULATE; /* populate through our faults, not behind them */
+	len = PAGE_ALIGN_UP(len);
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		sys_lock(&rt.lock);
+		if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len)) {
+			rt_discard_locked((uintptr_t)addr, len);
+			region_remove((uintptr_t)addr, (uintptr_t)addr + len);
+		}
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		if (p != MAP_FAILED && manage && uffd_register((uintptr_t)p, len) == 0)
+			region_add((uintptr_t)p, (uintptr_t)p + len, REGION_MMAP);
+		sys_unlock(&rt.lock);
+		return p;
+	}
+	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && manage && rt_manage((uintptr_t)p, len, REGION_MMAP))
+		log_once("could not register a mapping with userfaultfd; it stays unmanaged");
+	if (p != MAP_FAILED && manage && prot != (PROT_READ | PROT_WRITE)) {
+		struct region *r;
+
+		sys_lock(&rt.lock);
+		r = region_lookup((uintptr_t)p);
+		if (r)
+			r->app_prot = prot;
+		sys_unlock(&rt.lock);
+	}
+	return p;
+}
+
+int rt_munmap(void *addr, size_t len)
+{
+	int r;
+
+	if (!rt.enabled || ((uintptr_t)addr & (PAGE_SIZE - 1)) || !len)
+		return sys_munmap(addr, len);
+	len = PAGE_ALIGN_UP(len);
+	sys_lock(&rt.lock);
+	if (rt_overlaps_locked((uintptr_t)addr, len)) {
+		rt_discard_locked((uintptr_t)addr, len);
+		region_remove((uintptr_t)addr, (uintptr_t)addr + len);
+	}
+	r = sys_munmap(addr, len);
+	sys_unlock(&rt.lock);
+	return r;
+}
+
+int rt_madvise(void *addr, size_t len, int advice)
+{
+	int r;
+
+	if (!rt.enabled || ((uintptr_t)addr & (PAGE_SIZE - 1)) ||
+	    (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE))
+		return sys_madvise(addr, len, advice);
+	len = PAGE_ALIGN_UP(len);
+	sys_lock(&rt.lock);
+	if (rt_overlaps_locked((uintptr_t)addr, len)) {
+		rt_discard_locked((uintptr_t)addr, len);
+		/* MADV_FREE may keep the data or drop it; dropping now keeps our
+		 * resident count exact. */
+		if (advice == MADV_FREE)
+			advice = MADV_DONTNEED;
+	}
+	r = sys_madvise(addr, len, advice);
+	sys_unlock(&rt.lock);
+	return r;
+}
+
+int rt_mprotect(void *addr, size_t len, int prot)
+{
+	int r;
+
+	if (!rt.enabled || config.track != TRACK_MPROTECT)
+		return sys_mprotect(addr, len, prot);
+	len = PAGE_ALIGN_UP(len);
+	sys_lock(&rt.lock);
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *rg = &regions[i];
+		uintptr_t s = (uintptr_t)addr, e = s + len;
+
+		if (rg->end <= s || rg->start >= e)
+			continue;
+		/* The program owns this range's protection now: disarm its pages. */
+		for (uintptr_t a = s > rg->touched_lo ? s : rg->touched_lo;
+		     a < (e < rg->touched_hi ? e : rg->touched_hi); a += PAGE_SIZE) {
+			uint64_t w = *region_pst(rg, a);
+
+			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&
+			    !(frame_of(ps_index(w))->flags & F_WRITEBACK)) {
+				frame_of(ps_index(w))->flags &= ~F_STAGED;
+				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
+			}
+		}
+		rg->app_prot = (s <= rg->start && e >= rg->end) ? prot : -1;
+	}
+	r = sys_mprotect(addr, len, prot);
+	sys_unlock(&rt.lock);
+	return r;
+}
+
+/* Move the bookkeeping of [old, old+n) in src to [new, new+n) in dst after
+ * the kernel moved the pages. Only pages ever touched carry state. */
+static void move_states(struct region *src, uintptr_t old, uintptr_t new, size_t n,
+			struct region *dst)
+{
+	uintptr_t lo = old > src->touched_lo ? old : src->touched_lo;
+	uintptr_t hi = old + n < src->touched_hi ? old + n : src->touched_hi;
+
+	for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
+		uint64_t *sp = region_pst(src, a), w = *sp;
+		uintptr_t to = new + (a - old);
+
+		if (ps_type(w) == PS_NONE)
+			continue;
+		if (ps_type(w) == PS_RESIDENT || ps_type(w) == PS_READING)
+			frame_of(ps_index(w))->addr = to;
+		*region_pst(dst, to) = w;
+		region_touch(dst, to);
+		*sp = 0;
+	}
+}
+
+void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	uintptr_t o = (uintptr_t)old;
+	struct region *r, *nr;
+	void *p;
+
+	if (!rt.enabled)
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	old_len = PAGE_ALIGN_UP(old_len);
+	new_len = PAGE_ALIGN_UP(new_len);
+	sys_lock(&rt.lock);
+	if ((o & (PAGE_SIZE - 1)) || !rt_overlaps_locked(o, old_len ? old_len : PAGE_SIZE)) {
+		sys_unlock(&rt.lock);
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	}
+	r = region_lookup(o);
+	if (!r || r->end < o + old_len || !old_len || (config.track == TRACK_MPROTECT && r->app_prot != (PROT_READ | PROT_WRITE))) {
+		sys_unlock(&rt.lock);
+		log_once("mremap of a range that is only partly managed is not supported");
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	if (config.track == TRACK_MPROTECT) {
+		/* Armed pages are PROT_NONE in place; the moved VMA would keep that. */
+		for (uintptr_t a = r->touched_lo > o ? r->touched_lo : o;
+		     a < o + old_len && a < r->touched_hi; a += PAGE_SIZE) {
+			uint64_t w = *region_pst(r, a);
+
+			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&
+			    !(frame_of(ps_index(w))->flags & F_WRITEBACK) && track_disarm(ps_index(w)) == 0) {
+				frame_of(ps_index(w))->flags &= ~F_STAGED;
+				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
+			}
+		}
+	}
+	if (new_len < old_len)
+		rt_discard_locked(o + new_len, old_len - new_len);
+	p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (p == MAP_FAILED) {
+		sys_unlock(&rt.lock);
+		return p;
+	}
+	if ((uintptr_t)p == o) {
+		/* In place. A grown tail gets a region of its own; the kernel may
+		 * have extended the registered VMA or not, so register it all. */
+		if (new_len > old_len && region_add(o + old_len, o + new_len, REGION_MMAP))
+			uffd_register(o, new_len);
+		else if (new_len < old_len)
+			region_remove(o + new_len, o + old_len);
+	} else {
+		/* Moved: without UFFD_EVENT_REMAP the kernel drops the registration. */
+		size_t n = old_len < new_len ? old_len : new_len;
+
+		nr = NULL;
+		if (uffd_register((uintptr_t)p, new_len) == 0)
+			nr = region_add((uintptr_t)p, (uintptr_t)p + new_len, REGION_MMAP);
+		if (nr) {
+			r = region_lookup(o); /* region_add may have moved the table */
+			move_states(r, o, (uintptr_t)p, n, nr);
+		} else {
+			log_once("cannot manage a moved mapping: out of metadata");
+			rt_discard_locked(o, old_len);
+		}
+		region_remove(o, o + old_len);
+		if ((flags & MREMAP_DONTUNMAP) && uffd_register(o, old_len) == 0)
+			region_add(o, o + old_len, REGION_MMAP);
+	}
+	sys_unlock(&rt.lock);
+	return p;
+}
+
+void *rt_heap_alloc(size_t size, size_t align)
+{
+	uintptr_t a;
+
+	sys_lock((struct sys_lock *)&rt.heap_bump_lock);
+	a = (rt.heap_top + align - 1) & ~(uintptr_t)(align - 1);
+	if (a + size > rt.heap_end || a + size < a) {
+		sys_unlock((struct sys_lock *)&rt.heap_bump_lock);
+		log_once("heap address space exhausted (USWAP_HEAP_RESERVE=%llu MiB)",
+			 (unsigned long long)(config.heap_reserve >> 20));
+		return NULL;
+	}
+	rt.heap_top = a + size;
+	sys_unlock((struct sys_lock *)&rt.heap_bump_lock);
+	return (void *)a;
+}
+
+void rt_heap_purge(void *addr, size_t len)
+{
+	sys_lock(&rt.lock);
+	rt_discard_locked((uintptr_t)addr, len);
+	sys_madvise(addr, len, MADV_DONTNEED);
+	sys_unlock(&rt.lock);
+}

@@ -1,0 +1,78 @@
+/* The runtime: global state, managed ranges, and the operations the preload
+ * layer calls. The core does not know how it was hooked. */
+#ifndef USWAP_RT_H
+#define USWAP_RT_H
+
+#include "region.h"
+#include "sys.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rt {
+	struct sys_lock lock;    /* page states, regions, LRU, swap slots */
+	bool enabled;            /* runtime initialised and managing memory */
+	uint64_t limit_pages;    /* hard limit on resident managed pages */
+	uint64_t wmark_min;      /* free pages below which faults wait */
+	uint64_t wmark_low;      /* free pages below which the scanner wakes */
+	uint64_t wmark_high;     /* free pages the scanner reclaims up to */
+	uintptr_t staging;       /* staging page of frame i: staging + i * 4096 */
+	uint64_t nonresident_age;/* evictions + activations: the refault clock */
+	uint64_t nr_writeback;   /* pages under writeback */
+	uint64_t nr_waiting;     /* faults queued for free memory */
+	uint32_t scanner_kick;   /* futex word: scanner wake-ups requested */
+	int fault_efd;           /* eventfd: wakes the fault handler (memory was freed) */
+	uintptr_t heap_start, heap_end;
+	uint32_t heap_bump_lock;
+	uintptr_t heap_top;
+	pid_t pid;               /* the process the runtime threads belong to */
+};
+
+extern struct rt rt;
+
+int rt_init(char *err, size_t errlen);
+/* Register [start, start+len) with userfaultfd and add it to the table. */
+int rt_manage(uintptr_t start, size_t len, enum region_kind kind);
+/* Release every page of [start, start+len) that is managed: frames, staging
+ * pages and swap slots; their next touch reads zeros. Caller holds rt.lock. */
+void rt_discard_locked(uintptr_t start, size_t len);
+bool rt_overlaps_locked(uintptr_t start, size_t len);
+
+static inline uint64_t rt_free_pages(void);
+void rt_wake_scanner(void);
+void rt_wake_handler(void);
+
+/* Staging page of a frame. */
+static inline uintptr_t rt_staging(uint32_t f)
+{
+	return rt.staging + ((uintptr_t)f << 12);
+}
+
+/* Counters derived at exit. */
+void rt_exit_report(void);
+
+/* The interposed calls. Each behaves as the kernel call would; managed
+ * ranges get their bookkeeping before or after the real call. */
+void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+int rt_munmap(void *addr, size_t len);
+void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+int rt_madvise(void *addr, size_t len, int advice);
+int rt_mprotect(void *addr, size_t len, int prot);
+
+/* The malloc heap: jemalloc's extent hooks carve from here. */
+void *rt_heap_alloc(size_t size, size_t align);
+void rt_heap_purge(void *addr, size_t len);
+
+/* Threads (fault.c, scan.c). */
+int fault_start(char *err, size_t errlen);
+int scan_start(char *err, size_t errlen);
+/* Serve queued faults now that memory may be free (handler thread). */
+
+#include "lru.h"
+static inline uint64_t rt_free_pages(void)
+{
+	return lru.nr_allocated >= rt.limit_pages ? 0 : rt.limit_pages - lru.nr_allocated;
+}
+
+#endif

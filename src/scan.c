@@ -1,0 +1,430 @@
+/*
+ * The scanner: the one thread that scans and reclaims (a userspace kswapd).
+ *
+ * Faulting threads never reclaim. When free memory (limit - resident) falls
+ * below the low watermark, the fault handler wakes the scanner, which works
+ * in batches of config.batch (32) pages toward the high watermark and stops
+ * as soon as it is there (the 2.6.29 lesson: reclaim what is needed, then
+ * stop; over-reclaim only turns into refaults).
+ *
+ * One batch:
+ *   1. if the inactive list is low (inactive * ratio < active, the kernel's
+ *      inactive_is_low), deactivate pages from the active tail: arm them to
+ *      trap (track.c), first noting whether they were written since their
+ *      swap copy was made (WP_ASYNC + PAGEMAP_SCAN);
+ *   2. take pages from the inactive tail, i.e. not referenced since armed:
+ *      a page whose swap copy is still valid is dropped at once; any other
+ *      gets a slot and is copied to a bounce buffer and queued for writing.
+ *   3. submit the writes, all at once, through io_uring.
+ * Completions come back through the same ring; only then is the page
+ * dropped, so a page leaves memory only once its copy is on the file. A
+ * failed write leaves the page resident and counted.
+ *
+ * The state machine of a page in reclaim, all under rt.lock:
+ *
+ *   ACTIVE --arm--> INACTIVE (staged) --copy+write--> WRITEBACK (off-list)
+ *     ^                 |                               |        |
+ *     +--- trap --------+                     complete  |        | trap: moved
+ *                                                       v        v back, slot
+ *                                                   SWAPPED   ACTIVE  dropped
+ *
+ * If nothing at all can be reclaimed while faults wait (no swap space, every
+ * write failing, every page pinned), the scanner ends the program as the
+ * kernel's OOM killer would, rather than hang it.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "page.h"
+#include "rt.h"
+#include "stats.h"
+#include "swap.h"
+#include "track.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Writes in flight at once: QD128 measured 3-4 us/page for O_DIRECT with
+ * SINGLE_ISSUER|DEFER_TASKRUN here (techniques.md, E12). */
+#define NR_WRITE_BUFS 128
+/* Give up after this long with waiting faults and no way to free memory. */
+#define OOM_STALL_NS (3ULL * 1000000000ULL)
+
+enum { UD_WAKE = 1, UD_WRITE = 2 };
+
+struct scan_control {
+	uint64_t nr_to_reclaim; /* pages this batch should free or start writing */
+	uint64_t nr_reclaimed;  /* dropped at once (clean copy on swap) */
+	uint64_t nr_writing;    /* writes queued */
+	uint64_t nr_scanned;    /* inactive pages looked at */
+	bool swap_full;         /* no slot could be had */
+};
+
+static struct io_uring ring;
+static char *wbufs;
+static uint32_t wbuf_free[NR_WRITE_BUFS];
+static uint32_t nr_wbuf_free;
+static int scan_efd;
+static uint32_t inactive_ratio;
+pthread_t scan_thread;
+
+void rt_wake_scanner(void)
+{
+	uint64_t one = 1;
+
+	if (!__atomic_exchange_n(&rt.scanner_kick, 1, __ATOMIC_ACQ_REL))
+		(void)!write(scan_efd, &one, sizeof(one));
+}
+
+static bool inactive_is_low(void)
+{
+	return lru.lists[LRU_INACTIVE_ANON].nr * inactive_ratio < lru.lists[LRU_ACTIVE_ANON].nr;
+}
+
+static uint64_t *pst_of(uintptr_t addr)
+{
+	struct region *r = region_lookup(addr);
+
+	return r ? region_pst(r, addr) : NULL;
+}
+
+/* Pages armed to trap; their dirtiness noted first. */
+static void refill_inactive(unsigned nr)
+{
+	while (nr-- && inactive_is_low()) {
+		uint32_t f = lru_tail(LRU_ACTIVE_ANON);
+		struct frame *fr;
+		int err;
+
+		if (f == NIL)
+			return;
+		fr = frame_of(f);
+		if (fr->slot != NO_SLOT && uffd_page_written(fr->addr) != 0) {
+			swap_slot_free(fr->slot);
+			fr->slot = NO_SLOT;
+		}
+		err = track_arm(f);
+		if (err == 0) {
+			fr->flags |= F_STAGED;
+			lru_move(f, LRU_INACTIVE_ANON, true);
+			stats.pgdeactivate++;
+		} else if (err == -ENOENT) {
+			/* The page is gone from under us (a raw madvise): forget it. */
+			uint64_t *p = pst_of(fr->addr);
+
+			lru_del(f);
+			swap_slot_free(fr->slot);
+			lru_frame_free(f);
+			if (p)
+				*p = 0;
+		} else {
+			/* Pinned (EBUSY), shared after fork, or a protection we must
+			 * not change: keep it active for now. */
+			lru_move(f, LRU_ACTIVE_ANON, true);
+			stats.pgrotated++;
+		}
+	}
+}
+
+static void evict(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	uint64_t *p = pst_of(fr->addr);
+
+	track_drop(f);
+	if (p)
+		*p = ps_swapped(fr->slot, rt.nonresident_age, (fr->flags & F_WORKINGSET) != 0);
+	else
+		swap_slot_free(fr->slot);
+	rt.nonresident_age++;
+	lru_frame_free(f);
+	stats.pgsteal_anon++;
+}
+
+static void shrink_inactive(struct scan_control *sc)
+{
+	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim &&
+	       sc->nr_scanned < 2 * (uint64_t)config.batch) {
+		uint32_t f = lru_tail(LRU_INACTIVE_ANON), b, slot;
+		struct frame *fr;
+		struct io_uring_sqe *sqe;
+
+		if (f == NIL || !nr_wbuf_free)
+			return;
+		fr = frame_of(f);
+		sc->nr_scanned++;
+		stats.pgscan_anon++;
+		lru_del(f);
+		if (fr->slot != NO_SLOT) {
+			/* Not written since its copy was made: no I/O at all. */
+			evict(f);
+			stats.pgsteal_clean++;
+			sc->nr_reclaimed++;
+			continue;
+		}
+		slot = swap_slot_alloc();
+		if (slot == NO_SLOT) {
+			lru_add(f, LRU_INACTIVE_ANON, true);
+			stats.swap_full++;
+			sc->swap_full = true;
+			return;
+		}
+		b = wbuf_free[--nr_wbuf_free];
+		if (track_copy_out(f, wbufs + ((size_t)b << PAGE_SHIFT))) {
+			wbuf_free[nr_wbuf_free++] = b;
+			swap_slot_free(slot);
+			lru_add(f, LRU_ACTIVE_ANON, true);
+			stats.pgrotated++;
+			continue;
+		}
+		fr->slot = slot;
+		fr->flags |= F_WRITEBACK;
+		rt.nr_writeback++;
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_write_fixed(sqe, 0, wbufs + ((size_t)b << PAGE_SHIFT), PAGE_SIZE,
+					  swap_offset(slot), (int)b);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, ((uint64_t)f << 32) | ((uint64_t)b << 8) | UD_WRITE);
+		sc->nr_writing++;
+	}
+}
+
+static void complete_write(uint32_t f, uint32_t b, int res)
+{
+	struct frame *fr;
+
+	sys_lock(&rt.lock);
+	fr = frame_of(f);
+	fr->flags &= ~F_WRITEBACK;
+	rt.nr_writeback--;
+	if (fr->flags & F_DEAD) {
+		swap_slot_free(fr->slot);
+		lru_frame_free(f);
+	} else if (res != (int)PAGE_SIZE) {
+		/* The page stays resident and counted; it may be tried again. */
+		stats.swap_write_errors++;
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+		lru_add(f, (fr->flags & F_STAGED) ? LRU_INACTIVE_ANON : LRU_ACTIVE_ANON, true);
+		sys_unlock(&rt.lock);
+		log_once("swap write failed (%s): pages stay in memory",
+			 res < 0 ? strerror(-res) : "short write");
+		sys_lock(&rt.lock);
+	} else if (fr->flags & F_STAGED) {
+		evict(f);
+		stats.pswpout++;
+	} else {
+		/* Touched while being written: it is live again and may change. */
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+		lru_add(f, LRU_ACTIVE_ANON, true);
+	}
+	sys_unlock(&rt.lock);
+	wbuf_free[nr_wbuf_free++] = b;
+}
+
+static unsigned reap(void)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0, done = 0;
+	uint64_t v;
+
+	io_uring_for_each_cqe(&ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+
+		seen++;
+		if ((ud & 0xff) == UD_WRITE) {
+			complete_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
+			done++;
+		} else if ((ud & 0xff) == UD_WAKE) {
+			(void)!read(scan_efd, &v, sizeof(v));
+			if (!(cqe->flags & IORING_CQE_F_MORE)) {
+				struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+				io_uring_prep_poll_multishot(sqe, scan_efd, POLLIN);
+				io_uring_sqe_set_data64(sqe, UD_WAKE);
+			}
+		}
+	}
+	io_uring_cq_advance(&ring, seen);
+	if (done)
+		rt_wake_handler();
+	return done;
+}
+
+static bool need_reclaim(void)
+{
+	uint64_t free = rt_free_pages() + rt.nr_writeback;
+
+	return free < rt.wmark_high || (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED) && rt_free_pages() <= rt.wmark_min);
+}
+
+static void sample_vmas(void)
+{
+	char buf[65536];
+	uint64_t lines = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	stat_max(&stats.vma_peak, lines);
+}
+
+static void *scan_main(void *arg)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t stall_start = 0, last_vma_sample = 0;
+
+	(void)arg;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_poll_multishot(sqe, scan_efd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
+	io_uring_submit(&ring);
+	for (;;) {
+		struct scan_control sc = { 0 };
+		struct io_uring_cqe *cqe;
+		uint64_t now;
+
+		reap();
+		if (!need_reclaim()) {
+			struct __kernel_timespec ts = { .tv_sec = 1 };
+
+			__atomic_store_n(&rt.scanner_kick, 0, __ATOMIC_RELEASE);
+			if (need_reclaim())
+				continue;
+			io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+			stats.scanner_cpu_ns = sys_thread_cpu_ns();
+			continue;
+		}
+		stats.scan_passes++;
+		sys_lock(&rt.lock);
+		{
+			uint64_t free = rt_free_pages() + rt.nr_writeback;
+
+			sc.nr_to_reclaim = free < rt.wmark_high ? rt.wmark_high - free : 1;
+			if (sc.nr_to_reclaim > config.batch)
+				sc.nr_to_reclaim = config.batch;
+		}
+		if (inactive_is_low() || lru_tail(LRU_INACTIVE_ANON) == NIL)
+			refill_inactive(config.batch);
+		shrink_inactive(&sc);
+		sys_unlock(&rt.lock);
+		if (sc.nr_writing)
+			io_uring_submit(&ring);
+		if (sc.nr_reclaimed)
+			rt_wake_handler();
+		now = sys_now_ns();
+		if (now - last_vma_sample > 250000000ULL) {
+			sample_vmas();
+			last_vma_sample = now;
+		}
+		if (sc.nr_reclaimed || sc.nr_writing) {
+			stall_start = 0;
+			continue;
+		}
+		if (rt.nr_writeback) {
+			/* Nothing more to start: wait for writes to land. */
+			io_uring_submit_and_wait(&ring, 1);
+			stall_start = 0;
+			continue;
+		}
+		/* No progress possible right now. */
+		if (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED) && rt_free_pages() <= rt.wmark_min) {
+			if (!stall_start)
+				stall_start = now;
+			else if (now - stall_start > OOM_STALL_NS)
+				log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
+					     "(%llu resident, %llu active, %llu inactive, swap %s)",
+					     (unsigned long long)(config.limit_bytes >> 20),
+					     (unsigned long long)lru.nr_allocated,
+					     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
+					     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
+					     sc.swap_full ? (swap.grow_error ? strerror(swap.grow_error) : "full")
+							  : stats.swap_write_errors ? "write errors" : "ok");
+		}
+		{
+			struct __kernel_timespec ts = { .tv_nsec = 10000000 };
+
+			io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int scan_start(char *err, size_t errlen)
+{
+	struct iovec v[NR_WRITE_BUFS];
+	struct io_uring_params p = { 0 };
+	uint64_t gb = (rt.limit_pages << PAGE_SHIFT) >> 30;
+	sigset_t all, old;
+	int r;
+
+	/* The kernel's inactive_ratio: sqrt(10 * GiB), 1 below 1 GiB. */
+	inactive_ratio = gb ? (uint32_t)sqrt(10.0 * (double)gb) : 1;
+	scan_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	wbufs = sys_alloc_meta((size_t)NR_WRITE_BUFS << PAGE_SHIFT);
+	if (scan_efd < 0 || !wbufs) {
+		snprintf(err, errlen, "cannot allocate scanner resources");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < NR_WRITE_BUFS; i++) {
+		wbuf_free[nr_wbuf_free++] = i;
+		v[i] = (struct iovec){ wbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
+	}
+	/* Only the scanner thread submits to this ring; set it up from there?
+	 * SINGLE_ISSUER binds to the creating task, so plain setup here and
+	 * COOP_TASKRUN to avoid IPIs. */
+	p.flags = IORING_SETUP_COOP_TASKRUN;
+	r = io_uring_queue_init_params(2 * NR_WRITE_BUFS, &ring, &p);
+	if (r == -EINVAL)
+		r = io_uring_queue_init(2 * NR_WRITE_BUFS, &ring, 0);
+	if (r) {
+		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
+			 strerror(-r));
+		return r;
+	}
+	io_uring_ring_dontfork(&ring);
+	r = io_uring_register_buffers(&ring, v, NR_WRITE_BUFS);
+	if (!r)
+		r = io_uring_register_files(&ring, &swap.fd, 1);
+	if (r) {
+		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
+		return r;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&scan_thread, NULL, scan_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot start the scanner thread: %s", strerror(r));
+		return -r;
+	}
+	pthread_setname_np(scan_thread, "uswap-scan");
+	return 0;
+}
+
+void rt_exit_report(void)
+{
+	sample_vmas();
+	if (config.stats_path && (config.stats_pid < 0 || config.stats_pid == getpid()))
+		stats_write_json(config.stats_path);
+	if (config.verbose && (config.stats_pid < 0 || config.stats_pid == getpid()))
+		stats_print_summary();
+}

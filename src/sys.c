@@ -1,0 +1,108 @@
+#define _GNU_SOURCE
+#include "sys.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <time.h>
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+int sys_madvise(void *addr, size_t len, int advice)
+{
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+int sys_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+int sys_futex_wait(uint32_t *uaddr, uint32_t val, long timeout_ns)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000L;
+		ts.tv_nsec = timeout_ns % 1000000000L;
+		tp = &ts;
+	}
+	return (int)syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, tp, NULL, 0);
+}
+
+int sys_futex_wake(uint32_t *uaddr, int n)
+{
+	return (int)syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+pid_t sys_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+uint64_t sys_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sys_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void *sys_alloc_meta(size_t len)
+{
+	void *p = sys_mmap(NULL, PAGE_ALIGN_UP(len), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Drepper's three-state futex mutex: 0 free, 1 locked, 2 locked with waiters. */
+void sys_lock(struct sys_lock *l)
+{
+	uint32_t c = 0;
+
+	if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	for (int spin = 0; spin < 100; spin++) {
+		c = 0;
+		if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
+		__builtin_ia32_pause();
+	}
+	if (c != 2)
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		sys_futex_wait(&l->word, 2, -1);
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+void sys_unlock(struct sys_lock *l)
+{
+	if (__atomic_fetch_sub(&l->word, 1, __ATOMIC_RELEASE) != 1) {
+		__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+		sys_futex_wake(&l->word, 1);
+	}
+}

@@ -1,0 +1,43 @@
+/* Raw system calls. The core never calls the libc mmap family that the preload
+ * layer interposes, and never calls into stdio or malloc from its own threads. */
+#ifndef USWAP_SYS_H
+#define USWAP_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int sys_munmap(void *addr, size_t len);
+void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+int sys_madvise(void *addr, size_t len, int advice);
+int sys_mprotect(void *addr, size_t len, int prot);
+int sys_futex_wait(uint32_t *uaddr, uint32_t val, long timeout_ns);
+int sys_futex_wake(uint32_t *uaddr, int n);
+pid_t sys_gettid(void);
+uint64_t sys_now_ns(void);
+uint64_t sys_thread_cpu_ns(void);
+
+/* A mapping of anonymous, never-managed memory for runtime metadata. */
+void *sys_alloc_meta(size_t len);
+
+/* A futex-based mutex: usable from a signal handler as long as the interrupted
+ * thread cannot hold it (runtime locks are never held while touching managed
+ * memory). */
+struct sys_lock {
+	uint32_t word;
+};
+void sys_lock(struct sys_lock *l);
+void sys_unlock(struct sys_lock *l);
+
+#define PAGE_SIZE 4096UL
+#define PAGE_SHIFT 12
+#define PAGE_ALIGN_DOWN(x) ((uintptr_t)(x) & ~(PAGE_SIZE - 1))
+#define PAGE_ALIGN_UP(x) (((uintptr_t)(x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#endif

@@ -1,0 +1,134 @@
+#define _GNU_SOURCE
+#include "track.h"
+
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "page.h"
+#include "rt.h"
+#include "stats.h"
+#include "sys.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
+
+int track_init(char *err, unsigned long errlen)
+{
+	if (config.track == TRACK_UFFD && !uffd_caps.move) {
+		/* Before 6.8 there is no UFFDIO_MOVE: fall back to mprotect tracking. */
+		log_line("kernel lacks UFFDIO_MOVE (Linux 6.8+): using mprotect tracking, see README for its limits");
+		config.track = TRACK_MPROTECT;
+	}
+	if (config.track == TRACK_MPROTECT) {
+		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		if (mem_fd < 0) {
+			snprintf(err, errlen, "mprotect tracking needs /proc/self/mem: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int app_prot(uintptr_t addr)
+{
+	struct region *r = region_lookup(addr);
+
+	return r ? r->app_prot : PROT_READ | PROT_WRITE;
+}
+
+int track_arm(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+
+	if (config.track == TRACK_UFFD)
+		return uffd_move(rt_staging(f), fr->addr, PAGE_SIZE);
+	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
+		return -EINVAL; /* the program chose this page's protection: leave it */
+	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
+}
+
+int track_disarm(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int r;
+
+	if (config.track == TRACK_MPROTECT)
+		return sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr)) ? -errno : 0;
+	r = uffd_move(fr->addr, rt_staging(f), PAGE_SIZE);
+	if (r == -EINVAL || r == -EBUSY) {
+		/* The program changed the page's protection since (MOVE needs equal
+		 * protections), or the staging page is pinned: copy instead. */
+		r = uffd_copy(fr->addr, (void *)rt_staging(f), false);
+		if (r == 0 || r == -EEXIST)
+			sys_madvise((void *)rt_staging(f), PAGE_SIZE, MADV_DONTNEED);
+	}
+	return r == -EEXIST ? 0 : r;
+}
+
+int track_copy_out(uint32_t f, void *buf)
+{
+	struct frame *fr = frame_of(f);
+
+	if (config.track == TRACK_UFFD) {
+		memcpy(buf, (void *)rt_staging(f), PAGE_SIZE);
+		return 0;
+	}
+	return pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+void track_drop(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+
+	if (config.track == TRACK_UFFD) {
+		sys_madvise((void *)rt_staging(f), PAGE_SIZE, MADV_DONTNEED);
+		return;
+	}
+	sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED);
+	sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr));
+}
+
+int track_sigsegv(uintptr_t addr)
+{
+	uintptr_t page = PAGE_ALIGN_DOWN(addr);
+	struct region *r;
+	int ours = 0;
+
+	if (config.track != TRACK_MPROTECT || !rt.enabled)
+		return 0;
+	sys_lock(&rt.lock);
+	r = region_lookup(page);
+	if (r) {
+		uint64_t w = *region_pst(r, page);
+		uint32_t f = ps_index(w);
+
+		if (ps_type(w) == PS_RESIDENT && (frame_of(f)->flags & F_STAGED)) {
+			if (track_disarm(f) == 0) {
+				struct frame *fr = frame_of(f);
+
+				fr->flags &= ~F_STAGED;
+				fr->flags |= F_WORKINGSET;
+				if (!(fr->flags & F_WRITEBACK))
+					lru_move(f, LRU_ACTIVE_ANON, true);
+				rt.nonresident_age++;
+				stats.pgactivate++;
+				stats.tracking_faults++;
+				stats.pgfault++;
+			}
+			ours = 1;
+		} else if (r->app_prot == (PROT_READ | PROT_WRITE)) {
+			/* We raced with the scanner dropping or the handler restoring
+			 * this page: the protection is ours and already undone. */
+			ours = 1;
+		}
+	}
+	sys_unlock(&rt.lock);
+	return ours;
+}

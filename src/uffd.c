@@ -1,0 +1,174 @@
+#define _GNU_SOURCE
+#include "uffd.h"
+
+#include "sys.h"
+#include "uffd_compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+int uffd_fd = -1;
+int pagemap_fd = -1;
+struct uffd_caps uffd_caps;
+
+static int open_fd(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int dev;
+
+	if (fd >= 0 || errno != EPERM)
+		return fd;
+	/* Unprivileged: /dev/userfaultfd (6.1+) grants kernel-mode faults by file permission. */
+	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	close(dev);
+	return fd;
+}
+
+int uffd_open(char *why, size_t whylen)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	uint64_t want = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE;
+	int fd = open_fd();
+
+	if (fd < 0) {
+		if (errno == EPERM)
+			snprintf(why, whylen,
+				 "userfaultfd unavailable: permission denied (set sysctl "
+				 "vm.unprivileged_userfaultfd=1, or grant access to /dev/userfaultfd, or run as root)");
+		else if (errno == ENOSYS)
+			snprintf(why, whylen, "userfaultfd unavailable: kernel built without CONFIG_USERFAULTFD");
+		else
+			snprintf(why, whylen, "userfaultfd unavailable: %s", strerror(errno));
+		return -errno;
+	}
+	/* Probe: ask for nothing to learn what the kernel offers, then reopen with what we use. */
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
+		close(fd);
+		return -EINVAL;
+	}
+	want &= api.features;
+	close(fd);
+	fd = open_fd();
+	if (fd < 0)
+		return -errno;
+	api = (struct uffdio_api){ .api = UFFD_API, .features = want };
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
+		close(fd);
+		return -EINVAL;
+	}
+	uffd_caps.move = want & UFFD_FEATURE_MOVE;
+	uffd_caps.wp_async = want & UFFD_FEATURE_WP_ASYNC;
+	if (uffd_caps.wp_async) {
+		pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (pagemap_fd < 0)
+			uffd_caps.wp_async = false;
+	}
+	uffd_fd = fd;
+	return 0;
+}
+
+int uffd_register(uintptr_t start, size_t len)
+{
+	struct uffdio_register r = {
+		.range = { .start = start, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			(uffd_caps.wp_async ? UFFDIO_REGISTER_MODE_WP : 0),
+	};
+
+	return ioctl(uffd_fd, UFFDIO_REGISTER, &r) ? -errno : 0;
+}
+
+/* EEXIST: another thread's fault populated the page first; the waiters still need a wake. */
+static int filled(int r, uintptr_t addr)
+{
+	if (r == 0)
+		return 0;
+	if (errno == EEXIST) {
+		uffd_wake(addr, PAGE_SIZE);
+		return -EEXIST;
+	}
+	return -errno;
+}
+
+int uffd_zeropage(uintptr_t addr)
+{
+	struct uffdio_zeropage z = { .range = { .start = addr, .len = PAGE_SIZE } };
+	int r;
+
+	do
+		r = ioctl(uffd_fd, UFFDIO_ZEROPAGE, &z);
+	while (r && errno == EAGAIN);
+	return filled(r, addr);
+}
+
+int uffd_copy(uintptr_t dst, const void *src, bool wp)
+{
+	struct uffdio_copy c = {
+		.dst = dst,
+		.src = (uintptr_t)src,
+		.len = PAGE_SIZE,
+		.mode = wp && uffd_caps.wp_async ? UFFDIO_COPY_MODE_WP : 0,
+	};
+	int r;
+
+	do
+		r = ioctl(uffd_fd, UFFDIO_COPY, &c);
+	while (r && errno == EAGAIN && c.copy <= 0);
+	return filled(r, dst);
+}
+
+int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
+{
+	struct uffdio_move m = { .dst = dst, .src = src, .len = len };
+	int r;
+
+	do
+		r = ioctl(uffd_fd, UFFDIO_MOVE, &m);
+	while (r && errno == EAGAIN && m.move <= 0);
+	return r ? -errno : 0;
+}
+
+int uffd_wake(uintptr_t addr, size_t len)
+{
+	struct uffdio_range r = { .start = addr, .len = len };
+
+	return ioctl(uffd_fd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
+int uffd_writeprotect(uintptr_t addr, size_t len)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = addr, .len = len },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	return ioctl(uffd_fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
+}
+
+int uffd_page_written(uintptr_t addr)
+{
+	struct page_region v;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = addr,
+		.end = addr + PAGE_SIZE,
+		.vec = (uintptr_t)&v,
+		.vec_len = 1,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
+
+	if (n < 0)
+		return -errno;
+	return n > 0;
+}

@@ -1,0 +1,31 @@
+/* userfaultfd: open, feature probing, register, and the fill/move ioctls.
+ * Every function returns 0 or a negative errno. */
+#ifndef USWAP_UFFD_H
+#define USWAP_UFFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct uffd_caps {
+	bool move;     /* UFFDIO_MOVE (6.8): soft eviction */
+	bool wp_async; /* WP_ASYNC + PAGEMAP_SCAN (6.7): dirty tracking without faults */
+};
+
+extern int uffd_fd;
+extern int pagemap_fd;
+extern struct uffd_caps uffd_caps;
+
+/* Open a userfaultfd that serves kernel-mode faults. On failure, writes a
+ * one-line reason naming the missing permission or sysctl into why. */
+int uffd_open(char *why, size_t whylen);
+int uffd_register(uintptr_t start, size_t len);
+int uffd_zeropage(uintptr_t addr);
+int uffd_copy(uintptr_t dst, const void *src, bool wp);
+int uffd_move(uintptr_t dst, uintptr_t src, size_t len);
+int uffd_wake(uintptr_t addr, size_t len);
+int uffd_writeprotect(uintptr_t addr, size_t len);
+/* 1 if the page was written since it was last write-protected, 0 if not, <0 on error. */
+int uffd_page_written(uintptr_t addr);
+
+#endif
