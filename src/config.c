@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ int config_parse_size(const char *s, uint64_t *ret_bytes)
 	unsigned long long v;
 	int shift = 0;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -60,9 +61,11 @@ static int parse_fraction(const char *s, double *ret)
 	char *end;
 	double v;
 
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end || errno || v < 0.0 || v >= 0.5)
+	if (end == s || *end || errno || !(v >= 0.0 && v < 0.5))
 		return -EINVAL;
 	*ret = v;
 	return 0;
@@ -73,6 +76,8 @@ static int parse_int(const char *s, long lo, long hi, long *ret)
 	char *end;
 	long v;
 
+	if (!isdigit((unsigned char)*s) && !(*s == '-' && isdigit((unsigned char)s[1])))
+		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (end == s || *end || errno || v < lo || v > hi)

@@ -245,6 +245,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	*pst = ps_make(PS_RESIDENT, f);
 	region_touch(r, fr->addr);
+	fr->hash = page_hash(rbufs + ((size_t)b << PAGE_SHIFT));
 	lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
 	fr->flags &= ~F_REFAULT_ACTIVATE;
 	if (!keep_slot) {

@@ -126,3 +126,4 @@ void lru_move(uint32_t f, enum lru_list l, bool at_head)
 	lru_del(f);
 	lru_add(f, l, at_head);
 }
+

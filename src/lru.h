@@ -26,9 +26,10 @@ enum frame_flags {
 	F_REFAULT_ACTIVATE = 1 << 5, /* swap-in in flight: place on the active head */
 };
 
-/* 24 bytes per resident page. */
+/* 32 bytes per resident page. */
 struct frame {
 	uintptr_t addr;   /* the page's address in the program */
+	uint64_t hash;    /* content hash of the copy in slot, when slot is set */
 	uint32_t prev;
 	uint32_t next;
 	uint32_t slot;    /* a swap slot holding a copy still valid, or NO_SLOT */
@@ -57,6 +58,7 @@ int lru_init(uint32_t cap);
 /* A free frame for addr, or NIL when all cap frames are in use. */
 uint32_t lru_frame_alloc(uintptr_t addr);
 void lru_frame_free(uint32_t f);
+
 /* Put f at the head (most recent) or tail of a list. f must be off all lists. */
 void lru_add(uint32_t f, enum lru_list l, bool at_head);
 void lru_del(uint32_t f);
@@ -65,6 +67,23 @@ void lru_move(uint32_t f, enum lru_list l, bool at_head);
 static inline struct frame *frame_of(uint32_t f)
 {
 	return &lru.frames[f];
+}
+
+/* A 64-bit hash of a page's contents: proves a page still equals its swap
+ * copy before it is dropped without writing. */
+static inline uint64_t page_hash(const void *page)
+{
+	const uint64_t *w = page;
+	uint64_t a = 0x9e3779b97f4a7c15ULL, b = 0xc2b2ae3d27d4eb4fULL;
+
+	for (int i = 0; i < 512; i += 2) {
+		a = (a ^ w[i]) * 0xff51afd7ed558ccdULL;
+		b = (b ^ w[i + 1]) * 0xc4ceb9fe1a85ec53ULL;
+		a ^= a >> 29;
+		b ^= b >> 31;
+	}
+	a ^= b * 0x94d049bb133111ebULL;
+	return a ^ (a >> 32);
 }
 
 static inline uint32_t lru_tail(enum lru_list l)

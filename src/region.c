@@ -124,11 +124,11 @@ void region_remove(uintptr_t start, uintptr_t end)
 
 			upper.pst = region_pst(r, end);
 			upper.start = end;
-			r->end = start;
 			u = insert_at(i + 1);
 			if (!u)
-				return; /* metadata exhausted: the upper part stays managed */
+				return; /* metadata exhausted: the whole region stays managed */
 			r = &regions[i];
+			r->end = start;
 			*u = upper;
 			u->blk->refs++;
 			return;

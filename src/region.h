@@ -41,6 +41,18 @@ static inline uint64_t *region_pst(struct region *r, uintptr_t addr)
 	return &r->pst[(addr - r->start) >> 12];
 }
 
+/* The pages of r within [start, end) that may carry state: [*lo, *hi). */
+static inline void region_span(const struct region *r, uintptr_t start, uintptr_t end,
+			       uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = start > r->start ? start : r->start;
+	if (*lo < r->touched_lo)
+		*lo = r->touched_lo;
+	*hi = end < r->end ? end : r->end;
+	if (*hi > r->touched_hi)
+		*hi = r->touched_hi;
+}
+
 static inline void region_touch(struct region *r, uintptr_t addr)
 {
 	if (addr < r->touched_lo)

@@ -20,6 +20,26 @@
 
 struct rt rt;
 
+void rt_set_limit(uint64_t bytes)
+{
+	uint64_t pages = bytes >> PAGE_SHIFT;
+
+	rt.limit_pages = pages;
+	rt.wmark_min = (uint64_t)(config.wmark_min * (double)pages);
+	rt.wmark_low = (uint64_t)(config.wmark_low * (double)pages);
+	rt.wmark_high = (uint64_t)(config.wmark_high * (double)pages);
+	/* At least one reclaim batch between low and high, so the scanner works
+	 * in whole batches; both stay under half the limit. */
+	if (rt.wmark_high < rt.wmark_low + config.batch)
+		rt.wmark_high = rt.wmark_low + config.batch;
+	if (rt.wmark_high > pages / 2)
+		rt.wmark_high = pages / 2;
+	if (rt.wmark_low > rt.wmark_high)
+		rt.wmark_low = rt.wmark_high;
+	if (rt.wmark_min > rt.wmark_low)
+		rt.wmark_min = rt.wmark_low;
+}
+
 int rt_init(char *err, size_t errlen)
 {
 	uint64_t cap;
@@ -27,18 +47,7 @@ int rt_init(char *err, size_t errlen)
 	int r;
 
 	rt.pid = getpid();
-	rt.limit_pages = config.limit_bytes >> PAGE_SHIFT;
-	rt.wmark_min = (uint64_t)(config.wmark_min * (double)rt.limit_pages);
-	rt.wmark_low = (uint64_t)(config.wmark_low * (double)rt.limit_pages);
-	rt.wmark_high = (uint64_t)(config.wmark_high * (double)rt.limit_pages);
-	/* At least one reclaim batch between low and high, so the scanner can
-	 * work in whole batches; both stay well under half the limit. */
-	if (rt.wmark_high < rt.wmark_low + config.batch)
-		rt.wmark_high = rt.wmark_low + config.batch;
-	if (rt.wmark_high > rt.limit_pages / 2)
-		rt.wmark_high = rt.limit_pages / 2;
-	if (rt.wmark_low > rt.wmark_high)
-		rt.wmark_low = rt.wmark_high;
+	rt_set_limit(config.limit_bytes);
 
 	r = uffd_open(err, errlen);
 	if (r)
@@ -161,8 +170,7 @@ void rt_discard_locked(uintptr_t start, size_t len)
 
 		if (r->end <= start || r->start >= end)
 			continue;
-		lo = start > r->touched_lo ? start : r->touched_lo;
-		hi = end < r->touched_hi ? end : r->touched_hi;
+		region_span(r, start, end, &lo, &hi);
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE)
 			release_page(region_pst(r, a));
 	}
@@ -280,13 +288,13 @@ int rt_mprotect(void *addr, size_t len, int prot)
 	sys_lock(&rt.lock);
 	for (size_t i = 0; i < nr_regions; i++) {
 		struct region *rg = &regions[i];
-		uintptr_t s = (uintptr_t)addr, e = s + len;
+		uintptr_t s = (uintptr_t)addr, e = s + len, lo, hi;
 
 		if (rg->end <= s || rg->start >= e)
 			continue;
 		/* The program owns this range's protection now: disarm its pages. */
-		for (uintptr_t a = s > rg->touched_lo ? s : rg->touched_lo;
-		     a < (e < rg->touched_hi ? e : rg->touched_hi); a += PAGE_SIZE) {
+		region_span(rg, s, e, &lo, &hi);
+		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(rg, a);
 
 			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&
@@ -307,9 +315,9 @@ int rt_mprotect(void *addr, size_t len, int prot)
 static void move_states(struct region *src, uintptr_t old, uintptr_t new, size_t n,
 			struct region *dst)
 {
-	uintptr_t lo = old > src->touched_lo ? old : src->touched_lo;
-	uintptr_t hi = old + n < src->touched_hi ? old + n : src->touched_hi;
+	uintptr_t lo, hi;
 
+	region_span(src, old, old + n, &lo, &hi);
 	for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 		uint64_t *sp = region_pst(src, a), w = *sp;
 		uintptr_t to = new + (a - old);
@@ -348,8 +356,10 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 	}
 	if (config.track == TRACK_MPROTECT) {
 		/* Armed pages are PROT_NONE in place; the moved VMA would keep that. */
-		for (uintptr_t a = r->touched_lo > o ? r->touched_lo : o;
-		     a < o + old_len && a < r->touched_hi; a += PAGE_SIZE) {
+		uintptr_t lo, hi;
+
+		region_span(r, o, o + old_len, &lo, &hi);
+		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(r, a);
 
 			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&

@@ -32,6 +32,8 @@ struct rt {
 extern struct rt rt;
 
 int rt_init(char *err, size_t errlen);
+/* Set the limit and derive the watermarks (in free pages) from config. */
+void rt_set_limit(uint64_t bytes);
 /* Register [start, start+len) with userfaultfd and add it to the table. */
 int rt_manage(uintptr_t start, size_t len, enum region_kind kind);
 /* Release every page of [start, start+len) that is managed: frames, staging

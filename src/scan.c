@@ -158,6 +158,7 @@ static void shrink_inactive(struct scan_control *sc)
 	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim &&
 	       sc->nr_scanned < 2 * (uint64_t)config.batch) {
 		uint32_t f = lru_tail(LRU_INACTIVE_ANON), b, slot;
+		char *buf;
 		struct frame *fr;
 		struct io_uring_sqe *sqe;
 
@@ -167,33 +168,36 @@ static void shrink_inactive(struct scan_control *sc)
 		sc->nr_scanned++;
 		stats.pgscan_anon++;
 		lru_del(f);
-		if (fr->slot != NO_SLOT) {
-			/* Not written since its copy was made: no I/O at all. */
+		b = wbuf_free[--nr_wbuf_free];
+		buf = wbufs + ((size_t)b << PAGE_SHIFT);
+		if (track_copy_out(f, buf)) {
+			wbuf_free[nr_wbuf_free++] = b;
+			lru_add(f, LRU_ACTIVE_ANON, true);
+			stats.pgrotated++;
+			continue;
+		}
+		/* The staged copy is frozen: the program cannot write it without
+		 * trapping. If it equals the swap copy, drop it with no I/O. */
+		if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
+			wbuf_free[nr_wbuf_free++] = b;
 			evict(f);
 			stats.pgsteal_clean++;
 			sc->nr_reclaimed++;
 			continue;
 		}
-		slot = swap_slot_alloc();
+		slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
 		if (slot == NO_SLOT) {
+			wbuf_free[nr_wbuf_free++] = b;
 			lru_add(f, LRU_INACTIVE_ANON, true);
 			stats.swap_full++;
 			sc->swap_full = true;
 			return;
 		}
-		b = wbuf_free[--nr_wbuf_free];
-		if (track_copy_out(f, wbufs + ((size_t)b << PAGE_SHIFT))) {
-			wbuf_free[nr_wbuf_free++] = b;
-			swap_slot_free(slot);
-			lru_add(f, LRU_ACTIVE_ANON, true);
-			stats.pgrotated++;
-			continue;
-		}
 		fr->slot = slot;
 		fr->flags |= F_WRITEBACK;
 		rt.nr_writeback++;
 		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_write_fixed(sqe, 0, wbufs + ((size_t)b << PAGE_SHIFT), PAGE_SIZE,
+		io_uring_prep_write_fixed(sqe, 0, buf, PAGE_SIZE,
 					  swap_offset(slot), (int)b);
 		sqe->flags |= IOSQE_FIXED_FILE;
 		io_uring_sqe_set_data64(sqe, ((uint64_t)f << 32) | ((uint64_t)b << 8) | UD_WRITE);
@@ -226,9 +230,9 @@ static void complete_write(uint32_t f, uint32_t b, int res)
 		evict(f);
 		stats.pswpout++;
 	} else {
-		/* Touched while being written: it is live again and may change. */
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
+		/* Touched while being written: it is live again. The slot holds
+		 * what it was; the hash will tell whether it still is. */
+		fr->hash = page_hash(wbufs + ((size_t)b << PAGE_SHIFT));
 		lru_add(f, LRU_ACTIVE_ANON, true);
 	}
 	sys_unlock(&rt.lock);

@@ -57,12 +57,14 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen)
 	if (!dir || !*dir)
 		dir = "/tmp";
 	where = path ? path : dir;
-	fd = path ? open_file(path, O_DIRECT) : open_in_dir(dir, O_DIRECT);
-	if (fd < 0 && errno == EINVAL) {
-		fd = path ? open_file(path, 0) : open_in_dir(dir, 0);
-		swap.direct = false;
-	} else {
-		swap.direct = true;
+	fd = path ? open_file(path, 0) : open_in_dir(dir, 0);
+	if (fd >= 0) {
+		/* O_DIRECT keeps evicted data out of the page cache; a file system
+		 * that refuses it (tmpfs before 6.6, ramfs) gets buffered I/O.
+		 * Set after open, so a refusal leaves no stray file behind. */
+		int fl = fcntl(fd, F_GETFL);
+
+		swap.direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create swap file %s%s: %s", where,
