@@ -171,6 +171,22 @@ static void *boot_alloc(size_t n, size_t align)
 static void (*real_sigaction_fn)(void);
 static int install_segv_handler(void);
 
+/* fork() without exec: the child loses the userfaultfd registration and the
+ * runtime's threads. It runs unmanaged; pages the parent had evicted or armed
+ * are not visible to it, and it says so rather than fail silently. */
+static void atfork_child(void)
+{
+	uint64_t lost;
+
+	if (!rt.enabled)
+		return;
+	rt.enabled = false;
+	lost = rt_nonresident_pages();
+	if (lost)
+		log_line("warning: fork() without exec: %llu pages evicted in the parent read as zeros "
+			 "in the child (not supported yet)", (unsigned long long)lost);
+}
+
 static void runtime_init(void)
 {
 	char err[512];
@@ -196,6 +212,7 @@ static void runtime_init(void)
 		log_fatal_config("%s", err);
 	if (jx_mallctl("arenas.create", &arena, &sz, &hp, sizeof(hp)))
 		log_fatal_config("jemalloc refused to create the managed arena");
+	pthread_atfork(NULL, NULL, atfork_child);
 	if (config.track == TRACK_MPROTECT && install_segv_handler())
 		log_fatal_config("cannot install the SIGSEGV handler for mprotect tracking");
 	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);

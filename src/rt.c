@@ -429,3 +429,12 @@ void rt_heap_purge(void *addr, size_t len)
 	sys_madvise(addr, len, MADV_DONTNEED);
 	sys_unlock(&rt.lock);
 }
+
+uint64_t rt_nonresident_pages(void)
+{
+	uint64_t n = swap.nr_used;
+
+	if (config.track == TRACK_UFFD)
+		n += lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback;
+	return n;
+}

@@ -51,6 +51,9 @@ static inline uintptr_t rt_staging(uint32_t f)
 	return rt.staging + ((uintptr_t)f << 12);
 }
 
+/* Pages whose contents are not in place: swapped out, being read, or armed. */
+uint64_t rt_nonresident_pages(void);
+
 /* Counters derived at exit. */
 void rt_exit_report(void);
 
