@@ -102,6 +102,77 @@ static void start_read(uint32_t f, uint32_t slot)
 	io_uring_sqe_set_data64(sqe, ud_read(f, b));
 }
 
+/* Start reading the swapped page at addr into a new frame. NIL if no frame. */
+static uint32_t swap_in(struct region *r, uintptr_t page, bool ahead)
+{
+	uint64_t *pst = region_pst(r, page), w = *pst;
+	uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
+	uint32_t slot = ps_index(w), f = lru_frame_alloc(page);
+	struct frame *fr;
+
+	if (f == NIL)
+		return NIL;
+	fr = frame_of(f);
+	fr->slot = slot;
+	if (ahead) {
+		fr->flags |= F_READAHEAD;
+		stats.swap_ra++;
+	} else {
+		/* Refault distance (mm/workingset.c): had the active list been
+		 * this much bigger, the page would have stayed. Activate it if
+		 * the distance fits in the active list. */
+		stats.workingset_refault_anon++;
+		if (dist <= lru.lists[LRU_ACTIVE_ANON].nr) {
+			fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
+			stats.workingset_activate_anon++;
+			rt.nonresident_age++;
+		}
+		if (w & PS_SHADOW_ACTIVE)
+			stats.workingset_restore_anon++;
+	}
+	*pst = ps_make(PS_READING, f);
+	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
+	start_read(f, slot);
+	return f;
+}
+
+/*
+ * Swap read-ahead, for sequential fault streams only (a random workload
+ * would only fill memory with pages nobody asked for). A major fault right
+ * after the previous one's page, or a hit on a read-ahead page, opens or
+ * doubles a window of following pages (up to RA_MAX) that are read along
+ * if they are swapped out, and only while memory is above the low
+ * watermark: read-ahead never makes anyone wait.
+ */
+#define RA_MIN 4
+#define RA_MAX 32
+static uintptr_t ra_next;  /* page a sequential stream would fault on next */
+static unsigned ra_window;
+
+static void swap_readahead(struct region *r, uintptr_t page)
+{
+	uintptr_t a, end;
+
+	if (page != ra_next && !(page > ra_next - PAGE_SIZE * RA_MAX && page < ra_next)) {
+		ra_window = 0;
+		ra_next = page + PAGE_SIZE;
+		return;
+	}
+	ra_window = ra_window ? (ra_window * 2 > RA_MAX ? RA_MAX : ra_window * 2) : RA_MIN;
+	end = page + PAGE_SIZE * (1 + ra_window);
+	if (end > r->end)
+		end = r->end;
+	for (a = page + PAGE_SIZE; a < end; a += PAGE_SIZE) {
+		if (ps_type(*region_pst(r, a)) != PS_SWAPPED)
+			continue;
+		if (!nr_rbuf_free || rt_free_pages() <= rt.wmark_low + ra_window)
+			break;
+		if (swap_in(r, a, true) == NIL)
+			break;
+	}
+	ra_next = page + PAGE_SIZE;
+}
+
 static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 {
 	uintptr_t page = PAGE_ALIGN_DOWN(addr);
@@ -152,7 +223,14 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		stats.pgfault++;
 		break;
 	case PS_READING:
-		break; /* the swap-in's UFFDIO_COPY wakes every waiter */
+		/* The swap-in's UFFDIO_COPY wakes every waiter. */
+		fr = frame_of(ps_index(w));
+		if (fr->flags & F_READAHEAD) {
+			fr->flags &= ~F_READAHEAD;
+			stats.swap_ra_hit++;
+			swap_readahead(r, page);
+		}
+		break;
 	case PS_NONE:
 		if (!may_alloc || rt_free_pages() <= rt.wmark_min) {
 			res = FAULT_WAIT;
@@ -175,37 +253,17 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		stats.pgzerofill++;
 		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
 		break;
-	case PS_SWAPPED: {
-		uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
-		uint32_t slot = ps_index(w);
-
+	case PS_SWAPPED:
 		if (!may_alloc || rt_free_pages() <= rt.wmark_min || !nr_rbuf_free) {
 			res = FAULT_WAIT;
 			break;
 		}
-		f = lru_frame_alloc(page);
-		if (f == NIL) {
+		if (swap_in(r, page, false) == NIL) {
 			res = FAULT_WAIT;
 			break;
 		}
-		fr = frame_of(f);
-		fr->slot = slot;
-		/* Refault distance (mm/workingset.c): had the active list been
-		 * this much bigger, the page would have stayed. Activate it if
-		 * the distance fits in the active list. */
-		stats.workingset_refault_anon++;
-		if (dist <= lru.lists[LRU_ACTIVE_ANON].nr) {
-			fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
-			stats.workingset_activate_anon++;
-			rt.nonresident_age++;
-		}
-		if (w & PS_SHADOW_ACTIVE)
-			stats.workingset_restore_anon++;
-		*pst = ps_make(PS_READING, f);
-		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
-		start_read(f, slot);
+		swap_readahead(r, page);
 		break;
-	}
 	}
 	sys_unlock(&rt.lock);
 	if (res == FAULT_DONE)
@@ -253,8 +311,11 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 		fr->slot = NO_SLOT;
 	}
 	stats.pswpin++;
-	stats.pgmajfault++;
-	stats.pgfault++;
+	if (!(fr->flags & F_READAHEAD)) {
+		stats.pgmajfault++;
+		stats.pgfault++;
+	}
+	fr->flags &= ~F_READAHEAD;
 out:
 	sys_unlock(&rt.lock);
 	rbuf_free[nr_rbuf_free++] = b;
