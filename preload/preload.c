@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -365,6 +367,17 @@ EXPORT size_t malloc_usable_size(void *p)
 		return ((size_t *)p)[-1];
 	return jx_malloc_usable_size(p);
 }
+
+/* _exit skips destructors; the stats are still owed. */
+EXPORT void _exit(int status)
+{
+	if (state == ST_MANAGED && rt.enabled && rt.pid == getpid())
+		rt_exit_report();
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status) __attribute__((alias("_exit")));
 
 /* ---- the mmap family ----------------------------------------------------- */
 

@@ -116,6 +116,8 @@ static void refill_inactive(unsigned nr)
 			fr->slot = NO_SLOT;
 		}
 		err = track_arm(f);
+		if (err == -EAGAIN)
+			return; /* mprotect tracking's VMA budget is spent */
 		if (err == 0) {
 			fr->flags |= F_STAGED;
 			lru_move(f, LRU_INACTIVE_ANON, true);

@@ -13,11 +13,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
+/* mprotect tracking: each armed page can split its VMA in three. Keep the
+ * armed pages to a quarter of vm.max_map_count so the program's own
+ * mappings never run out. */
+static uint64_t max_armed;
 
 int track_init(char *err, unsigned long errlen)
 {
@@ -27,6 +32,14 @@ int track_init(char *err, unsigned long errlen)
 		config.track = TRACK_MPROTECT;
 	}
 	if (config.track == TRACK_MPROTECT) {
+		char buf[32] = "65530";
+		int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		max_armed = strtoull(buf, NULL, 10) / 4;
 		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 		if (mem_fd < 0) {
 			snprintf(err, errlen, "mprotect tracking needs /proc/self/mem: %s", strerror(errno));
@@ -51,6 +64,8 @@ int track_arm(uint32_t f)
 		return uffd_move(rt_staging(f), fr->addr, PAGE_SIZE);
 	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
 		return -EINVAL; /* the program chose this page's protection: leave it */
+	if (lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback >= max_armed)
+		return -EAGAIN; /* VMA budget */
 	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
 }
 
