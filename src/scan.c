@@ -140,6 +140,16 @@ static void refill_inactive(unsigned nr)
 	}
 }
 
+static bool page_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+	uint64_t acc = 0;
+
+	for (int i = 0; i < 512; i++)
+		acc |= w[i];
+	return acc == 0;
+}
+
 static void evict(uint32_t f)
 {
 	struct frame *fr = frame_of(f);
@@ -176,6 +186,21 @@ static void shrink_inactive(struct scan_control *sc)
 			wbuf_free[nr_wbuf_free++] = b;
 			lru_add(f, LRU_ACTIVE_ANON, true);
 			stats.pgrotated++;
+			continue;
+		}
+		/* Never written, or written back to zeros: nothing to keep. */
+		if (page_is_zero(buf)) {
+			uint64_t *p = pst_of(fr->addr);
+
+			wbuf_free[nr_wbuf_free++] = b;
+			track_drop(f);
+			swap_slot_free(fr->slot);
+			if (p)
+				*p = 0;
+			lru_frame_free(f);
+			stats.pgsteal_anon++;
+			stats.pgsteal_zero++;
+			sc->nr_reclaimed++;
 			continue;
 		}
 		/* The staged copy is frozen: the program cannot write it without

@@ -17,6 +17,7 @@
 	X(pgzerofill)              /* first touches filled with zeros */                  \
 	X(pgfree_discard)          /* pages released by free/munmap/MADV_DONTNEED */      \
 	X(pgsteal_clean)           /* reclaimed without writing: swap copy still valid */ \
+	X(pgsteal_zero)            /* reclaimed without writing: the page was all zeros */ \
 	X(swap_ra)                 /* pages read ahead of a sequential fault stream */    \
 	X(swap_ra_hit)             /* read-ahead pages then faulted on */                 \
 	X(workingset_refault_anon) /* swap-ins of pages evicted earlier */                \
