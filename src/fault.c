@@ -344,7 +344,6 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	struct frame *fr;
 	struct region *r;
 	uint64_t *pst;
-	bool keep_slot = uffd_caps.wp_async;
 	int err;
 
 	sys_lock(&rt.lock);
@@ -361,7 +360,10 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	r = region_lookup(fr->addr);
 	pst = r ? region_pst(r, fr->addr) : NULL;
-	err = uffd_copy(fr->addr, rbufs + ((size_t)b << PAGE_SHIFT), keep_slot);
+	/* Installed write-protected where WP_ASYNC exists, so a page that is
+	 * only read shows as clean; either way it keeps its slot, and the
+	 * content hash decides at reclaim whether the slot is still good. */
+	err = uffd_copy(fr->addr, rbufs + ((size_t)b << PAGE_SHIFT), true);
 	if (!pst || (err && err != -EEXIST)) {
 		swap_slot_free(fr->slot);
 		lru_frame_free(f);
@@ -374,10 +376,6 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	fr->hash = page_hash(rbufs + ((size_t)b << PAGE_SHIFT));
 	lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
 	fr->flags &= ~F_REFAULT_ACTIVATE;
-	if (!keep_slot) {
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
-	}
 	stats.pswpin++;
 	if (!(fr->flags & F_READAHEAD)) {
 		stats.pgmajfault++;

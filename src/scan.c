@@ -111,7 +111,8 @@ static void refill_inactive(unsigned nr)
 		if (f == NIL)
 			return;
 		fr = frame_of(f);
-		if (fr->slot != NO_SLOT && uffd_page_written(fr->addr) != 0) {
+		/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
+		if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
 			swap_slot_free(fr->slot);
 			fr->slot = NO_SLOT;
 		}
