@@ -256,7 +256,9 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		sys_unlock(&rt.lock);
 		/* Not ours (a race with munmap, or the staging area): never leave
 		 * a thread hanging. */
-		uffd_zeropage(page);
+		err = uffd_zeropage(page);
+		if (err && err != -EEXIST)
+			uffd_wake(page, PAGE_SIZE);
 		return FAULT_DONE;
 	}
 	pst = region_pst(r, page);
@@ -274,6 +276,7 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		err = track_disarm(f);
 		if (err) {
 			log_line("cannot bring back page %#lx: %s", (unsigned long)page, strerror(-err));
+			uffd_wake(page, PAGE_SIZE);
 			break;
 		}
 		fr->flags &= ~F_STAGED;
@@ -349,6 +352,10 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	sys_lock(&rt.lock);
 	fr = frame_of(f);
 	if (fr->flags & F_DEAD) {
+		/* Released while being read: whoever faulted on it retries and
+		 * finds it gone (zeros, or SIGSEGV if unmapped). */
+		uffd_wake(PAGE_ALIGN_DOWN(fr->addr), PAGE_SIZE);
+		swap_slot_free(fr->slot);
 		lru_frame_free(f);
 		goto out;
 	}

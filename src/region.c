@@ -148,3 +148,56 @@ void region_remove(uintptr_t start, uintptr_t end)
 		nr_regions--;
 	}
 }
+
+struct region *region_merge(uintptr_t start, uintptr_t end)
+{
+	size_t i = search(start), j;
+	struct region *r, merged;
+	struct pst_block *b;
+	uintptr_t lo, hi, at;
+
+	if (i == nr_regions || regions[i].start > start)
+		return NULL;
+	if (regions[i].end >= end)
+		return &regions[i];
+	/* A run of touching regions must cover [start, end). */
+	for (j = i, at = regions[i].end; at < end; at = regions[j].end)
+		if (++j == nr_regions || regions[j].start != at)
+			return NULL;
+	lo = regions[i].start;
+	hi = regions[j].end;
+	b = block_new((hi - lo) >> PAGE_SHIFT);
+	if (!b)
+		return NULL;
+	merged = (struct region){
+		.start = lo,
+		.end = hi,
+		.pst = (uint64_t *)((char *)b + PAGE_SIZE),
+		.blk = b,
+		.touched_lo = hi,
+		.touched_hi = lo,
+		.kind = regions[i].kind,
+		.app_prot = regions[i].app_prot,
+	};
+	for (size_t k = i; k <= j; k++) {
+		r = &regions[k];
+		if (r->app_prot != merged.app_prot)
+			merged.app_prot = -1;
+		if (r->touched_lo < r->touched_hi) {
+			uintptr_t a = r->touched_lo > r->start ? r->touched_lo : r->start;
+			uintptr_t e = r->touched_hi < r->end ? r->touched_hi : r->end;
+
+			if (a < e)
+				memcpy(region_pst(&merged, a), region_pst(r, a), ((e - a) >> PAGE_SHIFT) * sizeof(uint64_t));
+			if (a < merged.touched_lo)
+				merged.touched_lo = a;
+			if (e > merged.touched_hi)
+				merged.touched_hi = e;
+		}
+		block_put(r->blk);
+	}
+	regions[i] = merged;
+	memmove(&regions[i + 1], &regions[j + 1], (nr_regions - j - 1) * sizeof(*regions));
+	nr_regions -= j - i;
+	return &regions[i];
+}

@@ -36,6 +36,11 @@ struct region *region_lookup(uintptr_t addr);
  * has already released the pages' frames and slots. */
 void region_remove(uintptr_t start, uintptr_t end);
 
+/* The one region covering [start, end), merging a run of touching regions
+ * into one (the kernel merges their VMAs too). NULL if part of the range is
+ * not managed or metadata ran out. */
+struct region *region_merge(uintptr_t start, uintptr_t end);
+
 static inline uint64_t *region_pst(struct region *r, uintptr_t addr)
 {
 	return &r->pst[(addr - r->start) >> 12];

@@ -137,23 +137,23 @@ static void release_page(uint64_t *pst)
 		swap_slot_free(f);
 		break;
 	case PS_READING:
-		/* The swap-in completion sees F_DEAD and frees the frame. */
-		fr = frame_of(f);
-		fr->flags |= F_DEAD;
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
+		/* The swap-in completion sees F_DEAD, frees frame and slot, and
+		 * wakes the faulting threads (they then find the page gone). */
+		frame_of(f)->flags |= F_DEAD;
 		break;
 	case PS_RESIDENT:
 		fr = frame_of(f);
 		if (fr->flags & F_STAGED)
 			track_drop(f);
 		lru_del(f);
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
-		if (fr->flags & F_WRITEBACK)
-			fr->flags |= F_DEAD; /* the write completion frees it */
-		else
+		if (fr->flags & F_WRITEBACK) {
+			/* A write to its slot is in flight: the completion frees
+			 * frame and slot, so the slot cannot be reused under it. */
+			fr->flags |= F_DEAD;
+		} else {
+			swap_slot_free(fr->slot);
 			lru_frame_free(f);
+		}
 		break;
 	}
 	*pst = 0;
@@ -214,14 +214,20 @@ void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 		flags &= ~MAP_POPULATE; /* populate through our faults, not behind them */
 	len = PAGE_ALIGN_UP(len);
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		struct region *r;
+
 		sys_lock(&rt.lock);
-		if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len)) {
-			rt_discard_locked((uintptr_t)addr, len);
-			region_remove((uintptr_t)addr, (uintptr_t)addr + len);
-		}
 		p = sys_mmap(addr, len, prot, flags, fd, off);
-		if (p != MAP_FAILED && manage && uffd_register((uintptr_t)p, len) == 0)
-			region_add((uintptr_t)p, (uintptr_t)p + len, REGION_MMAP);
+		if (p != MAP_FAILED && rt_overlaps_locked((uintptr_t)p, len)) {
+			/* MAP_FIXED replaced managed pages. */
+			rt_discard_locked((uintptr_t)p, len);
+			region_remove((uintptr_t)p, (uintptr_t)p + len);
+		}
+		if (p != MAP_FAILED && manage && uffd_register((uintptr_t)p, len) == 0) {
+			r = region_add((uintptr_t)p, (uintptr_t)p + len, REGION_MMAP);
+			if (r)
+				r->app_prot = prot;
+		}
 		sys_unlock(&rt.lock);
 		return p;
 	}
@@ -248,11 +254,11 @@ int rt_munmap(void *addr, size_t len)
 		return sys_munmap(addr, len);
 	len = PAGE_ALIGN_UP(len);
 	sys_lock(&rt.lock);
-	if (rt_overlaps_locked((uintptr_t)addr, len)) {
+	r = sys_munmap(addr, len);
+	if (r == 0 && rt_overlaps_locked((uintptr_t)addr, len)) {
 		rt_discard_locked((uintptr_t)addr, len);
 		region_remove((uintptr_t)addr, (uintptr_t)addr + len);
 	}
-	r = sys_munmap(addr, len);
 	sys_unlock(&rt.lock);
 	return r;
 }
@@ -261,19 +267,19 @@ int rt_madvise(void *addr, size_t len, int advice)
 {
 	int r;
 
+	bool managed;
+
 	if (!rt.enabled || ((uintptr_t)addr & (PAGE_SIZE - 1)) ||
-	    (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE))
+	    (advice != MADV_DONTNEED && advice != MADV_FREE))
 		return sys_madvise(addr, len, advice);
 	len = PAGE_ALIGN_UP(len);
 	sys_lock(&rt.lock);
-	if (rt_overlaps_locked((uintptr_t)addr, len)) {
+	managed = rt_overlaps_locked((uintptr_t)addr, len);
+	/* MADV_FREE may keep the data or drop it; dropping keeps our resident
+	 * count exact. The kernel goes first: a refused call changes nothing. */
+	r = sys_madvise(addr, len, managed && advice == MADV_FREE ? MADV_DONTNEED : advice);
+	if (managed && (r == 0 || errno == ENOMEM))
 		rt_discard_locked((uintptr_t)addr, len);
-		/* MADV_FREE may keep the data or drop it; dropping now keeps our
-		 * resident count exact. */
-		if (advice == MADV_FREE)
-			advice = MADV_DONTNEED;
-	}
-	r = sys_madvise(addr, len, advice);
 	sys_unlock(&rt.lock);
 	return r;
 }
@@ -297,11 +303,15 @@ int rt_mprotect(void *addr, size_t len, int prot)
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(rg, a);
 
-			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&
-			    !(frame_of(ps_index(w))->flags & F_WRITEBACK)) {
-				frame_of(ps_index(w))->flags &= ~F_STAGED;
+			struct frame *fr = frame_of(ps_index(w));
+
+			if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_STAGED))
+				continue;
+			/* The call below makes it accessible: it is live again. Under
+			 * writeback the completion then keeps it (and its slot). */
+			fr->flags &= ~F_STAGED;
+			if (!(fr->flags & F_WRITEBACK))
 				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
-			}
 		}
 		rg->app_prot = (s <= rg->start && e >= rg->end) ? prot : -1;
 	}
@@ -347,8 +357,8 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		sys_unlock(&rt.lock);
 		return sys_mremap(old, old_len, new_len, flags, new_addr);
 	}
-	r = region_lookup(o);
-	if (!r || r->end < o + old_len || !old_len || (config.track == TRACK_MPROTECT && r->app_prot != (PROT_READ | PROT_WRITE))) {
+	r = old_len ? region_merge(o, o + old_len) : NULL;
+	if (!r || (config.track == TRACK_MPROTECT && r->app_prot != (PROT_READ | PROT_WRITE))) {
 		sys_unlock(&rt.lock);
 		log_once("mremap of a range that is only partly managed is not supported");
 		errno = ENOMEM;
@@ -369,13 +379,19 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			}
 		}
 	}
-	if (new_len < old_len)
-		rt_discard_locked(o + new_len, old_len - new_len);
 	p = sys_mremap(old, old_len, new_len, flags, new_addr);
 	if (p == MAP_FAILED) {
 		sys_unlock(&rt.lock);
 		return p;
 	}
+	if ((flags & MREMAP_FIXED) && rt_overlaps_locked((uintptr_t)p, new_len)) {
+		/* The target's old pages were unmapped by the kernel. */
+		rt_discard_locked((uintptr_t)p, new_len);
+		region_remove((uintptr_t)p, (uintptr_t)p + new_len);
+	}
+	r = region_lookup(o);
+	if (new_len < old_len && r)
+		rt_discard_locked(o + new_len, old_len - new_len);
 	if ((uintptr_t)p == o) {
 		/* In place. A grown tail gets a region of its own; the kernel may
 		 * have extended the registered VMA or not, so register it all. */

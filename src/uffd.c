@@ -155,8 +155,10 @@ int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 		 * return EEXIST (shared/research notes, uswap README). Trust the
 		 * page tables, not the error: a page that left src and sits at
 		 * dst has moved. */
-		if (len == PAGE_SIZE && !page_present(src) && page_present(dst))
+		if (len == PAGE_SIZE && !page_present(src) && page_present(dst)) {
+			uffd_wake(dst, PAGE_SIZE);
 			return 0;
+		}
 		if (errno != EAGAIN)
 			return -errno;
 		if (m.move > 0) {
