@@ -491,8 +491,6 @@ void rt_wake_handler(void)
 
 int fault_start(char *err, size_t errlen)
 {
-	struct iovec iov = { 0 };
-	sigset_t all, old;
 	int r;
 
 	wq = sys_alloc_meta(WQ_CAP * sizeof(*wq));
@@ -510,8 +508,6 @@ int fault_start(char *err, size_t errlen)
 		return r;
 	}
 	io_uring_ring_dontfork(&ring);
-	iov.iov_base = rbufs;
-	iov.iov_len = (size_t)NR_READ_BUFS << PAGE_SHIFT;
 	/* One registered buffer per slot of the pool, so read_fixed can name it. */
 	{
 		struct iovec v[NR_READ_BUFS];
@@ -526,15 +522,5 @@ int fault_start(char *err, size_t errlen)
 		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
 		return r;
 	}
-	(void)iov;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&fault_thread, NULL, fault_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r) {
-		snprintf(err, errlen, "cannot start the fault handler thread: %s", strerror(r));
-		return -r;
-	}
-	pthread_setname_np(fault_thread, "uswap-fault");
-	return 0;
+	return rt_start_thread(&fault_thread, fault_main, "uswap-fault", err, errlen);
 }

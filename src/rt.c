@@ -11,6 +11,8 @@
 #include "uffd.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +110,24 @@ int rt_init(char *err, size_t errlen)
 	if (r)
 		return r;
 	rt.enabled = true;
+	return 0;
+}
+
+int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	/* The program's signals are for the program's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(t, NULL, fn, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot start thread %s: %s", name, strerror(r));
+		return -r;
+	}
+	pthread_setname_np(*t, name);
 	return 0;
 }
 

@@ -69,7 +69,9 @@ int rt_mprotect(void *addr, size_t len, int prot);
 void *rt_heap_alloc(size_t size, size_t align);
 void rt_heap_purge(void *addr, size_t len);
 
-/* Threads (fault.c, scan.c). */
+/* Threads (fault.c, scan.c), started with every signal blocked. */
+#include <pthread.h>
+int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *err, size_t errlen);
 int fault_start(char *err, size_t errlen);
 int scan_start(char *err, size_t errlen);
 /* Serve queued faults now that memory may be free (handler thread). */

@@ -405,7 +405,6 @@ int scan_start(char *err, size_t errlen)
 	struct iovec v[NR_WRITE_BUFS];
 	struct io_uring_params p = { 0 };
 	uint64_t gb = (rt.limit_pages << PAGE_SHIFT) >> 30;
-	sigset_t all, old;
 	int r;
 
 	/* The kernel's inactive_ratio: sqrt(10 * GiB), 1 below 1 GiB. */
@@ -440,16 +439,7 @@ int scan_start(char *err, size_t errlen)
 		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
 		return r;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&scan_thread, NULL, scan_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r) {
-		snprintf(err, errlen, "cannot start the scanner thread: %s", strerror(r));
-		return -r;
-	}
-	pthread_setname_np(scan_thread, "uswap-scan");
-	return 0;
+	return rt_start_thread(&scan_thread, scan_main, "uswap-scan", err, errlen);
 }
 
 void rt_exit_report(void)
