@@ -28,9 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define T_EXIT_PASS 0
-#define T_EXIT_FAIL 1
-#define T_EXIT_SKIP 77
+#include "../common.h"
 
 #define T_PAGE_SIZE 4096UL
 #define T_MIB (1024UL * 1024UL)
@@ -41,28 +39,6 @@
 		fputc('\n', stderr);                                           \
 	} while (0)
 
-#define t_fail(...)                                                            \
-	do {                                                                   \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		exit(T_EXIT_FAIL);                                             \
-	} while (0)
-
-#define t_skip(...)                                                            \
-	do {                                                                   \
-		fprintf(stderr, "SKIP: ");                                     \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		exit(T_EXIT_SKIP);                                             \
-	} while (0)
-
-/* Fail unless @cond holds; the message says what was expected. */
-#define t_check(cond, ...)                                                     \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			t_fail(__VA_ARGS__);                                   \
-	} while (0)
 
 /* A system call returning -1 is a test failure, with errno spelled out. */
 #define t_sys(expr)                                                            \

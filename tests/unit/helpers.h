@@ -32,34 +32,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T_EXIT_PASS 0
-#define T_EXIT_FAIL 1
-#define T_EXIT_SKIP 77
+#include "../common.h"
 
 #define T_PAGE 4096UL
 
-#define t_fail(...)                                                            \
-	do {                                                                   \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		exit(T_EXIT_FAIL);                                             \
-	} while (0)
-
-#define t_skip(...)                                                            \
-	do {                                                                   \
-		fprintf(stderr, "SKIP: ");                                     \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		exit(T_EXIT_SKIP);                                             \
-	} while (0)
-
-/* Fail unless @cond holds; the message says what was expected. */
-#define t_check(cond, ...)                                                     \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			t_fail(__VA_ARGS__);                                   \
-	} while (0)
 
 /* Fail unless two integers are equal; prints both and the expressions. */
 #define t_eq(got, want)                                                        \
