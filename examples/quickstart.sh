@@ -3,7 +3,7 @@
 # an example that needs 512 MiB under a 64 MiB resident limit.
 set -eu
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ]; then sh .ci/install-deps >/dev/null; fi
+if [ "$(id -u)" = 0 ]; then bash .ci/run --deps-only >/dev/null; fi
 [ -d build ] || meson setup build >/dev/null
 meson compile -C build >/dev/null
 echo "natively:"
