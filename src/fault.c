@@ -273,24 +273,11 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 			uffd_zeropage(page);
 			break;
 		}
-		err = track_disarm(f);
+		err = track_reference(f);
 		if (err) {
 			log_line("cannot bring back page %#lx: %s", (unsigned long)page, strerror(-err));
 			uffd_wake(page, PAGE_SIZE);
-			break;
 		}
-		fr->flags &= ~F_STAGED;
-		fr->flags |= F_WORKINGSET;
-		if (!(fr->flags & F_WRITEBACK)) {
-			lru_move(f, LRU_ACTIVE_ANON, true);
-			/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
-			if (fr->slot != NO_SLOT && uffd_caps.wp_async)
-				uffd_writeprotect(page, PAGE_SIZE);
-		}
-		rt.nonresident_age++;
-		stats.pgactivate++;
-		stats.tracking_faults++;
-		stats.pgfault++;
 		break;
 	case PS_READING:
 		/* The swap-in's UFFDIO_COPY wakes every waiter. */

@@ -110,6 +110,28 @@ void track_drop(uint32_t f)
 	sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr));
 }
 
+int track_reference(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int err = track_disarm(f);
+
+	if (err)
+		return err;
+	fr->flags &= ~F_STAGED;
+	fr->flags |= F_WORKINGSET;
+	if (!(fr->flags & F_WRITEBACK)) {
+		lru_move(f, LRU_ACTIVE_ANON, true);
+		/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
+		if (config.track == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async)
+			uffd_writeprotect(fr->addr, PAGE_SIZE);
+	}
+	rt.nonresident_age++;
+	stats.pgactivate++;
+	stats.tracking_faults++;
+	stats.pgfault++;
+	return 0;
+}
+
 int track_sigsegv(uintptr_t addr)
 {
 	uintptr_t page = PAGE_ALIGN_DOWN(addr);
@@ -125,18 +147,7 @@ int track_sigsegv(uintptr_t addr)
 		uint32_t f = ps_index(w);
 
 		if (ps_type(w) == PS_RESIDENT && (frame_of(f)->flags & F_STAGED)) {
-			if (track_disarm(f) == 0) {
-				struct frame *fr = frame_of(f);
-
-				fr->flags &= ~F_STAGED;
-				fr->flags |= F_WORKINGSET;
-				if (!(fr->flags & F_WRITEBACK))
-					lru_move(f, LRU_ACTIVE_ANON, true);
-				rt.nonresident_age++;
-				stats.pgactivate++;
-				stats.tracking_faults++;
-				stats.pgfault++;
-			}
+			track_reference(f);
 			ours = 1;
 		} else if (r->app_prot == (PROT_READ | PROT_WRITE)) {
 			/* We raced with the scanner dropping or the handler restoring

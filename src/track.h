@@ -20,6 +20,8 @@ int track_init(char *err, unsigned long errlen);
 int track_arm(uint32_t f);
 /* Undo the arming on a trap; the page is back where the program sees it. */
 int track_disarm(uint32_t f);
+/* A trap on an armed page: disarm it and activate it (the reference bit). */
+int track_reference(uint32_t f);
 /* Copy the armed page's contents to buf (for writeout). */
 int track_copy_out(uint32_t f, void *buf);
 /* Free the memory of an armed page whose copy is safely on the swap file,
