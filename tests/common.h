@@ -7,6 +7,7 @@
 #ifndef USWAP_TEST_COMMON_H
 #define USWAP_TEST_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,5 +37,39 @@
 		if (!(cond))                                                   \
 			t_fail(__VA_ARGS__);                                   \
 	} while (0)
+
+
+/* splitmix64: one step of a stateless mixer; good enough to make every page
+ * and generation produce a different, reproducible stream. */
+static inline uint64_t t_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* A small PRNG (xorshift64*); one per thread, never shared. */
+struct t_rng {
+	uint64_t s;
+};
+
+static inline void t_rng_seed(struct t_rng *r, uint64_t seed)
+{
+	r->s = t_mix64(seed) | 1;
+}
+
+static inline uint64_t t_rng_next(struct t_rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545f4914f6cdd1dULL;
+}
+
+static inline uint64_t t_rng_below(struct t_rng *r, uint64_t n)
+{
+	return t_rng_next(r) % n;
+}
 
 #endif

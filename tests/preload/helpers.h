@@ -57,38 +57,6 @@ static inline double t_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* splitmix64: one step of a stateless mixer; good enough to make every page
- * and generation produce a different, reproducible stream. */
-static inline uint64_t t_mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* A small per-thread PRNG (xorshift64*); never shared between threads. */
-struct t_rng {
-	uint64_t s;
-};
-
-static inline void t_rng_seed(struct t_rng *r, uint64_t seed)
-{
-	r->s = t_mix64(seed) | 1;
-}
-
-static inline uint64_t t_rng_next(struct t_rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static inline uint64_t t_rng_below(struct t_rng *r, uint64_t n)
-{
-	return t_rng_next(r) % n;
-}
 
 /* FNV-1a over 64-bit words: order sensitive, so a swapped pair of pages or
  * a shifted word changes it. */

@@ -57,31 +57,6 @@
 	})
 
 /* splitmix64 seeding + xorshift64*: reproducible, no libc rand state. */
-struct t_rng {
-	uint64_t s;
-};
-
-static inline void t_rng_seed(struct t_rng *r, uint64_t seed)
-{
-	uint64_t x = seed + 0x9e3779b97f4a7c15ULL;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	r->s = (x ^ (x >> 31)) | 1;
-}
-
-static inline uint64_t t_rng_next(struct t_rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static inline uint64_t t_rng_below(struct t_rng *r, uint64_t n)
-{
-	return t_rng_next(r) % n;
-}
 
 /* The seed of randomised cases: T_SEED from the environment, else fixed, so
  * a failure reproduces; the seed is printed with the case. */

@@ -12,6 +12,7 @@
 #include "helpers.h"
 
 #include "config.h"
+#include "expect_config.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -96,35 +97,6 @@ static void parse_overflow(void)
 	/* Overflow in the shift, not only in strtoull, reports a range error. */
 	expect_size_error("16777216T", -ERANGE);
 	expect_size_error("18446744073709551616", -ERANGE);
-}
-
-/* config_check(env, value) must reject @value and name it in the message. */
-static void expect_rejected(const char *env, const char *value, const char *also)
-{
-	char err[256] = "";
-	int r = config_check(env, value, err, sizeof(err));
-
-	t_check(r == -EINVAL, "config_check(%s, \"%s\") = %d, expected -EINVAL", env, value, r);
-	t_check(*err, "config_check(%s, \"%s\") rejected it without a message", env, value);
-	t_check(!strchr(err, '\n'), "message for %s=\"%s\" is not one line: %s", env, value, err);
-	t_check(strncmp(err, "uswap:", 6), "message for %s=\"%s\" carries a prefix: %s", env, value, err);
-	if (*value) {
-		char quoted[128];
-
-		snprintf(quoted, sizeof(quoted), "'%s'", value);
-		t_check(strstr(err, quoted), "message for %s=\"%s\" does not name the value: %s",
-			env, value, err);
-	}
-	if (also)
-		t_check(strstr(err, also), "message for %s=\"%s\" lacks \"%s\": %s", env, value, also, err);
-}
-
-static void expect_accepted(const char *env, const char *value)
-{
-	char err[256] = "";
-	int r = config_check(env, value, err, sizeof(err));
-
-	t_check(r == 0, "config_check(%s, \"%s\") = %d (%s), expected 0", env, value, r, err);
 }
 
 static void check_limit(void)
