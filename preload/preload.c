@@ -173,20 +173,58 @@ static void *boot_alloc(size_t n, size_t align)
 static void (*real_sigaction_fn)(void);
 static int install_segv_handler(void);
 
-/* fork() without exec: the child loses the userfaultfd registration and the
- * runtime's threads. It runs unmanaged; pages the parent had evicted or armed
- * are not visible to it, and it says so rather than fail silently. */
+/* fork(): see src/fork.c. While the child rebuilds its runtime, its one
+ * thread's own allocations (pthread_create's) come from the bootstrap
+ * arena, as during start-up: the managed heap has no handler yet. */
+static void atfork_prepare(void)
+{
+	if (state == ST_MANAGED)
+		rt_fork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	if (state == ST_MANAGED)
+		rt_fork_parent();
+}
+
 static void atfork_child(void)
 {
-	uint64_t lost;
-
-	if (!rt.enabled)
+	if (state != ST_MANAGED)
 		return;
-	rt.enabled = false;
-	lost = rt_nonresident_pages();
-	if (lost)
-		log_line("warning: fork() without exec: %llu pages evicted in the parent read as zeros "
-			 "in the child (not supported yet)", (unsigned long long)lost);
+	init_lock.word = 0;
+	init_tid = sys_gettid();
+	__atomic_store_n(&state, ST_INIT, __ATOMIC_RELEASE);
+	rt_fork_child();
+	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);
+}
+
+/* --no-children: programs this one execs run without us. */
+static void drop_from_environment(void)
+{
+	const char *ld = getenv("LD_PRELOAD");
+	char *kept, *tok, *save = NULL;
+	size_t n = 0;
+
+	unsetenv("USWAP_LIMIT"); /* without a limit the runtime stays off */
+	if (!ld)
+		return;
+	kept = malloc(strlen(ld) + 1);
+	tok = strdup(ld);
+	if (!kept || !tok)
+		return;
+	for (char *t = strtok_r(tok, ": ", &save); t; t = strtok_r(NULL, ": ", &save)) {
+		size_t len = strlen(t);
+
+		if (len >= 11 && !strcmp(t + len - 11, "libuswap.so"))
+			continue;
+		n += (size_t)sprintf(kept + n, "%s%s", n ? ":" : "", t);
+	}
+	kept[n] = 0;
+	if (n)
+		setenv("LD_PRELOAD", kept, 1);
+	else
+		unsetenv("LD_PRELOAD");
 }
 
 static void runtime_init(void)
@@ -214,7 +252,9 @@ static void runtime_init(void)
 		log_fatal_config("%s", err);
 	if (jx_mallctl("arenas.create", &arena, &sz, &hp, sizeof(hp)))
 		log_fatal_config("jemalloc refused to create the managed arena");
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	if (config.no_children)
+		drop_from_environment();
 	if (config.track == TRACK_MPROTECT && install_segv_handler())
 		log_fatal_config("cannot install the SIGSEGV handler for mprotect tracking");
 	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);

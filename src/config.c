@@ -179,6 +179,17 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 			return -EINVAL;
 		}
 		c->stats_pid = n;
+	} else if (!strcmp(env, "USWAP_ON_FORK")) {
+		if (!strcmp(v, "managed"))
+			c->fork_unmanaged = false;
+		else if (!strcmp(v, "unmanaged"))
+			c->fork_unmanaged = true;
+		else {
+			snprintf(err, errlen, "invalid fork policy '%s': expected managed or unmanaged", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(env, "USWAP_NO_CHILDREN")) {
+		c->no_children = *v && strcmp(v, "0");
 	} else {
 		snprintf(err, errlen, "unknown setting %s", env);
 		return -EINVAL;
@@ -190,6 +201,7 @@ static const char *const settings[] = {
 	"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
 	"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 	"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE", "USWAP_STATS_PID",
+	"USWAP_ON_FORK", "USWAP_NO_CHILDREN",
 };
 
 int config_check(const char *env, const char *value, char *err, size_t errlen)

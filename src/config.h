@@ -29,6 +29,8 @@ struct config {
 	unsigned batch;           /* USWAP_BATCH: pages per reclaim batch */
 	unsigned granule_pages;   /* USWAP_GRANULE: mprotect tracking granule, in pages */
 	long stats_pid;           /* USWAP_STATS_PID: only this pid writes the stats file */
+	bool fork_unmanaged;      /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
+	bool no_children;         /* USWAP_NO_CHILDREN: only this process is managed */
 };
 
 extern struct config config;

@@ -85,6 +85,7 @@ static void maybe_wake_scanner(void)
 enum fault_result {
 	FAULT_DONE,   /* served, or nothing to do */
 	FAULT_WAIT,   /* needs memory (or a read buffer): queue it */
+	FAULT_READING,/* a swap-in is in flight: its completion wakes the thread */
 };
 
 /* Start a swap-in of the page at addr from slot into frame f. */
@@ -240,20 +241,32 @@ static void zero_around(struct region *r, uintptr_t page)
 	zf_next = start + PAGE_SIZE * done;
 }
 
-static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
+enum {
+	HF_ALLOC = 1, /* may take a frame (no earlier fault is queued) */
+	HF_FORK = 2,  /* the forking thread's fault, see fork.c: over the limit if
+		       * need be, no read-ahead, wake only when the state is whole */
+};
+
+static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 {
 	uintptr_t page = PAGE_ALIGN_DOWN(addr);
 	enum fault_result res = FAULT_DONE;
+	bool may_alloc = how & (HF_ALLOC | HF_FORK), forking = how & HF_FORK;
+	/* During a fork the forking thread holds rt.lock for us. */
+	bool lock = !(forking && __atomic_load_n(&rt.fork_locked, __ATOMIC_ACQUIRE));
+	uint64_t min_free = forking ? 0 : rt.wmark_min;
 	struct region *r;
 	struct frame *fr;
 	uint64_t *pst, w;
 	uint32_t f;
 	int err;
 
-	sys_lock(&rt.lock);
+	if (lock)
+		sys_lock(&rt.lock);
 	r = region_lookup(page);
 	if (!r) {
-		sys_unlock(&rt.lock);
+		if (lock)
+			sys_unlock(&rt.lock);
 		/* Not ours (a race with munmap, or the staging area): never leave
 		 * a thread hanging. */
 		err = uffd_zeropage(page);
@@ -281,6 +294,7 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		break;
 	case PS_READING:
 		/* The swap-in's UFFDIO_COPY wakes every waiter. */
+		res = FAULT_READING;
 		fr = frame_of(ps_index(w));
 		if (fr->flags & F_READAHEAD) {
 			fr->flags &= ~F_READAHEAD;
@@ -289,7 +303,7 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		}
 		break;
 	case PS_NONE:
-		if (!may_alloc || rt_free_pages() <= rt.wmark_min) {
+		if (!may_alloc || (rt_free_pages() <= min_free && !forking)) {
 			res = FAULT_WAIT;
 			break;
 		}
@@ -308,11 +322,12 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 		lru_add(f, LRU_ACTIVE_ANON, true);
 		stats.pgfault++;
 		stats.pgzerofill++;
-		zero_around(r, page);
+		if (!forking)
+			zero_around(r, page);
 		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
 		break;
 	case PS_SWAPPED:
-		if (!may_alloc || rt_free_pages() <= rt.wmark_min || !nr_rbuf_free) {
+		if (!may_alloc || (rt_free_pages() <= min_free && !forking) || !nr_rbuf_free) {
 			res = FAULT_WAIT;
 			break;
 		}
@@ -320,23 +335,32 @@ static enum fault_result handle_fault(uintptr_t addr, bool may_alloc)
 			res = FAULT_WAIT;
 			break;
 		}
-		swap_readahead(r, page);
+		res = FAULT_READING;
+		if (!forking)
+			swap_readahead(r, page);
 		break;
 	}
-	sys_unlock(&rt.lock);
-	if (res == FAULT_DONE)
+	if (lock)
+		sys_unlock(&rt.lock);
+	if (res != FAULT_WAIT)
 		maybe_wake_scanner();
 	return res;
 }
 
 static void complete_read(uint32_t f, uint32_t b, int res)
 {
+	/* During a fork only the forking thread's reads are started: it holds
+	 * rt.lock for us and wakes only when the page's state is whole. */
+	bool forking = __atomic_load_n(&rt.fork_locked, __ATOMIC_ACQUIRE);
 	struct frame *fr;
 	struct region *r;
 	uint64_t *pst;
+	uintptr_t wake = 0;
 	int err;
 
-	sys_lock(&rt.lock);
+	if (!forking)
+		sys_lock(&rt.lock);
+	uffd_dontwake = forking;
 	fr = frame_of(f);
 	if (fr->flags & F_DEAD) {
 		/* Released while being read: whoever faulted on it retries and
@@ -348,7 +372,8 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	if (res != (int)PAGE_SIZE) {
 		stats.swap_read_errors++;
-		sys_unlock(&rt.lock);
+		if (!forking)
+			sys_unlock(&rt.lock);
 		log_oom_kill("swap read failed (%s): the page at %#lx cannot be restored; killing the program",
 			     res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
 	}
@@ -357,6 +382,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	/* Installed write-protected where WP_ASYNC exists, so a page that is
 	 * only read shows as clean; either way it keeps its slot, and the
 	 * content hash decides at reclaim whether the slot is still good. */
+	wake = PAGE_ALIGN_DOWN(fr->addr);
 	err = uffd_copy(fr->addr, rbufs + ((size_t)b << PAGE_SHIFT), true);
 	if (!pst || (err && err != -EEXIST)) {
 		swap_slot_free(fr->slot);
@@ -377,7 +403,11 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	fr->flags &= ~F_READAHEAD;
 out:
-	sys_unlock(&rt.lock);
+	uffd_dontwake = false;
+	if (forking && wake)
+		uffd_wake(wake, PAGE_SIZE);
+	if (!forking)
+		sys_unlock(&rt.lock);
 	rbuf_free[nr_rbuf_free++] = b;
 }
 
@@ -394,12 +424,27 @@ static void enqueue(uintptr_t addr)
 	rt_wake_scanner();
 }
 
+/* The forking thread's fault (fork.c). */
+static void fork_fault(uintptr_t addr)
+{
+	enum fault_result res;
+
+	uffd_dontwake = true;
+	res = handle_fault(addr, HF_FORK);
+	uffd_dontwake = false;
+	/* A swap-in wakes it on completion; anything else is done now. */
+	if (res != FAULT_READING)
+		uffd_wake(PAGE_ALIGN_DOWN(addr), PAGE_SIZE);
+}
+
 static void serve_waiters(void)
 {
+	if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE))
+		return; /* deferred until the fork is done */
 	while (wq_head != wq_tail) {
 		struct waiter *w = &wq[wq_head % WQ_CAP];
 
-		if (handle_fault(w->addr, true) == FAULT_WAIT)
+		if (handle_fault(w->addr, HF_ALLOC) == FAULT_WAIT)
 			break;
 		stats.throttle_ns += sys_now_ns() - w->t0;
 		wq_head++;
@@ -422,7 +467,14 @@ static void drain_uffd(void)
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
 			a = (uintptr_t)msgs[i].arg.pagefault.address;
-			if (handle_fault(a, wq_head == wq_tail) == FAULT_WAIT)
+			if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE)) {
+				if ((pid_t)msgs[i].arg.pagefault.feat.ptid == rt.fork_tid)
+					fork_fault(a);
+				else
+					enqueue(a);
+				continue;
+			}
+			if (handle_fault(a, wq_head == wq_tail ? HF_ALLOC : 0) == FAULT_WAIT)
 				enqueue(a);
 		}
 		io_uring_submit(&ring);
@@ -463,6 +515,10 @@ static void *fault_main(void *arg)
 		}
 		io_uring_cq_advance(&ring, seen);
 		serve_waiters();
+		/* A fork is being prepared: ready once no read is in flight. */
+		if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE) && nr_rbuf_free == NR_READ_BUFS &&
+		    !(__atomic_load_n(&rt.fork_parked, __ATOMIC_ACQUIRE) & FORK_PARKED_HANDLER))
+			rt_fork_park(FORK_PARKED_HANDLER);
 		stats.handler_cpu_ns = sys_thread_cpu_ns();
 	}
 	return NULL;
@@ -476,6 +532,36 @@ void rt_wake_handler(void)
 		(void)!write(rt.fault_efd, &one, sizeof(one));
 }
 
+/* The ring, its registered read buffers and the swap file. */
+static int setup_ring(char *err, size_t errlen)
+{
+	struct iovec v[NR_READ_BUFS];
+	int r;
+
+	nr_rbuf_free = 0;
+	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
+		rbuf_free[nr_rbuf_free++] = i;
+	r = io_uring_queue_init(256, &ring, 0);
+	if (r) {
+		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
+			 strerror(-r));
+		return r;
+	}
+	/* A forked child must not see (or write) the parent's ring. */
+	io_uring_ring_dontfork(&ring);
+	/* One registered buffer per slot of the pool, so read_fixed can name it. */
+	for (int i = 0; i < NR_READ_BUFS; i++)
+		v[i] = (struct iovec){ rbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
+	r = io_uring_register_buffers(&ring, v, NR_READ_BUFS);
+	if (!r)
+		r = io_uring_register_files(&ring, &swap.fd, 1);
+	if (r) {
+		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int fault_start(char *err, size_t errlen)
 {
 	int r;
@@ -486,28 +572,32 @@ int fault_start(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot allocate fault handler buffers");
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
-		rbuf_free[nr_rbuf_free++] = i;
-	r = io_uring_queue_init(256, &ring, 0);
-	if (r) {
-		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
-			 strerror(-r));
+	r = setup_ring(err, errlen);
+	if (r)
 		return r;
-	}
-	io_uring_ring_dontfork(&ring);
-	/* One registered buffer per slot of the pool, so read_fixed can name it. */
-	{
-		struct iovec v[NR_READ_BUFS];
+	return rt_start_thread(&fault_thread, fault_main, "uswap-fault", err, errlen);
+}
 
-		for (int i = 0; i < NR_READ_BUFS; i++)
-			v[i] = (struct iovec){ rbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
-		r = io_uring_register_buffers(&ring, v, NR_READ_BUFS);
-	}
-	if (!r)
-		r = io_uring_register_files(&ring, &swap.fd, 1);
-	if (r) {
-		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
+/* In a forked child: the parent's ring is not mapped here (dontfork), only
+ * its descriptor is; the faults the parent had queued are not ours. With
+ * start false, only let go of what was the parent's. */
+int fault_fork_child(bool start, char *err, size_t errlen)
+{
+	int r;
+
+	if (ring.ring_fd >= 0)
+		close(ring.ring_fd);
+	if (ring.enter_ring_fd != ring.ring_fd && ring.enter_ring_fd >= 0)
+		close(ring.enter_ring_fd);
+	memset(&ring, 0, sizeof(ring));
+	ring.ring_fd = ring.enter_ring_fd = -1;
+	wq_head = wq_tail = 0;
+	ra_lo = ra_hi = zf_next = 0;
+	ra_window = zf_window = 0;
+	if (!start)
+		return 0;
+	r = setup_ring(err, errlen);
+	if (r)
 		return r;
-	}
 	return rt_start_thread(&fault_thread, fault_main, "uswap-fault", err, errlen);
 }

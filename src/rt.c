@@ -77,6 +77,7 @@ int rt_init(char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		rt.staging = (uintptr_t)p;
+		rt.staging_len = cap << PAGE_SHIFT;
 		/* UFFDIO_MOVE needs its destination registered with the same uffd. */
 		r = uffd_register(rt.staging, cap << PAGE_SHIFT);
 		if (r) {

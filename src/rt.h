@@ -18,6 +18,7 @@ struct rt {
 	uint64_t wmark_low;      /* free pages below which the scanner wakes */
 	uint64_t wmark_high;     /* free pages the scanner reclaims up to */
 	uintptr_t staging;       /* staging page of frame i: staging + i * 4096 */
+	size_t staging_len;
 	uint64_t nonresident_age;/* evictions + activations: the refault clock */
 	uint64_t nr_writeback;   /* pages under writeback */
 	uint64_t nr_waiting;     /* faults queued for free memory */
@@ -27,7 +28,15 @@ struct rt {
 	uint32_t heap_bump_lock;
 	uintptr_t heap_top;
 	pid_t pid;               /* the process the runtime threads belong to */
+	/* fork(): see fork.c */
+	uint32_t fork_req;       /* futex word: a fork is being prepared */
+	uint32_t fork_parked;    /* futex word: FORK_PARKED_* of the threads that are ready */
+	uint32_t fork_locked;    /* the forking thread holds rt.lock */
+	pid_t fork_tid;          /* the forking thread */
 };
+
+#define FORK_PARKED_SCANNER 1u
+#define FORK_PARKED_HANDLER 2u
 
 extern struct rt rt;
 
@@ -53,6 +62,17 @@ static inline uintptr_t rt_staging(uint32_t f)
 
 /* Pages whose contents are not in place: swapped out, being read, or armed. */
 uint64_t rt_nonresident_pages(void);
+
+/* fork(): pthread_atfork handlers (fork.c). rt_fork_child returns false if
+ * the child runs unmanaged. */
+void rt_fork_prepare(void);
+void rt_fork_parent(void);
+bool rt_fork_child(void);
+/* Called by the runtime threads when rt.fork_req is set. */
+void rt_fork_park(uint32_t bit);
+int fault_fork_child(bool start, char *err, size_t errlen);
+int scan_fork_child(bool start, char *err, size_t errlen);
+int track_fork_child(char *err, size_t errlen);
 
 /* Counters derived at exit. */
 void rt_exit_report(void);

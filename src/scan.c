@@ -213,6 +213,11 @@ static void shrink_inactive(struct scan_control *sc)
 			sc->nr_reclaimed++;
 			continue;
 		}
+		/* A slot a forked child is still copying must not be rewritten. */
+		if (fr->slot != NO_SLOT && swap_slot_frozen(fr->slot)) {
+			swap_slot_free(fr->slot);
+			fr->slot = NO_SLOT;
+		}
 		slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
 		if (slot == NO_SLOT) {
 			wbuf_free[nr_wbuf_free++] = b;
@@ -319,6 +324,21 @@ static void sample_vmas(void)
 	stat_max(&stats.vma_peak, lines);
 }
 
+/* A fork is being prepared (fork.c): let the writes in flight land, then
+ * wait, holding nothing, until it is done. */
+static void fork_park(void)
+{
+	uint32_t gen = __atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE);
+
+	while (rt.nr_writeback) {
+		io_uring_submit_and_wait(&ring, 1);
+		reap();
+	}
+	rt_fork_park(FORK_PARKED_SCANNER);
+	while (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE) == gen)
+		sys_futex_wait(&rt.fork_req, gen, -1);
+}
+
 static void *scan_main(void *arg)
 {
 	struct io_uring_sqe *sqe;
@@ -335,6 +355,11 @@ static void *scan_main(void *arg)
 		uint64_t now;
 
 		reap();
+		if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE)) {
+			fork_park();
+			continue;
+		}
+		swap_thaw_poll();
 		if (!need_reclaim()) {
 			struct __kernel_timespec ts = { .tv_sec = 1 };
 
@@ -400,28 +425,24 @@ static void *scan_main(void *arg)
 	return NULL;
 }
 
-int scan_start(char *err, size_t errlen)
+static int setup_ring(char *err, size_t errlen)
 {
 	struct iovec v[NR_WRITE_BUFS];
 	struct io_uring_params p = { 0 };
-	uint64_t gb = (rt.limit_pages << PAGE_SHIFT) >> 30;
 	int r;
 
-	/* The kernel's inactive_ratio: sqrt(10 * GiB), 1 below 1 GiB. */
-	inactive_ratio = gb ? (uint32_t)sqrt(10.0 * (double)gb) : 1;
 	scan_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	wbufs = sys_alloc_meta((size_t)NR_WRITE_BUFS << PAGE_SHIFT);
-	if (scan_efd < 0 || !wbufs) {
+	if (scan_efd < 0) {
 		snprintf(err, errlen, "cannot allocate scanner resources");
 		return -ENOMEM;
 	}
+	nr_wbuf_free = 0;
 	for (uint32_t i = 0; i < NR_WRITE_BUFS; i++) {
 		wbuf_free[nr_wbuf_free++] = i;
 		v[i] = (struct iovec){ wbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
 	}
-	/* Only the scanner thread submits to this ring; set it up from there?
-	 * SINGLE_ISSUER binds to the creating task, so plain setup here and
-	 * COOP_TASKRUN to avoid IPIs. */
+	/* Only the scanner thread submits to this ring, but SINGLE_ISSUER binds
+	 * to the creating task: plain setup, with COOP_TASKRUN to avoid IPIs. */
 	p.flags = IORING_SETUP_COOP_TASKRUN;
 	r = io_uring_queue_init_params(2 * NR_WRITE_BUFS, &ring, &p);
 	if (r == -EINVAL)
@@ -439,6 +460,47 @@ int scan_start(char *err, size_t errlen)
 		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
 		return r;
 	}
+	return 0;
+}
+
+int scan_start(char *err, size_t errlen)
+{
+	uint64_t gb = (rt.limit_pages << PAGE_SHIFT) >> 30;
+	int r;
+
+	/* The kernel's inactive_ratio: sqrt(10 * GiB), 1 below 1 GiB. */
+	inactive_ratio = gb ? (uint32_t)sqrt(10.0 * (double)gb) : 1;
+	wbufs = sys_alloc_meta((size_t)NR_WRITE_BUFS << PAGE_SHIFT);
+	if (!wbufs) {
+		snprintf(err, errlen, "cannot allocate scanner resources");
+		return -ENOMEM;
+	}
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
+	return rt_start_thread(&scan_thread, scan_main, "uswap-scan", err, errlen);
+}
+
+/* In a forked child, as fault_fork_child. */
+int scan_fork_child(bool start, char *err, size_t errlen)
+{
+	int r;
+
+	if (ring.ring_fd >= 0)
+		close(ring.ring_fd);
+	if (ring.enter_ring_fd != ring.ring_fd && ring.enter_ring_fd >= 0)
+		close(ring.enter_ring_fd);
+	memset(&ring, 0, sizeof(ring));
+	ring.ring_fd = ring.enter_ring_fd = -1;
+	if (scan_efd >= 0)
+		close(scan_efd);
+	scan_efd = -1;
+	rt.scanner_kick = 0;
+	if (!start)
+		return 0;
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
 	return rt_start_thread(&scan_thread, scan_main, "uswap-scan", err, errlen);
 }
 
@@ -447,6 +509,8 @@ void rt_exit_report(void)
 	sample_vmas();
 	if (config.stats_path && (config.stats_pid < 0 || config.stats_pid == getpid()))
 		stats_write_json(config.stats_path);
+	else if (config.stats_path)
+		stats_append_child(config.stats_path);
 	if (config.verbose && (config.stats_pid < 0 || config.stats_pid == getpid()))
 		stats_print_summary();
 }

@@ -6,26 +6,116 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct stats stats;
 
+static const char *const names[] = {
+#define X(name) #name,
+	STAT_LIST(X)
+#undef X
+};
+#define NR_STATS (sizeof(names) / sizeof(names[0]))
+
+static uint64_t *counters(void)
+{
+	return (uint64_t *)&stats;
+}
+
+/* "<path>.children": one line per descendant process, "name value" pairs. */
+static void children_path(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s.children", path);
+}
+
+int stats_append_child(const char *path)
+{
+	char buf[8192], name[4096];
+	int n, fd;
+	ssize_t w;
+
+	n = snprintf(buf, sizeof(buf), "pid %d", (int)getpid());
+	for (size_t i = 0; i < NR_STATS; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s %llu", names[i],
+			      (unsigned long long)__atomic_load_n(&counters()[i], __ATOMIC_RELAXED));
+	buf[n++] = '\n';
+	children_path(name, sizeof(name), path);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	w = syscall(SYS_write, fd, buf, (size_t)n); /* one append: lines never interleave */
+	syscall(SYS_close, fd);
+	return w == n ? 0 : -1;
+}
+
+/* Sum the lines children appended, then remove the file. */
+static uint64_t sum_children(const char *path, uint64_t *sum)
+{
+	static char buf[1 << 20];
+	char name[4096], *line, *save = NULL;
+	uint64_t procs = 0;
+	ssize_t n, got = 0;
+	int fd;
+
+	children_path(name, sizeof(name), path);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       (n = syscall(SYS_read, fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	syscall(SYS_close, fd);
+	syscall(SYS_unlinkat, AT_FDCWD, name, 0);
+	buf[got] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok, *s2 = NULL, *key = NULL;
+
+		procs++;
+		for (tok = strtok_r(line, " ", &s2); tok; tok = strtok_r(NULL, " ", &s2)) {
+			if (!key) {
+				key = tok;
+				continue;
+			}
+			for (size_t i = 0; i < NR_STATS; i++)
+				if (!strcmp(key, names[i])) {
+					/* peaks are maxima, everything else adds up */
+					uint64_t v = strtoull(tok, NULL, 10);
+
+					if (strstr(key, "peak"))
+						sum[i] = v > sum[i] ? v : sum[i];
+					else
+						sum[i] += v;
+				}
+			key = NULL;
+		}
+	}
+	return procs;
+}
+
 int stats_write_json(const char *path)
 {
-	char buf[8192];
+	static char buf[16384];
+	uint64_t sum[NR_STATS] = { 0 }, procs = sum_children(path, sum);
 	int n = 0, fd;
 	ssize_t w;
 
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "{\"limit_bytes\": %llu",
 		      (unsigned long long)config.limit_bytes);
-#define X(name)                                                                                 \
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"" #name "\": %llu",               \
-		      (unsigned long long)__atomic_load_n(&stats.name, __ATOMIC_RELAXED));
-	STAT_LIST(X)
-#undef X
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": %d, \"track\": \"%s\"}\n",
+	for (size_t i = 0; i < NR_STATS; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[i],
+			      (unsigned long long)__atomic_load_n(&counters()[i], __ATOMIC_RELAXED));
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": %d, \"track\": \"%s\"",
 		      config.swappiness, config.track == TRACK_UFFD ? "uffd" : "mprotect");
+	/* Descendants (forked or exec'd, managed) that exited before us. */
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"children\": {\"processes\": %llu",
+		      (unsigned long long)procs);
+	for (size_t i = 0; i < NR_STATS; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[i],
+			      (unsigned long long)sum[i]);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}}\n");
 	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		log_line("cannot write stats file %s", path);

@@ -58,6 +58,9 @@ static inline void stat_max(uint64_t *p, uint64_t v)
 
 /* Write all counters as one JSON object to path (raw syscalls only). */
 int stats_write_json(const char *path);
+/* A descendant process's counters, appended to "<path>.children" for the
+ * top process to sum into its own file. */
+int stats_append_child(const char *path);
 /* A short human summary on stderr. */
 void stats_print_summary(void);
 

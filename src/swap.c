@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 
 struct swap swap = { .fd = -1 };
@@ -48,29 +50,34 @@ static int open_file(const char *path, int direct)
 	return fd;
 }
 
-int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen)
+/* A new swap file, O_DIRECT where the file system allows it. */
+static int create(const char *path, char *err, size_t errlen)
 {
 	const char *dir = getenv("TMPDIR");
-	const char *where;
-	int fd;
+	int fd, fl;
 
 	if (!dir || !*dir)
 		dir = "/tmp";
-	where = path ? path : dir;
 	fd = path ? open_file(path, 0) : open_in_dir(dir, 0);
-	if (fd >= 0) {
-		/* O_DIRECT keeps evicted data out of the page cache; a file system
-		 * that refuses it (tmpfs before 6.6, ramfs) gets buffered I/O.
-		 * Set after open, so a refusal leaves no stray file behind. */
-		int fl = fcntl(fd, F_GETFL);
-
-		swap.direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
-	}
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create swap file %s%s: %s", where,
+		snprintf(err, errlen, "cannot create swap file %s%s: %s", path ? path : dir,
 			 path ? "" : " (set TMPDIR or --swap)", strerror(errno));
 		return -errno;
 	}
+	/* O_DIRECT keeps evicted data out of the page cache; a file system
+	 * that refuses it (tmpfs before 6.6, ramfs) gets buffered I/O. Set
+	 * after open, so a refusal leaves no stray file behind. */
+	fl = fcntl(fd, F_GETFL);
+	swap.direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+	return fd;
+}
+
+int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen)
+{
+	int fd = create(path, err, errlen);
+
+	if (fd < 0)
+		return fd;
 	swap.fd = fd;
 	swap.max_slots = cap_bytes ? cap_bytes >> 12 : SLOT_SPACE - 1;
 	if (swap.max_slots >= SLOT_SPACE)
@@ -112,7 +119,7 @@ uint32_t swap_slot_alloc(void)
 
 		for (uint64_t n = 0; n < words; n++) {
 			uint64_t w = (swap.cursor / 64 + n) % words;
-			uint64_t free = ~swap.bitmap[w];
+			uint64_t free = ~(swap.bitmap[w] | (swap.frozen ? swap.frozen[w] : 0));
 
 			if (w * 64 + 64 > swap.file_slots)
 				free &= (1ULL << (swap.file_slots - w * 64)) - 1;
@@ -141,4 +148,122 @@ void swap_slot_free(uint32_t slot)
 		return;
 	swap.bitmap[slot / 64] &= ~(1ULL << (slot % 64));
 	swap.nr_used--;
+}
+
+void swap_freeze(int done_fd)
+{
+	uint64_t words = (swap.file_slots + 63) / 64;
+
+	if (swap.nr_frozen == sizeof(swap.frozen_fds) / sizeof(swap.frozen_fds[0])) {
+		/* Many children copying at once: wait for the oldest. */
+		char c;
+
+		(void)!read(swap.frozen_fds[0], &c, 1);
+		close(swap.frozen_fds[0]);
+		memmove(swap.frozen_fds, swap.frozen_fds + 1, --swap.nr_frozen * sizeof(int));
+	}
+	if (!swap.frozen)
+		swap.frozen = sys_alloc_meta((swap.max_slots + 63) / 64 * 8);
+	if (!swap.frozen) {
+		/* No room to remember: wait for the child's copy instead. */
+		char c;
+
+		(void)!read(done_fd, &c, 1);
+		close(done_fd);
+		return;
+	}
+	for (uint64_t w = 0; w < words; w++)
+		swap.frozen[w] |= swap.bitmap[w];
+	swap.frozen_fds[swap.nr_frozen++] = done_fd;
+}
+
+void swap_thaw_poll(void)
+{
+	unsigned n = 0;
+
+	if (!swap.nr_frozen)
+		return;
+	for (unsigned i = 0; i < swap.nr_frozen; i++) {
+		struct pollfd p = { .fd = swap.frozen_fds[i], .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1) {
+			close(swap.frozen_fds[i]); /* the child is done (or gone) */
+			continue;
+		}
+		swap.frozen_fds[n++] = swap.frozen_fds[i];
+	}
+	swap.nr_frozen = n;
+	if (!n)
+		memset(swap.frozen, 0, (swap.file_slots + 63) / 64 * 8);
+}
+
+/* Copy [off, off+len) of one file to the same offsets of another. */
+static int copy_range(int from, int to, uint64_t off, uint64_t len)
+{
+	static char *buf;
+	loff_t in = (loff_t)off, out = (loff_t)off;
+
+	while (len) {
+		ssize_t n = copy_file_range(from, &in, to, &out, len, 0);
+
+		if (n <= 0)
+			break;
+		len -= (uint64_t)n;
+	}
+	/* copy_file_range refused (EXDEV, EINVAL with O_DIRECT): by hand. */
+	if (len && !buf && !(buf = sys_alloc_meta(1 << 20)))
+		return -ENOMEM;
+	while (len) {
+		size_t n = len < (1 << 20) ? (size_t)len : (1 << 20);
+		ssize_t r = pread(from, buf, n, in);
+
+		if (r <= 0 || pwrite(to, buf, (size_t)r, out) != r)
+			return r < 0 ? -errno : -EIO;
+		in += r;
+		out += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+int swap_fork_child(const char *path, char *err, size_t errlen)
+{
+	int old = swap.fd, fd, r = 0;
+	uint64_t run = 0, nrun = 0;
+
+	for (unsigned i = 0; i < swap.nr_frozen; i++)
+		close(swap.frozen_fds[i]); /* the parent's other children */
+	swap.nr_frozen = 0;
+	if (swap.frozen)
+		memset(swap.frozen, 0, (swap.file_slots + 63) / 64 * 8);
+	fd = create(path, err, errlen);
+	if (fd < 0)
+		return fd;
+	if (swap.file_slots && fallocate(fd, 0, 0, (off_t)(swap.file_slots << 12)) &&
+	    (errno != EOPNOTSUPP || ftruncate(fd, (off_t)(swap.file_slots << 12)))) {
+		snprintf(err, errlen, "cannot size the swap file: %s", strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	/* Runs of used slots keep their numbers: page states stay valid. */
+	for (uint64_t s = 0; s <= swap.file_slots && !r; s++) {
+		bool used = s < swap.file_slots && (swap.bitmap[s / 64] >> (s % 64) & 1);
+
+		if (used) {
+			if (!nrun)
+				run = s;
+			nrun++;
+		} else if (nrun) {
+			r = copy_range(old, fd, run << 12, nrun << 12);
+			nrun = 0;
+		}
+	}
+	if (r) {
+		snprintf(err, errlen, "cannot copy the swap file: %s", strerror(-r));
+		close(fd);
+		return r;
+	}
+	close(old);
+	swap.fd = fd;
+	return 0;
 }

@@ -17,6 +17,12 @@ struct swap {
 	uint64_t cursor;      /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
 	int grow_error;       /* errno of the last failed growth, 0 if none */
+	/* Copy-on-fork: slots a forked child is still copying to its own file
+	 * may be freed here but not reused until every such child is done
+	 * (its end of a pipe is written or closed). */
+	uint64_t *frozen;
+	int frozen_fds[32];
+	unsigned nr_frozen;
 };
 
 extern struct swap swap;
@@ -28,6 +34,17 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen);
 /* A free slot, growing the file if needed; UINT32_MAX when full. */
 uint32_t swap_slot_alloc(void);
 void swap_slot_free(uint32_t slot);
+
+/* Parent, at fork: freeze the slots in use until the child closes the
+ * other end of done_fd's pipe. Child: open a swap file of its own and copy
+ * the slots in use into it, at the same offsets. */
+void swap_freeze(int done_fd);
+static inline bool swap_slot_frozen(uint32_t slot)
+{
+	return swap.frozen && (swap.frozen[slot / 64] >> (slot % 64) & 1);
+}
+void swap_thaw_poll(void);
+int swap_fork_child(const char *path, char *err, size_t errlen);
 
 static inline uint64_t swap_offset(uint32_t slot)
 {

@@ -49,6 +49,19 @@ int track_init(char *err, unsigned long errlen)
 	return 0;
 }
 
+int track_fork_child(char *err, size_t errlen)
+{
+	if (mem_fd < 0)
+		return 0;
+	close(mem_fd); /* the parent's memory */
+	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd < 0) {
+		snprintf(err, errlen, "cannot open /proc/self/mem: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int app_prot(uintptr_t addr)
 {
 	struct region *r = region_lookup(addr);

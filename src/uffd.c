@@ -12,6 +12,7 @@
 int uffd_fd = -1;
 int pagemap_fd = -1;
 struct uffd_caps uffd_caps;
+bool uffd_dontwake;
 
 static int open_fd(void)
 {
@@ -34,7 +35,8 @@ static int open_fd(void)
 int uffd_open(char *why, size_t whylen)
 {
 	struct uffdio_api api = { .api = UFFD_API };
-	uint64_t want = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE;
+	/* THREAD_ID: a fork serves the forking thread's faults before others'. */
+	uint64_t want = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE | UFFD_FEATURE_THREAD_ID;
 	int fd = open_fd();
 
 	if (fd < 0) {
@@ -74,6 +76,15 @@ int uffd_open(char *why, size_t whylen)
 	return 0;
 }
 
+void uffd_close(void)
+{
+	if (uffd_fd >= 0)
+		close(uffd_fd);
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	uffd_fd = pagemap_fd = -1;
+}
+
 int uffd_register(uintptr_t start, size_t len)
 {
 	struct uffdio_register r = {
@@ -91,7 +102,8 @@ static int filled(int r, uintptr_t addr)
 	if (r == 0)
 		return 0;
 	if (errno == EEXIST) {
-		uffd_wake(addr, PAGE_SIZE);
+		if (!uffd_dontwake)
+			uffd_wake(addr, PAGE_SIZE);
 		return -EEXIST;
 	}
 	return -errno;
@@ -99,7 +111,8 @@ static int filled(int r, uintptr_t addr)
 
 int uffd_zeropage(uintptr_t addr)
 {
-	struct uffdio_zeropage z = { .range = { .start = addr, .len = PAGE_SIZE } };
+	struct uffdio_zeropage z = { .range = { .start = addr, .len = PAGE_SIZE },
+				     .mode = uffd_dontwake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0 };
 	int r;
 
 	for (;;) {
@@ -118,7 +131,8 @@ int uffd_copy(uintptr_t dst, const void *src, bool wp)
 		.dst = dst,
 		.src = (uintptr_t)src,
 		.len = PAGE_SIZE,
-		.mode = wp && uffd_caps.wp_async ? UFFDIO_COPY_MODE_WP : 0,
+		.mode = (wp && uffd_caps.wp_async ? UFFDIO_COPY_MODE_WP : 0) |
+			(uffd_dontwake ? UFFDIO_COPY_MODE_DONTWAKE : 0),
 	};
 	int r;
 
@@ -144,7 +158,8 @@ static bool page_present(uintptr_t addr)
 
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 {
-	struct uffdio_move m = { .dst = dst, .src = src, .len = len };
+	struct uffdio_move m = { .dst = dst, .src = src, .len = len,
+				 .mode = uffd_dontwake ? UFFDIO_MOVE_MODE_DONTWAKE : 0 };
 	int r;
 
 	for (;;) {
@@ -156,7 +171,8 @@ int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 		 * page tables, not the error: a page that left src and sits at
 		 * dst has moved. */
 		if (len == PAGE_SIZE && !page_present(src) && page_present(dst)) {
-			uffd_wake(dst, PAGE_SIZE);
+			if (!uffd_dontwake)
+				uffd_wake(dst, PAGE_SIZE);
 			return 0;
 		}
 		if (errno != EAGAIN)

@@ -13,6 +13,10 @@ struct uffd_caps {
 };
 
 extern int uffd_fd;
+/* While set (by the fault handler during a fork), the fill and move calls
+ * do not wake the faulting thread; the caller wakes it with uffd_wake once
+ * its bookkeeping is complete. */
+extern bool uffd_dontwake;
 extern int pagemap_fd;
 extern struct uffd_caps uffd_caps;
 
@@ -20,6 +24,8 @@ extern struct uffd_caps uffd_caps;
  * one-line reason naming the missing permission or sysctl into why. */
 int uffd_open(char *why, size_t whylen);
 int uffd_register(uintptr_t start, size_t len);
+/* Close the userfaultfd and pagemap descriptors (a forked child's copies). */
+void uffd_close(void);
 int uffd_zeropage(uintptr_t addr);
 int uffd_copy(uintptr_t dst, const void *src, bool wp);
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len);
