@@ -149,6 +149,25 @@ void region_remove(uintptr_t start, uintptr_t end)
 	}
 }
 
+int region_split(uintptr_t addr)
+{
+	size_t i = search(addr);
+	struct region *r, upper;
+
+	if (i == nr_regions || regions[i].start >= addr)
+		return 0;
+	upper = regions[i];
+	upper.pst = region_pst(&regions[i], addr);
+	upper.start = addr;
+	r = insert_at(i + 1);
+	if (!r)
+		return -1;
+	regions[i].end = addr;
+	*r = upper;
+	r->blk->refs++;
+	return 0;
+}
+
 struct region *region_merge(uintptr_t start, uintptr_t end)
 {
 	size_t i = search(start), j;

@@ -36,6 +36,10 @@ struct region *region_lookup(uintptr_t addr);
  * has already released the pages' frames and slots. */
 void region_remove(uintptr_t start, uintptr_t end);
 
+/* Split the region containing addr (if any) in two at addr; the halves
+ * share the state array. Returns 0, or -1 when metadata ran out. */
+int region_split(uintptr_t addr);
+
 /* The one region covering [start, end), merging a run of touching regions
  * into one (the kernel merges their VMAs too). NULL if part of the range is
  * not managed or metadata ran out. */

@@ -305,40 +305,64 @@ int rt_madvise(void *addr, size_t len, int advice)
 	return r;
 }
 
+/*
+ * The program's own protections keep their meaning: the kernel applies
+ * them, and the regions remember them (split at the range's ends) so that
+ * reclaim knows what it may do with a page (track.c). In mprotect tracking
+ * the range's armed pages are disarmed first: the program owns their
+ * protection now.
+ */
 int rt_mprotect(void *addr, size_t len, int prot)
 {
+	uintptr_t s = (uintptr_t)addr, e;
 	int r;
 
-	if (!rt.enabled || config.track != TRACK_MPROTECT)
+	if (!rt.enabled || (s & (PAGE_SIZE - 1)) || !len)
 		return sys_mprotect(addr, len, prot);
 	len = PAGE_ALIGN_UP(len);
+	e = s + len;
 	sys_lock(&rt.lock);
+	if (!rt_overlaps_locked(s, len)) {
+		sys_unlock(&rt.lock);
+		return sys_mprotect(addr, len, prot);
+	}
+	r = sys_mprotect(addr, len, prot);
+	if (r) {
+		int saved = errno;
+
+		sys_unlock(&rt.lock);
+		errno = saved;
+		return r;
+	}
+	region_split(s);
+	region_split(e);
 	for (size_t i = 0; i < nr_regions; i++) {
 		struct region *rg = &regions[i];
-		uintptr_t s = (uintptr_t)addr, e = s + len, lo, hi;
+		uintptr_t lo, hi;
 
 		if (rg->end <= s || rg->start >= e)
 			continue;
-		/* The program owns this range's protection now: disarm its pages. */
+		/* A split that ran out of metadata leaves a region only partly
+		 * covered: its protection is then unknown. */
+		rg->app_prot = (s <= rg->start && e >= rg->end) ? prot : -1;
+		if (config.track != TRACK_MPROTECT)
+			continue;
 		region_span(rg, s, e, &lo, &hi);
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(rg, a);
-
 			struct frame *fr = frame_of(ps_index(w));
 
 			if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_STAGED))
 				continue;
-			/* The call below makes it accessible: it is live again. Under
+			/* Made accessible by the call above: it is live again. Under
 			 * writeback the completion then keeps it (and its slot). */
 			fr->flags &= ~F_STAGED;
 			if (!(fr->flags & F_WRITEBACK))
 				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
 		}
-		rg->app_prot = (s <= rg->start && e >= rg->end) ? prot : -1;
 	}
-	r = sys_mprotect(addr, len, prot);
 	sys_unlock(&rt.lock);
-	return r;
+	return 0;
 }
 
 /* Move the bookkeeping of [old, old+n) in src to [new, new+n) in dst after

@@ -31,6 +31,12 @@ int track_init(char *err, unsigned long errlen)
 		log_line("kernel lacks UFFDIO_MOVE (Linux 6.8+): using mprotect tracking, see README for its limits");
 		config.track = TRACK_MPROTECT;
 	}
+	/* /proc/self/mem reads pages the program made unreadable (PROT_NONE). */
+	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd < 0) {
+		snprintf(err, errlen, "uswap needs /proc/self/mem: %s", strerror(errno));
+		return -errno;
+	}
 	if (config.track == TRACK_MPROTECT) {
 		char buf[32] = "65530";
 		int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
@@ -40,11 +46,6 @@ int track_init(char *err, unsigned long errlen)
 			close(fd);
 		}
 		max_armed = strtoull(buf, NULL, 10) / 4;
-		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-		if (mem_fd < 0) {
-			snprintf(err, errlen, "mprotect tracking needs /proc/self/mem: %s", strerror(errno));
-			return -errno;
-		}
 	}
 	return 0;
 }
@@ -69,12 +70,67 @@ static int app_prot(uintptr_t addr)
 	return r ? r->app_prot : PROT_READ | PROT_WRITE;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * A page the program cannot write (it made it read-only, PROT_NONE or
+ * read+exec): UFFDIO_MOVE refuses it (the staging area's protection
+ * differs), but no write can race with a copy, so copy it to staging and
+ * drop it. Its next fault copies it back (track_disarm).
+ */
+static int arm_by_copy(uint32_t f)
+{
+	static char *buf;
+	struct frame *fr = frame_of(f);
+	int r;
+
+	if (!uffd_page_present(fr->addr))
+		return -ENOENT;
+	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
+		return -ENOMEM;
+	if (pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) != (ssize_t)PAGE_SIZE)
+		return -EIO;
+	r = uffd_copy(rt_staging(f), buf, false);
+	if (r)
+		return r;
+	if (sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED)) {
+		r = -errno;
+		sys_madvise((void *)rt_staging(f), PAGE_SIZE, MADV_DONTNEED);
+		return r;
+	}
+	return 0;
+}
+
+static int arm_uffd(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int prot = app_prot(fr->addr);
+	int r;
+
+	if (prot != (PROT_READ | PROT_WRITE)) {
+		if (prot == -1 || (prot & PROT_WRITE))
+			return -EINVAL; /* unknown, or writable with other bits: leave it */
+		return arm_by_copy(f);
+	}
+	r = uffd_move(rt_staging(f), fr->addr, PAGE_SIZE);
+	if (r == -EBUSY) {
+		/* Shared copy-on-write with a forked parent or child: break the
+		 * sharing as a write would (the contents stay), then move our own
+		 * copy. A page pinned for I/O stays busy. */
+		if (sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_POPULATE_WRITE) == 0)
+			r = uffd_move(rt_staging(f), fr->addr, PAGE_SIZE);
+	}
+	return r;
+}
+
 int track_arm(uint32_t f)
 {
 	struct frame *fr = frame_of(f);
 
 	if (config.track == TRACK_UFFD)
-		return uffd_move(rt_staging(f), fr->addr, PAGE_SIZE);
+		return arm_uffd(f);
 	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
 		return -EINVAL; /* the program chose this page's protection: leave it */
 	if (lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback >= max_armed)

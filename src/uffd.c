@@ -146,8 +146,7 @@ int uffd_copy(uintptr_t dst, const void *src, bool wp)
 	}
 }
 
-/* Is the page at addr present? (/proc/self/pagemap bit 63) */
-static bool page_present(uintptr_t addr)
+bool uffd_page_present(uintptr_t addr)
 {
 	uint64_t e = 0;
 
@@ -170,7 +169,7 @@ int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 		 * return EEXIST (shared/research notes, uswap README). Trust the
 		 * page tables, not the error: a page that left src and sits at
 		 * dst has moved. */
-		if (len == PAGE_SIZE && !page_present(src) && page_present(dst)) {
+		if (len == PAGE_SIZE && !uffd_page_present(src) && uffd_page_present(dst)) {
 			if (!uffd_dontwake)
 				uffd_wake(dst, PAGE_SIZE);
 			return 0;

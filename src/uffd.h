@@ -33,5 +33,7 @@ int uffd_wake(uintptr_t addr, size_t len);
 int uffd_writeprotect(uintptr_t addr, size_t len);
 /* 1 if the page was written since it was last write-protected, 0 if not, <0 on error. */
 int uffd_page_written(uintptr_t addr);
+/* Is the page at addr present? (/proc/self/pagemap bit 63) */
+bool uffd_page_present(uintptr_t addr);
 
 #endif
