@@ -463,6 +463,31 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	return rt_mprotect(addr, len, prot);
 }
 
+EXPORT int mlock(const void *addr, size_t len)
+{
+	return rt_mlock(addr, len, 0, true);
+}
+
+EXPORT int mlock2(const void *addr, size_t len, unsigned flags)
+{
+	return rt_mlock(addr, len, flags, true);
+}
+
+EXPORT int munlock(const void *addr, size_t len)
+{
+	return rt_mlock(addr, len, 0, false);
+}
+
+EXPORT int mlockall(int flags)
+{
+	return rt_mlockall(flags);
+}
+
+EXPORT int munlockall(void)
+{
+	return rt_munlockall();
+}
+
 /* ---- SIGSEGV, for mprotect tracking only --------------------------------- *
  * Our handler stays installed; the program's SIGSEGV action is kept aside and
  * faults that are not ours are chained to it. */
@@ -537,11 +562,95 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 	return 0;
 }
 
-EXPORT sighandler_t signal(int sig, sighandler_t h)
+EXPORT int uswap___sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+	__asm__("__sigaction");
+EXPORT int uswap___sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	struct sigaction sa = { .sa_handler = h, .sa_flags = SA_RESTART }, old;
+	return sigaction(sig, act, old);
+}
 
+/* glibc's signal() calls its internal sigaction, not ours: every variant
+ * that can install a SIGSEGV handler goes through sigaction above. */
+static sighandler_t set_handler(int sig, sighandler_t h, int flags)
+{
+	struct sigaction sa = { .sa_handler = h, .sa_flags = flags }, old;
+
+	if (sig == SIGSEGV && (flags & SA_NODEFER) == 0)
+		sigaddset(&sa.sa_mask, sig);
 	if (sigaction(sig, &sa, &old))
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, SA_RESTART);
+}
+
+sighandler_t bsd_signal(int sig, sighandler_t h);
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, SA_RESTART);
+}
+
+EXPORT sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, SA_RESTART);
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+EXPORT sighandler_t uswap___sysv_signal(int sig, sighandler_t h) __asm__("__sysv_signal");
+EXPORT sighandler_t uswap___sysv_signal(int sig, sighandler_t h)
+{
+	return sysv_signal(sig, h);
+}
+
+EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+	typedef sighandler_t (*sigset_fn)(int, sighandler_t);
+	static sigset_fn real;
+
+	if (sig != SIGSEGV || !segv_hooked || h == SIG_HOLD) {
+		if (!real)
+			real = (sigset_fn)dlsym(RTLD_NEXT, "sigset");
+		return real(sig, h);
+	}
+	return set_handler(sig, h, 0);
+}
+
+/* A synchronous SIGSEGV that is blocked kills the process: with mprotect
+ * tracking our own traps must get through whatever the program blocks. */
+typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
+
+static int filter_mask(sigmask_fn fn, int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t s;
+
+	if (!segv_hooked || !set || how == SIG_UNBLOCK || !sigismember(set, SIGSEGV))
+		return fn(how, set, old);
+	s = *set;
+	sigdelset(&s, SIGSEGV);
+	return fn(how, &s, old);
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static sigmask_fn real;
+
+	if (!real)
+		real = (sigmask_fn)dlsym(RTLD_NEXT, "sigprocmask");
+	return filter_mask(real, how, set, old);
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static sigmask_fn real;
+
+	if (!real)
+		real = (sigmask_fn)dlsym(RTLD_NEXT, "pthread_sigmask");
+	return filter_mask(real, how, set, old);
 }

@@ -104,9 +104,12 @@ static void start_read(uint32_t f, uint32_t slot)
 	io_uring_sqe_set_data64(sqe, ud_read(f, b));
 }
 
+enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_PREFETCH };
+
 /* Start reading the swapped page at addr into a new frame. NIL if no frame. */
-static uint32_t swap_in(struct region *r, uintptr_t page, bool ahead)
+static uint32_t swap_in(struct region *r, uintptr_t page, enum swap_in_why why)
 {
+	bool ahead = why != SI_FAULT;
 	uint64_t *pst = region_pst(r, page), w = *pst;
 	uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
 	uint32_t slot = ps_index(w), f = lru_frame_alloc(page);
@@ -118,7 +121,10 @@ static uint32_t swap_in(struct region *r, uintptr_t page, bool ahead)
 	fr->slot = slot;
 	if (ahead) {
 		fr->flags |= F_READAHEAD;
-		stats.swap_ra++;
+		if (why == SI_PREFETCH)
+			stats.swap_prefetch++;
+		else
+			stats.swap_ra++;
 	} else {
 		/* Refault distance (mm/workingset.c): had the active list been
 		 * this much bigger, the page would have stayed. Activate it if
@@ -175,7 +181,7 @@ static void swap_readahead(struct region *r, uintptr_t page)
 			continue;
 		if (!nr_rbuf_free || rt_free_pages() <= rt.wmark_min + ra_window)
 			break;
-		if (swap_in(r, a, true) == NIL)
+		if (swap_in(r, a, SI_READAHEAD) == NIL)
 			break;
 	}
 	ra_lo = page;
@@ -331,7 +337,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 			res = FAULT_WAIT;
 			break;
 		}
-		if (swap_in(r, page, false) == NIL) {
+		if (swap_in(r, page, SI_FAULT) == NIL) {
 			res = FAULT_WAIT;
 			break;
 		}
@@ -422,6 +428,50 @@ static void enqueue(uintptr_t addr)
 	__atomic_store_n(&rt.nr_waiting, wq_tail - wq_head, __ATOMIC_RELAXED);
 	stats.throttle_count++;
 	rt_wake_scanner();
+}
+
+/*
+ * MADV_WILLNEED on evicted pages: read them in, as read-ahead does, while
+ * more than the low watermark is free and read buffers last; the rest of
+ * the range waits for buffers, and is dropped (it is a hint) when memory
+ * is short.
+ */
+static void prefetch(void)
+{
+	uintptr_t a;
+
+	if (__atomic_load_n(&rt.prefetch_hi, __ATOMIC_RELAXED) <= rt.prefetch_lo)
+		return;
+	sys_lock(&rt.lock);
+	for (a = rt.prefetch_lo; a < rt.prefetch_hi; a += PAGE_SIZE) {
+		struct region *r = region_lookup(a);
+
+		if (!r) {
+			/* Skip to the next managed region. */
+			size_t i;
+
+			for (i = 0; i < nr_regions && regions[i].end <= a; i++)
+				;
+			if (i == nr_regions || regions[i].start >= rt.prefetch_hi)
+				a = rt.prefetch_hi;
+			else
+				a = regions[i].start - PAGE_SIZE;
+			continue;
+		}
+		if (ps_type(*region_pst(r, a)) != PS_SWAPPED)
+			continue;
+		if (rt_free_pages() <= rt.wmark_low + 1) {
+			a = rt.prefetch_hi; /* memory is short: drop the hint */
+			break;
+		}
+		if (!nr_rbuf_free || swap_in(r, a, SI_PREFETCH) == NIL)
+			break;
+	}
+	rt.prefetch_lo = a;
+	if (a >= rt.prefetch_hi)
+		rt.prefetch_lo = rt.prefetch_hi = 0;
+	sys_unlock(&rt.lock);
+	io_uring_submit(&ring);
 }
 
 /* The forking thread's fault (fork.c). */
@@ -515,6 +565,8 @@ static void *fault_main(void *arg)
 		}
 		io_uring_cq_advance(&ring, seen);
 		serve_waiters();
+		if (!__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE) && wq_head == wq_tail)
+			prefetch();
 		/* A fork is being prepared: ready once no read is in flight. */
 		if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE) && nr_rbuf_free == NR_READ_BUFS &&
 		    !(__atomic_load_n(&rt.fork_parked, __ATOMIC_ACQUIRE) & FORK_PARKED_HANDLER))

@@ -111,6 +111,7 @@ static void restore_all(void)
 {
 	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char *buf = sys_alloc_meta(PAGE_SIZE); /* aligned, for O_DIRECT */
+	struct region_walk walk = { 0 };
 	uint64_t lost = 0;
 
 	for (size_t i = 0; i < nr_regions; i++) {
@@ -118,7 +119,8 @@ static void restore_all(void)
 		uintptr_t lo, hi;
 
 		region_span(r, r->start, r->end, &lo, &hi);
-		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
 			uint64_t w = *region_pst(r, a);
 			struct frame *fr = frame_of(ps_index(w));
 			const void *src = NULL;

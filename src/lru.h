@@ -25,6 +25,7 @@ enum frame_flags {
 	F_WORKINGSET = 1 << 4, /* was activated: a refault of it is thrashing (restore) */
 	F_REFAULT_ACTIVATE = 1 << 5, /* swap-in in flight: place on the active head */
 	F_READAHEAD = 1 << 6, /* swap-in started by read-ahead, not by a fault */
+	F_MLOCKED = 1 << 7,   /* in an mlock'd range: off the lists, never evicted */
 };
 
 /* 32 bytes per resident page. */

@@ -149,6 +149,36 @@ void region_remove(uintptr_t start, uintptr_t end)
 	}
 }
 
+/*
+ * Skip pages whose state word lies on a state-array page never written:
+ * their words are all zero (PS_NONE). mincore tells which array pages
+ * exist, 16 MiB of array (8 GiB of address space) per call, so a sparse
+ * terabyte reservation is walked in a few hundred calls, not 2^28 reads.
+ */
+uintptr_t region_next(struct region *r, struct region_walk *walk, uintptr_t a, uintptr_t hi)
+{
+	uintptr_t blk_end = (uintptr_t)r->blk + r->blk->map_len;
+
+	while (a < hi) {
+		uintptr_t w = (uintptr_t)region_pst(r, a), pg = w & ~(PAGE_SIZE - 1);
+
+		if (pg < walk->base || pg >= walk->end) {
+			size_t len = REGION_WALK_CHUNK * PAGE_SIZE;
+
+			if (pg + len > blk_end)
+				len = blk_end - pg;
+			if (mincore((void *)pg, len, walk->vec))
+				return a; /* cannot tell: look at every word */
+			walk->base = pg;
+			walk->end = pg + len;
+		}
+		if (walk->vec[(pg - walk->base) >> PAGE_SHIFT] & 1)
+			return a;
+		a += ((pg + PAGE_SIZE - w) / sizeof(uint64_t)) << PAGE_SHIFT;
+	}
+	return hi;
+}
+
 int region_split(uintptr_t addr)
 {
 	size_t i = search(addr);

@@ -6,6 +6,7 @@
 #ifndef USWAP_REGION_H
 #define USWAP_REGION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +24,8 @@ struct region {
 	uintptr_t touched_lo;     /* pages ever filled lie within [touched_lo, touched_hi) */
 	uintptr_t touched_hi;
 	enum region_kind kind;
-	int app_prot;             /* protection the program asked for (mprotect tracking) */
+	int app_prot;             /* protection the program asked for, -1 if mixed */
+	bool locked;              /* mlock'd: its pages are never evicted */
 };
 
 extern struct region *regions;
@@ -61,6 +63,18 @@ static inline void region_span(const struct region *r, uintptr_t start, uintptr_
 	if (*hi > r->touched_hi)
 		*hi = r->touched_hi;
 }
+
+/* Walking a region's pages: region_next(r, &walk, a, hi) is the first page
+ * at or after a (below hi, else hi) whose state may be set. Pages whose
+ * state-array page was never written are skipped without reading it (a
+ * sparse terabyte reservation costs a few hundred mincore calls). A walk
+ * may clear states but not set new ones. Start each walk zeroed. */
+#define REGION_WALK_CHUNK 4096
+struct region_walk {
+	uintptr_t base, end;
+	unsigned char vec[REGION_WALK_CHUNK];
+};
+uintptr_t region_next(struct region *r, struct region_walk *walk, uintptr_t a, uintptr_t hi);
 
 static inline void region_touch(struct region *r, uintptr_t addr)
 {

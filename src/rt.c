@@ -185,6 +185,8 @@ void rt_discard_locked(uintptr_t start, size_t len)
 {
 	uintptr_t end = start + len;
 
+	struct region_walk walk = { 0 };
+
 	for (size_t i = 0; i < nr_regions; i++) {
 		struct region *r = &regions[i];
 		uintptr_t lo, hi;
@@ -192,7 +194,8 @@ void rt_discard_locked(uintptr_t start, size_t len)
 		if (r->end <= start || r->start >= end)
 			continue;
 		region_span(r, start, end, &lo, &hi);
-		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE)
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+		     a = region_next(r, &walk, a + PAGE_SIZE, hi))
 			release_page(region_pst(r, a));
 	}
 	rt_wake_handler();
@@ -220,19 +223,52 @@ bool rt_overlaps_locked(uintptr_t start, size_t len)
 
 static bool may_manage(int flags)
 {
-	return (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
+	return !rt.mlock_future && (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
 	       !(flags & (MAP_GROWSDOWN | MAP_STACK | MAP_HUGETLB | MAP_LOCKED));
 }
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* MAP_POPULATE on a managed mapping: fault it in through the handler (the
+ * kernel would fill it behind our back), as far as free memory goes; the
+ * rest is filled on first touch, as without the flag. */
+static void *populate(void *p, size_t len, int prot)
+{
+	uint64_t free = rt_free_pages();
+	size_t n = free > rt.wmark_high ? (free - rt.wmark_high) << PAGE_SHIFT : 0;
+
+	if (p == MAP_FAILED || !(prot & PROT_READ))
+		return p;
+	if (n > len)
+		n = len;
+	if (n)
+		sys_madvise(p, n, (prot & PROT_WRITE) ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	return p;
+}
+
+static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, long off);
 
 void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
 	bool manage = rt.enabled && len && may_manage(flags);
 	void *p;
 
+	if (!manage || !(flags & MAP_POPULATE))
+		return mmap_managed(addr, len, prot, flags, fd, off);
+	p = mmap_managed(addr, len, prot, flags & ~MAP_POPULATE, fd, off);
+	return populate(p, PAGE_ALIGN_UP(len), prot);
+}
+
+static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	bool manage = rt.enabled && len && may_manage(flags);
+	void *p;
+
 	if (!rt.enabled)
 		return sys_mmap(addr, len, prot, flags, fd, off);
-	if (manage)
-		flags &= ~MAP_POPULATE; /* populate through our faults, not behind them */
 	len = PAGE_ALIGN_UP(len);
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		struct region *r;
@@ -284,15 +320,79 @@ int rt_munmap(void *addr, size_t len)
 	return r;
 }
 
+/* MADV_COLD / MADV_PAGEOUT: deactivate the range's resident pages; for
+ * PAGEOUT put them at the inactive tail and ask the scanner for them. */
+static void hint_cold(uintptr_t s, uintptr_t e, bool pageout)
+{
+	struct region_walk walk = { 0 };
+	uint64_t queued = 0;
+
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+		uintptr_t lo, hi;
+
+		if (r->end <= s || r->start >= e)
+			continue;
+		region_span(r, s, e, &lo, &hi);
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
+			uint64_t w = *region_pst(r, a);
+			uint32_t f = ps_index(w);
+			struct frame *fr = frame_of(f);
+
+			if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_WRITEBACK | F_MLOCKED)))
+				continue;
+			if (fr->lru == LRU_ACTIVE_ANON && scan_deactivate(f, pageout))
+				return;
+			if (pageout && fr->lru == LRU_INACTIVE_ANON) {
+				lru_move(f, LRU_INACTIVE_ANON, false);
+				queued++;
+			}
+		}
+	}
+	if (queued) {
+		rt.pageout_req += queued;
+		stats.pgpageout += queued;
+		rt_wake_scanner();
+	}
+}
+
 int rt_madvise(void *addr, size_t len, int advice)
 {
+	uintptr_t s = (uintptr_t)addr;
+	bool managed, hint;
 	int r;
 
-	bool managed;
-
-	if (!rt.enabled || ((uintptr_t)addr & (PAGE_SIZE - 1)) ||
-	    (advice != MADV_DONTNEED && advice != MADV_FREE))
+	hint = advice == MADV_WILLNEED || advice == MADV_COLD || advice == MADV_PAGEOUT;
+	if (!rt.enabled || (s & (PAGE_SIZE - 1)) ||
+	    (advice != MADV_DONTNEED && advice != MADV_FREE && !hint))
 		return sys_madvise(addr, len, advice);
+	if (hint) {
+		len = PAGE_ALIGN_UP(len);
+		sys_lock(&rt.lock);
+		managed = rt_overlaps_locked(s, len);
+		/* The kernel validates the range; on our pages its PAGEOUT
+		 * would swap behind our back, so it is told COLD. */
+		r = sys_madvise(addr, len, managed && advice == MADV_PAGEOUT ? MADV_COLD : advice);
+		if (managed && r == 0 && advice == MADV_WILLNEED) {
+			if (rt.prefetch_hi <= rt.prefetch_lo) {
+				rt.prefetch_lo = s;
+				rt.prefetch_hi = s + len;
+			} else {
+				rt.prefetch_lo = s < rt.prefetch_lo ? s : rt.prefetch_lo;
+				rt.prefetch_hi = s + len > rt.prefetch_hi ? s + len : rt.prefetch_hi;
+			}
+		} else if (managed && r == 0) {
+			hint_cold(s, s + len, advice == MADV_PAGEOUT);
+		}
+		sys_unlock(&rt.lock);
+		if (managed && advice == MADV_WILLNEED) {
+			uint64_t one = 1;
+
+			(void)!write(rt.fault_efd, &one, sizeof(one));
+		}
+		return r;
+	}
 	len = PAGE_ALIGN_UP(len);
 	sys_lock(&rt.lock);
 	managed = rt_overlaps_locked((uintptr_t)addr, len);
@@ -498,4 +598,110 @@ uint64_t rt_nonresident_pages(void)
 	if (config.track == TRACK_UFFD)
 		n += lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback;
 	return n;
+}
+
+/* ---- mlock ----------------------------------------------------------------
+ * An mlock'd region's pages are never evicted: the scanner sets them aside
+ * (off the lists, F_MLOCKED) when they come to the active tail, and the
+ * kernel's mlock faults every page in first, through the handler, so none
+ * stays evicted. They still count against the limit, as in a memcg: more
+ * locked than the limit is an out-of-memory kill. */
+
+bool rt_page_locked(uintptr_t addr)
+{
+	struct region *r = region_lookup(addr);
+
+	return r && r->locked;
+}
+
+/* Mark the managed regions within [s, e) (split at the ends). */
+static void mark_locked(uintptr_t s, uintptr_t e, bool lock)
+{
+	region_split(s);
+	region_split(e);
+	for (size_t i = 0; i < nr_regions; i++)
+		if (regions[i].start >= s && regions[i].end <= e)
+			regions[i].locked = lock;
+}
+
+/* Put the set-aside pages of [s, e) back on the active list. */
+static void unlock_frames(uintptr_t s, uintptr_t e)
+{
+	for (uint32_t f = 0; f < lru.next_fresh; f++) {
+		struct frame *fr = frame_of(f);
+
+		if ((fr->flags & F_MLOCKED) && fr->addr >= s && fr->addr < e && !rt_page_locked(fr->addr)) {
+			fr->flags &= ~F_MLOCKED;
+			lru_add(f, LRU_ACTIVE_ANON, true);
+		}
+	}
+}
+
+int rt_mlock(const void *addr, size_t len, unsigned flags, bool lock)
+{
+	uintptr_t s = PAGE_ALIGN_DOWN(addr), e = PAGE_ALIGN_UP((uintptr_t)addr + len);
+	long r;
+
+	if (!rt.enabled || e <= s)
+		goto kernel;
+	sys_lock(&rt.lock);
+	if (!rt_overlaps_locked(s, e - s)) {
+		sys_unlock(&rt.lock);
+		goto kernel;
+	}
+	/* Before the kernel call, so nothing it faults in is evicted again. */
+	if (lock)
+		mark_locked(s, e, true);
+	sys_unlock(&rt.lock);
+	r = lock ? syscall(SYS_mlock2, addr, len, flags) : syscall(SYS_munlock, addr, len);
+	if (r && lock) {
+		int saved = errno;
+
+		sys_lock(&rt.lock);
+		mark_locked(s, e, false);
+		unlock_frames(s, e);
+		sys_unlock(&rt.lock);
+		errno = saved;
+	}
+	if (r == 0 && !lock) {
+		sys_lock(&rt.lock);
+		mark_locked(s, e, false);
+		unlock_frames(s, e);
+		sys_unlock(&rt.lock);
+	}
+	return (int)r;
+kernel:
+	return (int)(lock ? syscall(SYS_mlock2, addr, len, flags) : syscall(SYS_munlock, addr, len));
+}
+
+int rt_mlockall(int flags)
+{
+	long r;
+
+	if (!rt.enabled)
+		return (int)syscall(SYS_mlockall, flags);
+	sys_lock(&rt.lock);
+	if (flags & MCL_CURRENT)
+		for (size_t i = 0; i < nr_regions; i++)
+			regions[i].locked = true;
+	sys_unlock(&rt.lock);
+	r = syscall(SYS_mlockall, flags);
+	if (r == 0 && (flags & MCL_FUTURE))
+		rt.mlock_future = true;
+	return (int)r;
+}
+
+int rt_munlockall(void)
+{
+	long r = syscall(SYS_munlockall);
+
+	if (r == 0 && rt.enabled) {
+		sys_lock(&rt.lock);
+		rt.mlock_future = false;
+		for (size_t i = 0; i < nr_regions; i++)
+			regions[i].locked = false;
+		unlock_frames(0, UINTPTR_MAX);
+		sys_unlock(&rt.lock);
+	}
+	return (int)r;
 }

@@ -33,6 +33,9 @@ struct rt {
 	uint32_t fork_parked;    /* futex word: FORK_PARKED_* of the threads that are ready */
 	uint32_t fork_locked;    /* the forking thread holds rt.lock */
 	pid_t fork_tid;          /* the forking thread */
+	uint64_t pageout_req;    /* pages MADV_PAGEOUT queued at the inactive tail */
+	uintptr_t prefetch_lo, prefetch_hi; /* MADV_WILLNEED range still to read */
+	bool mlock_future;       /* mlockall(MCL_FUTURE): new mappings are left to the kernel */
 };
 
 #define FORK_PARKED_SCANNER 1u
@@ -84,6 +87,14 @@ int rt_munmap(void *addr, size_t len);
 void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 int rt_madvise(void *addr, size_t len, int advice);
 int rt_mprotect(void *addr, size_t len, int prot);
+/* mlock family: lock (or unlock) the range's pages in memory. */
+int rt_mlock(const void *addr, size_t len, unsigned flags, bool lock);
+int rt_mlockall(int flags);
+int rt_munlockall(void);
+/* Deactivate an active page (scan.c); caller holds rt.lock. */
+int scan_deactivate(uint32_t f, bool to_tail);
+/* Is the page in an mlock'd region? Caller holds rt.lock. */
+bool rt_page_locked(uintptr_t addr);
 
 /* The malloc heap: jemalloc's extent hooks carve from here. */
 void *rt_heap_alloc(size_t size, size_t align);

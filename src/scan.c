@@ -100,44 +100,60 @@ static uint64_t *pst_of(uintptr_t addr)
 	return r ? region_pst(r, addr) : NULL;
 }
 
-/* Pages armed to trap; their dirtiness noted first. */
+/*
+ * Deactivate one active page: arm it to trap and put it on the inactive
+ * list (at the head, or the tail for MADV_PAGEOUT), its dirtiness noted
+ * first. Returns 0, or -EAGAIN when mprotect tracking's VMA budget is spent.
+ */
+int scan_deactivate(uint32_t f, bool to_tail)
+{
+	struct frame *fr = frame_of(f);
+	int err;
+
+	if (rt_page_locked(fr->addr)) {
+		/* mlock'd: set aside, as the kernel's unevictable list. */
+		lru_del(f);
+		fr->flags |= F_MLOCKED;
+		stats.unevictable_pgs_mlocked++;
+		return 0;
+	}
+	/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
+	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	err = track_arm(f);
+	if (err == -EAGAIN)
+		return err;
+	if (err == 0) {
+		fr->flags |= F_STAGED;
+		lru_move(f, LRU_INACTIVE_ANON, !to_tail);
+		stats.pgdeactivate++;
+	} else if (err == -ENOENT) {
+		/* The page is gone from under us (a raw madvise): forget it. */
+		uint64_t *p = pst_of(fr->addr);
+
+		lru_del(f);
+		swap_slot_free(fr->slot);
+		lru_frame_free(f);
+		if (p)
+			*p = 0;
+	} else {
+		/* Pinned (EBUSY), or a protection we must not change: keep it
+		 * active for now. */
+		lru_move(f, LRU_ACTIVE_ANON, true);
+		stats.pgrotated++;
+	}
+	return 0;
+}
+
 static void refill_inactive(unsigned nr)
 {
 	while (nr-- && inactive_is_low()) {
 		uint32_t f = lru_tail(LRU_ACTIVE_ANON);
-		struct frame *fr;
-		int err;
 
-		if (f == NIL)
+		if (f == NIL || scan_deactivate(f, false))
 			return;
-		fr = frame_of(f);
-		/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
-		if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
-			swap_slot_free(fr->slot);
-			fr->slot = NO_SLOT;
-		}
-		err = track_arm(f);
-		if (err == -EAGAIN)
-			return; /* mprotect tracking's VMA budget is spent */
-		if (err == 0) {
-			fr->flags |= F_STAGED;
-			lru_move(f, LRU_INACTIVE_ANON, true);
-			stats.pgdeactivate++;
-		} else if (err == -ENOENT) {
-			/* The page is gone from under us (a raw madvise): forget it. */
-			uint64_t *p = pst_of(fr->addr);
-
-			lru_del(f);
-			swap_slot_free(fr->slot);
-			lru_frame_free(f);
-			if (p)
-				*p = 0;
-		} else {
-			/* Pinned (EBUSY), shared after fork, or a protection we must
-			 * not change: keep it active for now. */
-			lru_move(f, LRU_ACTIVE_ANON, true);
-			stats.pgrotated++;
-		}
 	}
 }
 
@@ -305,7 +321,7 @@ static bool need_reclaim(void)
 {
 	uint64_t free = rt_free_pages() + rt.nr_writeback;
 
-	return free < rt.wmark_high || (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED) && rt_free_pages() <= rt.wmark_min);
+	return free < rt.wmark_high || __atomic_load_n(&rt.pageout_req, __ATOMIC_RELAXED) || (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED) && rt_free_pages() <= rt.wmark_min);
 }
 
 static void sample_vmas(void)
@@ -376,12 +392,21 @@ static void *scan_main(void *arg)
 			uint64_t free = rt_free_pages() + rt.nr_writeback;
 
 			sc.nr_to_reclaim = free < rt.wmark_high ? rt.wmark_high - free : 1;
+			/* MADV_PAGEOUT asked for its pages (at the inactive tail). */
+			if (sc.nr_to_reclaim < rt.pageout_req)
+				sc.nr_to_reclaim = rt.pageout_req;
 			if (sc.nr_to_reclaim > config.batch)
 				sc.nr_to_reclaim = config.batch;
 		}
 		if (inactive_is_low() || lru_tail(LRU_INACTIVE_ANON) == NIL)
 			refill_inactive(config.batch);
 		shrink_inactive(&sc);
+		{
+			uint64_t done = sc.nr_reclaimed + sc.nr_writing;
+
+			/* A request is a hint: it ends when the list runs dry. */
+			rt.pageout_req = done < rt.pageout_req && sc.nr_scanned ? rt.pageout_req - done : 0;
+		}
 		sys_unlock(&rt.lock);
 		if (sc.nr_writing)
 			io_uring_submit(&ring);

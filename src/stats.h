@@ -20,6 +20,9 @@
 	X(pgsteal_zero)            /* reclaimed without writing: the page was all zeros */ \
 	X(swap_ra)                 /* pages read ahead of a sequential fault stream */    \
 	X(swap_ra_hit)             /* read-ahead pages then faulted on */                 \
+	X(swap_prefetch)           /* pages read from swap for MADV_WILLNEED */           \
+	X(pgpageout)               /* pages queued for reclaim by MADV_PAGEOUT */         \
+	X(unevictable_pgs_mlocked) /* pages taken off the lists because mlock'd */        \
 	X(workingset_refault_anon) /* swap-ins of pages evicted earlier */                \
 	X(workingset_activate_anon)/* refaults close enough to go straight to active */   \
 	X(workingset_restore_anon) /* refaults of pages that were active when evicted */  \
