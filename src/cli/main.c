@@ -7,6 +7,7 @@
  * the shell sees. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "probe.h"
 #include "swap.h"
 #include "uffd.h"
 
@@ -40,6 +41,10 @@ static void usage(FILE *f)
 		"  --swappiness N      0..200, anon vs file reclaim balance (default 60)\n"
 		"  --stats FILE        write counters as JSON at exit\n"
 		"  --track MECH        access tracking: uffd (default) or mprotect\n"
+		"  --on-fork POLICY    a forked child: managed (default: its own runtime and\n"
+		"                      swap file) or unmanaged (its pages restored, no limit)\n"
+		"  --no-children       manage only COMMAND itself: programs it runs, and its\n"
+		"                      forked children, run without uswap\n"
 		"  --wmark-min F       free fraction of the limit below which faults wait (default 0)\n"
 		"  --wmark-low F       free fraction that wakes the scanner (default 0.02)\n"
 		"  --wmark-high F      free fraction the scanner reclaims to (default 0.04)\n"
@@ -61,6 +66,18 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("uswap: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 struct opt {
 	const char *name;
 	const char *env;
@@ -73,6 +90,7 @@ static const struct opt opts[] = {
 	{ "--swappiness", "USWAP_SWAPPINESS" },
 	{ "--stats", "USWAP_STATS" },
 	{ "--track", "USWAP_TRACK" },
+	{ "--on-fork", "USWAP_ON_FORK" },
 	{ "--wmark-min", "USWAP_WMARK_MIN" },
 	{ "--wmark-low", "USWAP_WMARK_LOW" },
 	{ "--wmark-high", "USWAP_WMARK_HIGH" },
@@ -140,6 +158,10 @@ int main(int argc, char **argv)
 			setenv("USWAP_VERBOSE", "1", 1);
 			continue;
 		}
+		if (!strcmp(a, "--no-children")) {
+			setenv("USWAP_NO_CHILDREN", "1", 1);
+			continue;
+		}
 		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
 			size_t n = strlen(opts[k].name);
 
@@ -172,6 +194,23 @@ int main(int argc, char **argv)
 		die("%s", err);
 	if (swap_open(config.swap_path, config.swap_size, err, sizeof(err)))
 		die("%s", err);
+	switch (probe_program(argv[i], err, sizeof(err))) {
+	case PROBE_OK:
+		break;
+	case PROBE_STATIC:
+		warn("%s is statically linked: the preload cannot reach it; running it unmanaged", argv[i]);
+		break;
+	case PROBE_SECURE:
+		warn("%s is setuid, setgid or has file capabilities: the loader ignores LD_PRELOAD "
+		     "for it; running it unmanaged", argv[i]);
+		break;
+	case PROBE_SANITIZER:
+		/* Its runtime must come first and replaces malloc: leave it be. */
+		warn("%s is built with a sanitizer (%s), which replaces malloc and maps its own shadow; "
+		     "running it unmanaged", argv[i], err);
+		execvp(argv[i], &argv[i]);
+		die("cannot run %s: %s", argv[i], strerror(errno));
+	}
 	find_preload(preload, sizeof(preload));
 	ld = getenv("LD_PRELOAD");
 	if (ld && *ld) {
