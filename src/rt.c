@@ -114,16 +114,29 @@ int rt_init(char *err, size_t errlen)
 	return 0;
 }
 
+#define RT_THREAD_STACK (1UL << 20)
+
 int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *err, size_t errlen)
 {
 	sigset_t all, old;
 	int r;
 
+	pthread_attr_t attr;
+	void *stack = sys_alloc_meta(RT_THREAD_STACK);
+
+	/* A stack of our own: glibc would otherwise reuse a cached stack, and
+	 * in a forked child that means freeing the dead thread's TLS vector,
+	 * which lives in the managed heap, before any handler runs. */
+	if (!stack || pthread_attr_init(&attr) || pthread_attr_setstack(&attr, stack, RT_THREAD_STACK)) {
+		snprintf(err, errlen, "cannot start thread %s: no memory for its stack", name);
+		return -ENOMEM;
+	}
 	/* The program's signals are for the program's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(t, NULL, fn, NULL);
+	r = pthread_create(t, &attr, fn, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (r) {
 		snprintf(err, errlen, "cannot start thread %s: %s", name, strerror(r));
 		return -r;
