@@ -98,8 +98,8 @@ static void start_read(uint32_t f, uint32_t slot)
 		io_uring_submit(&ring);
 		sqe = io_uring_get_sqe(&ring);
 	}
-	io_uring_prep_read_fixed(sqe, 0, rbufs + ((size_t)b << PAGE_SHIFT), PAGE_SIZE,
-				 swap_offset(slot), (int)b);
+	io_uring_prep_read_fixed(sqe, swap_file_index(slot), rbufs + ((size_t)b << PAGE_SHIFT),
+				 PAGE_SIZE, swap_offset(slot), (int)b);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, ud_read(f, b));
 }
@@ -605,8 +605,12 @@ static int setup_ring(char *err, size_t errlen)
 	for (int i = 0; i < NR_READ_BUFS; i++)
 		v[i] = (struct iovec){ rbufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
 	r = io_uring_register_buffers(&ring, v, NR_READ_BUFS);
-	if (!r)
-		r = io_uring_register_files(&ring, &swap.fd, 1);
+	if (!r) {
+		/* Ours, and in a forked child the parent's (swap_file_index). */
+		int files[2] = { swap.fd, swap.parent_fd };
+
+		r = io_uring_register_files(&ring, files, swap.parent_fd >= 0 ? 2 : 1);
+	}
 	if (r) {
 		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
 		return r;

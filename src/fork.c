@@ -126,7 +126,8 @@ static void restore_all(void)
 			const void *src = NULL;
 
 			if (ps_type(w) == PS_SWAPPED) {
-				if (buf && pread(swap.fd, buf, PAGE_SIZE, (off_t)swap_offset(ps_index(w))) ==
+				if (buf && pread(swap_read_fd(ps_index(w)), buf, PAGE_SIZE,
+						 (off_t)swap_offset(ps_index(w))) ==
 						   (ssize_t)PAGE_SIZE)
 					src = buf;
 			} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
@@ -156,9 +157,10 @@ static int rebuild(char *err, size_t errlen)
 {
 	int r;
 
-	r = swap_fork_child(config.swap_path, err, errlen);
+	r = swap_fork_child(config.swap_path, done_pipe[1], err, errlen);
 	if (r)
 		return r;
+	done_pipe[1] = -1; /* swap.c closes it once no slot is the parent's */
 	uffd_close(); /* the parent's */
 	r = uffd_open(err, errlen);
 	if (r)
@@ -226,7 +228,7 @@ bool rt_fork_child(void)
 		restore_all();
 	}
 	if (done_pipe[1] >= 0)
-		close(done_pipe[1]); /* the parent may reuse its slots */
+		close(done_pipe[1]); /* nothing read from the parent's file any more */
 	if (!managed) {
 		char e[8];
 
@@ -234,7 +236,11 @@ bool rt_fork_child(void)
 		fault_fork_child(false, e, sizeof(e));
 		scan_fork_child(false, e, sizeof(e));
 		close(swap.fd);
-		swap.fd = -1;
+		if (swap.parent_fd >= 0)
+			close(swap.parent_fd);
+		if (swap.done_fd >= 0)
+			close(swap.done_fd);
+		swap.fd = swap.parent_fd = swap.done_fd = -1;
 		rt.enabled = false;
 	}
 	return managed;

@@ -229,8 +229,9 @@ static void shrink_inactive(struct scan_control *sc)
 			sc->nr_reclaimed++;
 			continue;
 		}
-		/* A slot a forked child is still copying must not be rewritten. */
-		if (fr->slot != NO_SLOT && swap_slot_frozen(fr->slot)) {
+		/* A slot a forked child may still read, or one in our parent's
+		 * file, is not rewritten: the page gets a new slot. */
+		if (fr->slot != NO_SLOT && !swap_slot_writable(fr->slot)) {
 			swap_slot_free(fr->slot);
 			fr->slot = NO_SLOT;
 		}

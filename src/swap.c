@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-struct swap swap = { .fd = -1 };
+struct swap swap = { .fd = -1, .parent_fd = -1, .done_fd = -1 };
 
 /* Grow the file 64 MiB at a time: few fallocate calls, little waste. */
 #define GROW_SLOTS (16384ULL)
@@ -142,30 +142,40 @@ uint32_t swap_slot_alloc(void)
 	return NO_SLOT;
 }
 
+/* No inherited slot left: let the parent reuse its slots. */
+static void release_parent(void)
+{
+	close(swap.parent_fd);
+	if (swap.done_fd >= 0)
+		close(swap.done_fd);
+	swap.parent_fd = swap.done_fd = -1;
+}
+
 void swap_slot_free(uint32_t slot)
 {
 	if (slot == NO_SLOT)
 		return;
 	swap.bitmap[slot / 64] &= ~(1ULL << (slot % 64));
 	swap.nr_used--;
+	if (swap_slot_inherited(slot)) {
+		swap.inherited[slot / 64] &= ~(1ULL << (slot % 64));
+		if (--swap.nr_inherited == 0)
+			release_parent();
+	}
 }
+
+#define MAX_FROZEN 4096
 
 void swap_freeze(int done_fd)
 {
 	uint64_t words = (swap.file_slots + 63) / 64;
 
-	if (swap.nr_frozen == sizeof(swap.frozen_fds) / sizeof(swap.frozen_fds[0])) {
-		/* Many children copying at once: wait for the oldest. */
-		char c;
-
-		(void)!read(swap.frozen_fds[0], &c, 1);
-		close(swap.frozen_fds[0]);
-		memmove(swap.frozen_fds, swap.frozen_fds + 1, --swap.nr_frozen * sizeof(int));
-	}
 	if (!swap.frozen)
 		swap.frozen = sys_alloc_meta((swap.max_slots + 63) / 64 * 8);
-	if (!swap.frozen) {
-		/* No room to remember: wait for the child's copy instead. */
+	if (!swap.frozen_fds)
+		swap.frozen_fds = sys_alloc_meta(MAX_FROZEN * sizeof(int));
+	if (!swap.frozen || !swap.frozen_fds || swap.nr_frozen == MAX_FROZEN) {
+		/* Nowhere to remember it: wait until the child is done. */
 		char c;
 
 		(void)!read(done_fd, &c, 1);
@@ -179,18 +189,23 @@ void swap_freeze(int done_fd)
 
 void swap_thaw_poll(void)
 {
+	struct pollfd p[64];
 	unsigned n = 0;
 
 	if (!swap.nr_frozen)
 		return;
-	for (unsigned i = 0; i < swap.nr_frozen; i++) {
-		struct pollfd p = { .fd = swap.frozen_fds[i], .events = POLLIN };
+	for (unsigned i = 0; i < swap.nr_frozen; i += 64) {
+		unsigned k = swap.nr_frozen - i < 64 ? swap.nr_frozen - i : 64;
 
-		if (poll(&p, 1, 0) == 1) {
-			close(swap.frozen_fds[i]); /* the child is done (or gone) */
-			continue;
+		for (unsigned j = 0; j < k; j++)
+			p[j] = (struct pollfd){ .fd = swap.frozen_fds[i + j], .events = POLLIN };
+		(void)!poll(p, k, 0);
+		for (unsigned j = 0; j < k; j++) {
+			if (p[j].revents)
+				close(p[j].fd); /* the child is done (or gone) */
+			else
+				swap.frozen_fds[n++] = p[j].fd;
 		}
-		swap.frozen_fds[n++] = swap.frozen_fds[i];
 	}
 	swap.nr_frozen = n;
 	if (!n)
@@ -226,35 +241,38 @@ static int copy_range(int from, int to, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int swap_fork_child(const char *path, char *err, size_t errlen)
+int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 {
-	int old = swap.fd, fd, r = 0;
-	uint64_t run = 0, nrun = 0;
+	uint64_t words = (swap.file_slots + 63) / 64, run = 0, nrun = 0;
+	int fd, r = 0;
 
 	for (unsigned i = 0; i < swap.nr_frozen; i++)
 		close(swap.frozen_fds[i]); /* the parent's other children */
 	swap.nr_frozen = 0;
 	if (swap.frozen)
-		memset(swap.frozen, 0, (swap.file_slots + 63) / 64 * 8);
+		memset(swap.frozen, 0, words * 8);
 	fd = create(path, err, errlen);
 	if (fd < 0)
 		return fd;
-	if (swap.file_slots && fallocate(fd, 0, 0, (off_t)(swap.file_slots << 12)) &&
-	    (errno != EOPNOTSUPP || ftruncate(fd, (off_t)(swap.file_slots << 12)))) {
+	if (ftruncate(fd, (off_t)(swap.file_slots << 12))) {
 		snprintf(err, errlen, "cannot size the swap file: %s", strerror(errno));
 		close(fd);
 		return -errno;
 	}
-	/* Runs of used slots keep their numbers: page states stay valid. */
-	for (uint64_t s = 0; s <= swap.file_slots && !r; s++) {
-		bool used = s < swap.file_slots && (swap.bitmap[s / 64] >> (s % 64) & 1);
-
-		if (used) {
+	if (!swap.inherited && !(swap.inherited = sys_alloc_meta((swap.max_slots + 63) / 64 * 8))) {
+		snprintf(err, errlen, "cannot allocate the inherited slot map");
+		close(fd);
+		return -ENOMEM;
+	}
+	/* Forked from a child that still reads from its own parent's file:
+	 * copy those slots (there are few, usually), the rest is inherited. */
+	for (uint64_t s = 0; swap.parent_fd >= 0 && s <= swap.file_slots && !r; s++) {
+		if (s < swap.file_slots && swap_slot_inherited((uint32_t)s)) {
 			if (!nrun)
 				run = s;
 			nrun++;
 		} else if (nrun) {
-			r = copy_range(old, fd, run << 12, nrun << 12);
+			r = copy_range(swap.parent_fd, fd, run << 12, nrun << 12);
 			nrun = 0;
 		}
 	}
@@ -263,7 +281,18 @@ int swap_fork_child(const char *path, char *err, size_t errlen)
 		close(fd);
 		return r;
 	}
-	close(old);
+	/* Inherited now: every slot in use but those just copied. */
+	swap.nr_inherited = 0;
+	for (uint64_t w = 0; w < words; w++) {
+		swap.inherited[w] = swap.bitmap[w] & (swap.parent_fd >= 0 ? ~swap.inherited[w] : ~0ULL);
+		swap.nr_inherited += (uint64_t)__builtin_popcountll(swap.inherited[w]);
+	}
+	if (swap.parent_fd >= 0)
+		release_parent();
+	swap.parent_fd = swap.fd;
 	swap.fd = fd;
+	swap.done_fd = done_fd;
+	if (!swap.nr_inherited)
+		release_parent();
 	return 0;
 }

@@ -17,12 +17,19 @@ struct swap {
 	uint64_t cursor;      /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
 	int grow_error;       /* errno of the last failed growth, 0 if none */
-	/* Copy-on-fork: slots a forked child is still copying to its own file
-	 * may be freed here but not reused until every such child is done
-	 * (its end of a pipe is written or closed). */
+	/* Copy-on-fork, parent side: slots a forked child may still read from
+	 * this file may be freed here but not reused until every such child is
+	 * done with them (it closes its end of a pipe: when it execs, exits,
+	 * or has no inherited slot left). */
 	uint64_t *frozen;
-	int frozen_fds[32];
+	int *frozen_fds;
 	unsigned nr_frozen;
+	/* Child side: slots still holding what the parent wrote are read from
+	 * the parent's file, everything new goes to our own. */
+	int parent_fd;        /* the parent's file, or -1 */
+	uint64_t *inherited;  /* slots whose copy is in the parent's file */
+	uint64_t nr_inherited;
+	int done_fd;          /* our end of the parent's pipe, or -1 */
 };
 
 extern struct swap swap;
@@ -36,19 +43,49 @@ uint32_t swap_slot_alloc(void);
 void swap_slot_free(uint32_t slot);
 
 /* Parent, at fork: freeze the slots in use until the child closes the
- * other end of done_fd's pipe. Child: open a swap file of its own and copy
- * the slots in use into it, at the same offsets. */
+ * other end of done_fd's pipe. */
 void swap_freeze(int done_fd);
-static inline bool swap_slot_frozen(uint32_t slot)
-{
-	return swap.frozen && (swap.frozen[slot / 64] >> (slot % 64) & 1);
-}
 void swap_thaw_poll(void);
-int swap_fork_child(const char *path, char *err, size_t errlen);
+/* Child, at fork: a swap file of its own; slots in use stay in the parent's
+ * file (same numbers) until freed. done_fd is closed when none is left. */
+int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen);
 
 static inline uint64_t swap_offset(uint32_t slot)
 {
 	return (uint64_t)slot << 12;
+}
+
+static inline bool swap_bit(const uint64_t *map, uint32_t slot)
+{
+	return map && (map[slot / 64] >> (slot % 64) & 1);
+}
+
+static inline bool swap_slot_frozen(uint32_t slot)
+{
+	return swap_bit(swap.frozen, slot);
+}
+
+static inline bool swap_slot_inherited(uint32_t slot)
+{
+	return swap_bit(swap.inherited, slot);
+}
+
+/* Where a slot's copy is: the registered file index (0 ours, 1 the
+ * parent's), and the descriptor. */
+static inline int swap_file_index(uint32_t slot)
+{
+	return swap_slot_inherited(slot) ? 1 : 0;
+}
+
+static inline int swap_read_fd(uint32_t slot)
+{
+	return swap_slot_inherited(slot) ? swap.parent_fd : swap.fd;
+}
+
+/* Neither frozen for a child nor the parent's: may be written in place. */
+static inline bool swap_slot_writable(uint32_t slot)
+{
+	return !swap_slot_frozen(slot) && !swap_slot_inherited(slot);
 }
 
 #endif
