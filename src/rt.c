@@ -687,21 +687,101 @@ kernel:
 	return (int)(lock ? syscall(SYS_mlock2, addr, len, flags) : syscall(SYS_munlock, addr, len));
 }
 
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+/*
+ * mlockall: the kernel would fault in every VMA, our 64 GiB heap
+ * reservation and metadata arrays included. So it is asked to lock on
+ * fault, and MCL_CURRENT is done here, page by page: every managed page in
+ * use now (resident or evicted) is brought in and set aside, never to be
+ * evicted; pages the program touches later are not locked (as new VMAs
+ * would not be). The program's other memory is locked as it is touched.
+ */
+/* Set aside every managed page in place; count those that are not. */
+static uint64_t lock_in_use(void)
+{
+	struct region_walk walk = { 0 };
+	uint64_t missing = 0;
+
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+		uintptr_t lo, hi;
+
+		region_span(r, r->start, r->end, &lo, &hi);
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
+			uint64_t w = *region_pst(r, a);
+			struct frame *fr = frame_of(ps_index(w));
+
+			if (ps_type(w) == PS_RESIDENT && !(fr->flags & (F_STAGED | F_WRITEBACK))) {
+				if (!(fr->flags & F_MLOCKED)) {
+					lru_del(ps_index(w));
+					fr->flags |= F_MLOCKED;
+					stats.unevictable_pgs_mlocked++;
+				}
+			} else if (ps_type(w) != PS_NONE) {
+				missing++; /* not in place: rt_mlockall faults it in */
+			}
+		}
+	}
+	return missing;
+}
+
 int rt_mlockall(int flags)
 {
 	long r;
 
 	if (!rt.enabled)
 		return (int)syscall(SYS_mlockall, flags);
-	sys_lock(&rt.lock);
-	if (flags & MCL_CURRENT)
-		for (size_t i = 0; i < nr_regions; i++)
-			regions[i].locked = true;
-	sys_unlock(&rt.lock);
-	r = syscall(SYS_mlockall, flags);
-	if (r == 0 && (flags & MCL_FUTURE))
+	r = syscall(SYS_mlockall, flags | MCL_ONFAULT);
+	if (r)
+		return (int)r;
+	if (flags & MCL_FUTURE)
 		rt.mlock_future = true;
-	return (int)r;
+	if (!(flags & MCL_CURRENT))
+		return 0;
+	sys_lock(&rt.lock);
+	/* Our ranges stay unlocked for the kernel: UFFDIO_MOVE refuses to move
+	 * between a locked and an unlocked VMA. We lock their pages ourselves. */
+	if (rt.staging)
+		syscall(SYS_munlock, rt.staging, rt.staging_len);
+	for (size_t i = 0; i < nr_regions; i++)
+		syscall(SYS_munlock, regions[i].start, regions[i].end - regions[i].start);
+	/* Bring in and lock page by page; a few passes catch pages the
+	 * scanner took away meanwhile. */
+	for (int pass = 0; pass < 4 && lock_in_use(); pass++) {
+		struct region_walk walk = { 0 };
+
+		for (size_t i = 0; i < nr_regions; i++) {
+			struct region *rg = &regions[i];
+			uintptr_t lo, hi;
+
+			region_span(rg, rg->start, rg->end, &lo, &hi);
+			for (uintptr_t a = region_next(rg, &walk, lo, hi); a < hi;
+			     a = region_next(rg, &walk, a + PAGE_SIZE, hi)) {
+				uint64_t w = *region_pst(rg, a);
+
+				if (ps_type(w) == PS_SWAPPED || ps_type(w) == PS_READING ||
+				    (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED))) {
+					uintptr_t start = rg->start;
+
+					sys_unlock(&rt.lock);
+					sys_madvise((void *)a, PAGE_SIZE, MADV_POPULATE_READ);
+					sys_lock(&rt.lock);
+					/* The table may have changed while unlocked. */
+					rg = region_lookup(a);
+					if (!rg || rg->start != start)
+						goto next_pass;
+					walk = (struct region_walk){ 0 };
+				}
+			}
+		}
+next_pass:;
+	}
+	sys_unlock(&rt.lock);
+	return 0;
 }
 
 int rt_munlockall(void)
