@@ -372,7 +372,54 @@ static void random_vs_model(void)
 	}
 }
 
+/* region_split: two halves sharing the array, no state moved or lost. */
+static void split_at(void)
+{
+	struct region *r = add(BASE, BASE + PG(100)), *lo, *hi;
+	struct pst_block *blk = r->blk;
+
+	fill_tags(r);
+	t_eq(region_split(BASE + PG(30)), 0);
+	t_eq(region_split(BASE), 0);            /* at a start: nothing to do */
+	t_eq(region_split(BASE + PG(200)), 0);  /* outside: nothing to do */
+	t_eq(nr_regions, 2);
+	check_sorted();
+	lo = expect_region(BASE + PG(29), BASE, BASE + PG(30));
+	hi = expect_region(BASE + PG(30), BASE + PG(30), BASE + PG(100));
+	t_check(lo->blk == blk && hi->blk == blk, "split halves do not share the state array");
+	expect_tags(BASE, BASE + PG(100));
+	hi->app_prot = PROT_READ;
+	t_eq(region_lookup(BASE)->app_prot, PROT_READ | PROT_WRITE);
+	region_remove(BASE, BASE + PG(30));
+	t_check(is_mapped(blk), "state array unmapped while the upper half still uses it");
+	expect_tags(BASE + PG(30), BASE + PG(100));
+}
+
+/* region_next: every page with a state is visited, in order, however
+ * sparse; pages on never-written array pages are skipped. */
+static void walk_sparse(void)
+{
+	uintptr_t len = 1ULL << 40, hits[] = { 0, 1, 511, 512, 5000, 1ULL << 27, (len >> 12) - 1 };
+	struct region *r = add(BASE, BASE + len);
+	struct region_walk walk = { 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(hits) / sizeof(hits[0]); i++)
+		*region_pst(r, BASE + PG(hits[i])) = 0x10 + i;
+	for (uintptr_t a = region_next(r, &walk, BASE, BASE + len); a < BASE + len;
+	     a = region_next(r, &walk, a + T_PAGE, BASE + len)) {
+		if (!*region_pst(r, a))
+			continue; /* a zero word on a written array page: allowed */
+		t_check(n < sizeof(hits) / sizeof(hits[0]), "walk found more set pages than were set");
+		t_eq(a, BASE + PG(hits[n]));
+		n++;
+	}
+	t_eq(n, sizeof(hits) / sizeof(hits[0]));
+}
+
 static const struct t_case cases[] = {
+	T_CASE(split_at),
+	T_CASE(walk_sparse),
 	T_CASE(add_lookup),
 	T_CASE(remove_whole),
 	T_CASE(split_middle),
