@@ -187,11 +187,12 @@ static int rebuild(char *err, size_t errlen)
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	/* The scanner first: once the handler runs there is no way back. */
-	r = scan_fork_child(true, err, errlen);
+	/* The handler first, so that anything this thread touches from here on
+	 * is served; once it runs there is no way back. */
+	r = fault_fork_child(true, err, errlen);
 	if (r)
 		goto fail;
-	r = fault_fork_child(true, err, errlen);
+	r = scan_fork_child(true, err, errlen);
 	if (r) {
 		log_line("fatal: forked child %d: %s", (int)getpid(), err);
 		_exit(127);
