@@ -190,10 +190,14 @@ static void atfork_parent(void)
 		rt_fork_parent();
 }
 
+static int nr_app_threads_reset(void);
+static void count_threads_init(void);
+
 static void atfork_child(void)
 {
 	if (state != ST_MANAGED)
 		return;
+	nr_app_threads_reset();
 	init_lock.word = 0;
 	init_tid = sys_gettid();
 	__atomic_store_n(&state, ST_INIT, __ATOMIC_RELEASE);
@@ -255,6 +259,7 @@ static void runtime_init(void)
 	if (jx_mallctl("arenas.create", &arena, &sz, &hp, sizeof(hp)))
 		log_fatal_config("jemalloc refused to create the managed arena");
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	count_threads_init();
 	if (config.no_children)
 		drop_from_environment();
 	if (config.track == TRACK_MPROTECT && install_segv_handler())
@@ -488,6 +493,71 @@ EXPORT int mlockall(int flags)
 EXPORT int munlockall(void)
 {
 	return rt_munlockall();
+}
+
+/* ---- threads: the process ends with its last thread ---------------------- *
+ * glibc ends the process when the last thread exits (say main called
+ * pthread_exit, or a forked child's only thread returns). Our two threads
+ * would keep it alive: so the program's own threads are counted, and when
+ * the last of them exits the process exits, as glibc would have done. */
+
+static pthread_key_t app_key;
+static int nr_app_threads = 1; /* the main thread */
+
+static void app_thread_gone(void *v)
+{
+	(void)v;
+	if (__atomic_sub_fetch(&nr_app_threads, 1, __ATOMIC_ACQ_REL) == 0)
+		exit(0);
+}
+
+struct app_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *app_thread(void *p)
+{
+	struct app_start s = *(struct app_start *)p;
+
+	free(p);
+	pthread_setspecific(app_key, (void *)1);
+	return s.fn(s.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	static pthread_create_fn real;
+	struct app_start *s;
+	int r;
+
+	if (!real)
+		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+	if (state != ST_MANAGED || rt_starting_thread || !(s = malloc(sizeof(*s))))
+		return real(t, attr, fn, arg);
+	*s = (struct app_start){ fn, arg };
+	__atomic_add_fetch(&nr_app_threads, 1, __ATOMIC_ACQ_REL);
+	r = real(t, attr, app_thread, s);
+	if (r) {
+		__atomic_sub_fetch(&nr_app_threads, 1, __ATOMIC_ACQ_REL);
+		free(s);
+	}
+	return r;
+}
+
+/* In a forked child only the forking thread is left. */
+static int nr_app_threads_reset(void)
+{
+	__atomic_store_n(&nr_app_threads, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void count_threads_init(void)
+{
+	if (pthread_key_create(&app_key, app_thread_gone) == 0)
+		pthread_setspecific(app_key, (void *)1);
 }
 
 /* ---- exec: a program we cannot manage runs without us -------------------- *

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 struct rt rt;
+__thread bool rt_starting_thread __attribute__((tls_model("initial-exec")));
 
 void rt_set_limit(uint64_t bytes)
 {
@@ -134,7 +135,9 @@ int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *e
 	/* The program's signals are for the program's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rt_starting_thread = true; /* not one of the program's (preload.c counts those) */
 	r = pthread_create(t, &attr, fn, NULL);
+	rt_starting_thread = false;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (r) {

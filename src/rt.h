@@ -42,6 +42,8 @@ struct rt {
 #define FORK_PARKED_HANDLER 2u
 
 extern struct rt rt;
+/* Set while rt_start_thread creates one of our threads. */
+extern __thread bool rt_starting_thread;
 
 int rt_init(char *err, size_t errlen);
 /* Set the limit and derive the watermarks (in free pages) from config. */
