@@ -254,6 +254,14 @@ static void runtime_init(void)
 		return;
 	}
 	r = rt_init(err, sizeof(err));
+	if (r && config.stats_pid > 0 && config.stats_pid != getpid()) {
+		/* A descendant of the program the CLI checked, which cannot have
+		 * what its ancestor had (it dropped privileges and lost
+		 * userfaultfd, say): it runs unmanaged rather than fail. */
+		log_line("warning: %s; this process (%d) runs unmanaged", err, (int)getpid());
+		state = ST_OFF;
+		return;
+	}
 	if (r)
 		log_fatal_config("%s", err);
 	if (jx_mallctl("arenas.create", &arena, &sz, &hp, sizeof(hp)))
