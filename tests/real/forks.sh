@@ -12,8 +12,8 @@
 # TREE a directory to list in the find | sort | uniq -c pipelines.
 set -euo pipefail
 export LC_ALL=C
-rows=${1:-300000}
-forks=${2:-1500}
+rows=${1:-200000}
+forks=${2:-600}
 tree=${3:-/usr/share}
 
 # 1. The shell's own heap: an indexed and an associative array.
@@ -44,7 +44,9 @@ echo "substitutions: $forks, checksum $sum"
 for ((i = 0; i < 2000; i++)); do echo $(( (i * i) % 37 )); done | sort -n | uniq -c
 for ((i = 0; i < rows; i++)); do echo "${arr[i]}"; done | cut -d- -f4 | sort -n | uniq -c |
 	sort -k1,1nr -k2,2n | head -20
-for k in "${!assoc[@]}"; do echo "${assoc[$k]}"; done | cut -d: -f2 | sort -n | md5sum
+for ((i = 0; i < rows; i++)); do
+	echo "${assoc[key$(( (i * 7919) % 1000003 ))]}"
+done | cut -d: -f2 | sort -n | md5sum
 
 # 4. Background subshells, each summing a slice of the array, then wait.
 tmp=$(mktemp -d)
