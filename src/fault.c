@@ -634,6 +634,18 @@ int fault_start(char *err, size_t errlen)
 	return rt_start_thread(&fault_thread, fault_main, "uswap-fault", err, errlen);
 }
 
+/* In a forked child, a ring of the parent's: not mapped here (dontfork),
+ * only its descriptors are; close those and forget the rest. */
+void rt_ring_forget(struct io_uring *r)
+{
+	if (r->ring_fd >= 0)
+		close(r->ring_fd);
+	if (r->enter_ring_fd != r->ring_fd && r->enter_ring_fd >= 0)
+		close(r->enter_ring_fd);
+	memset(r, 0, sizeof(*r));
+	r->ring_fd = r->enter_ring_fd = -1;
+}
+
 /* In a forked child: the parent's ring is not mapped here (dontfork), only
  * its descriptor is; the faults the parent had queued are not ours. With
  * start false, only let go of what was the parent's. */
@@ -641,12 +653,7 @@ int fault_fork_child(bool start, char *err, size_t errlen)
 {
 	int r;
 
-	if (ring.ring_fd >= 0)
-		close(ring.ring_fd);
-	if (ring.enter_ring_fd != ring.ring_fd && ring.enter_ring_fd >= 0)
-		close(ring.enter_ring_fd);
-	memset(&ring, 0, sizeof(ring));
-	ring.ring_fd = ring.enter_ring_fd = -1;
+	rt_ring_forget(&ring);
 	wq_head = wq_tail = 0;
 	ra_lo = ra_hi = zf_next = 0;
 	ra_window = zf_window = 0;

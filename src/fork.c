@@ -111,38 +111,31 @@ static void restore_all(void)
 {
 	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char *buf = sys_alloc_meta(PAGE_SIZE); /* aligned, for O_DIRECT */
-	struct region_walk walk = { 0 };
+	struct region_iter it;
+	struct region *r;
 	uint64_t lost = 0;
 
-	for (size_t i = 0; i < nr_regions; i++) {
-		struct region *r = &regions[i];
-		uintptr_t lo, hi;
+	for (uintptr_t a = region_iter_first(&it, 0, UINTPTR_MAX, &r); a; a = region_iter_next(&it, &r)) {
+		uint64_t w = *region_pst(r, a);
+		struct frame *fr = frame_of(ps_index(w));
+		const void *src = NULL;
 
-		region_span(r, r->start, r->end, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
-		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
-			uint64_t w = *region_pst(r, a);
-			struct frame *fr = frame_of(ps_index(w));
-			const void *src = NULL;
-
-			if (ps_type(w) == PS_SWAPPED) {
-				if (buf && pread(swap_read_fd(ps_index(w)), buf, PAGE_SIZE,
-						 (off_t)swap_offset(ps_index(w))) ==
-						   (ssize_t)PAGE_SIZE)
-					src = buf;
-			} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
-				if (config.track == TRACK_MPROTECT) {
-					sys_mprotect((void *)a, PAGE_SIZE, PROT_READ | PROT_WRITE);
-					continue;
-				}
-				src = (const void *)rt_staging(ps_index(w));
-			} else {
+		if (ps_type(w) == PS_SWAPPED) {
+			if (buf && pread(swap_read_fd(ps_index(w)), buf, PAGE_SIZE,
+					 (off_t)swap_offset(ps_index(w))) == (ssize_t)PAGE_SIZE)
+				src = buf;
+		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
+			if (config.track == TRACK_MPROTECT) {
+				sys_mprotect((void *)a, PAGE_SIZE, PROT_READ | PROT_WRITE);
 				continue;
 			}
-			/* Through /proc/self/mem: the program may have made the page read-only. */
-			if (!src || mem < 0 || pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
-				lost++;
+			src = (const void *)rt_staging(ps_index(w));
+		} else {
+			continue;
 		}
+		/* Through /proc/self/mem: the program may have made the page read-only. */
+		if (!src || mem < 0 || pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
+			lost++;
 	}
 	if (mem >= 0)
 		close(mem);

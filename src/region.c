@@ -179,6 +179,34 @@ uintptr_t region_next(struct region *r, struct region_walk *walk, uintptr_t a, u
 	return hi;
 }
 
+/* The first page at or after a, in region it->i or a later one. */
+static uintptr_t iter_from(struct region_iter *it, uintptr_t a, struct region **rp)
+{
+	for (; it->i < nr_regions && regions[it->i].start < it->end; it->i++, a = 0) {
+		struct region *r = &regions[it->i];
+		uintptr_t lo, hi;
+
+		region_span(r, it->start, it->end, &lo, &hi);
+		a = region_next(r, &it->walk, a > lo ? a : lo, hi);
+		if (a < hi) {
+			*rp = r;
+			return it->a = a;
+		}
+	}
+	return 0;
+}
+
+uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end, struct region **r)
+{
+	*it = (struct region_iter){ .i = search(start), .start = start, .end = end };
+	return iter_from(it, 0, r);
+}
+
+uintptr_t region_iter_next(struct region_iter *it, struct region **r)
+{
+	return iter_from(it, it->a + PAGE_SIZE, r);
+}
+
 int region_split(uintptr_t addr)
 {
 	size_t i = search(addr);

@@ -76,6 +76,21 @@ struct region_walk {
 };
 uintptr_t region_next(struct region *r, struct region_walk *walk, uintptr_t a, uintptr_t hi);
 
+/* Every page of [start, end), across the managed regions, whose state may
+ * be set, in address order:
+ *
+ *	for (a = region_iter_first(&it, start, end, &r); a; a = region_iter_next(&it, &r))
+ *
+ * r is the page's region. As with region_next, states may be cleared on
+ * the way but no region added or removed. */
+struct region_iter {
+	size_t i;
+	uintptr_t start, end, a;
+	struct region_walk walk;
+};
+uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end, struct region **r);
+uintptr_t region_iter_next(struct region_iter *it, struct region **r);
+
 static inline void region_touch(struct region *r, uintptr_t addr)
 {
 	if (addr < r->touched_lo)

@@ -199,21 +199,12 @@ static void release_page(uint64_t *pst)
 
 void rt_discard_locked(uintptr_t start, size_t len)
 {
-	uintptr_t end = start + len;
+	struct region_iter it;
+	struct region *r;
 
-	struct region_walk walk = { 0 };
-
-	for (size_t i = 0; i < nr_regions; i++) {
-		struct region *r = &regions[i];
-		uintptr_t lo, hi;
-
-		if (r->end <= start || r->start >= end)
-			continue;
-		region_span(r, start, end, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
-		     a = region_next(r, &walk, a + PAGE_SIZE, hi))
-			release_page(region_pst(r, a));
-	}
+	for (uintptr_t a = region_iter_first(&it, start, start + len, &r); a;
+	     a = region_iter_next(&it, &r))
+		release_page(region_pst(r, a));
 	rt_wake_handler();
 }
 
@@ -340,30 +331,22 @@ int rt_munmap(void *addr, size_t len)
  * PAGEOUT put them at the inactive tail and ask the scanner for them. */
 static void hint_cold(uintptr_t s, uintptr_t e, bool pageout)
 {
-	struct region_walk walk = { 0 };
+	struct region_iter it;
+	struct region *r;
 	uint64_t queued = 0;
 
-	for (size_t i = 0; i < nr_regions; i++) {
-		struct region *r = &regions[i];
-		uintptr_t lo, hi;
+	for (uintptr_t a = region_iter_first(&it, s, e, &r); a; a = region_iter_next(&it, &r)) {
+		uint64_t w = *region_pst(r, a);
+		uint32_t f = ps_index(w);
+		struct frame *fr = frame_of(f);
 
-		if (r->end <= s || r->start >= e)
+		if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_WRITEBACK | F_MLOCKED)))
 			continue;
-		region_span(r, s, e, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
-		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
-			uint64_t w = *region_pst(r, a);
-			uint32_t f = ps_index(w);
-			struct frame *fr = frame_of(f);
-
-			if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_WRITEBACK | F_MLOCKED)))
-				continue;
-			if (fr->lru == LRU_ACTIVE_ANON && scan_deactivate(f, pageout))
-				return;
-			if (pageout && fr->lru == LRU_INACTIVE_ANON) {
-				lru_move(f, LRU_INACTIVE_ANON, false);
-				queued++;
-			}
+		if (fr->lru == LRU_ACTIVE_ANON && scan_deactivate(f, pageout))
+			break; /* mprotect tracking's VMA budget is spent */
+		if (pageout && fr->lru == LRU_INACTIVE_ANON) {
+			lru_move(f, LRU_INACTIVE_ANON, false);
+			queued++;
 		}
 	}
 	if (queued) {
@@ -607,15 +590,6 @@ void rt_heap_purge(void *addr, size_t len)
 	sys_unlock(&rt.lock);
 }
 
-uint64_t rt_nonresident_pages(void)
-{
-	uint64_t n = swap.nr_used;
-
-	if (config.track == TRACK_UFFD)
-		n += lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback;
-	return n;
-}
-
 /* ---- mlock ----------------------------------------------------------------
  * An mlock'd region's pages are never evicted: the scanner sets them aside
  * (off the lists, F_MLOCKED) when they come to the active tail, and the
@@ -694,6 +668,31 @@ kernel:
 #define MCL_ONFAULT 4
 #endif
 
+/* Set aside every managed page in place from `from` on; return the first
+ * that is not in place (evicted, armed, under writeback), or 0. */
+static uintptr_t lock_in_use(uintptr_t from)
+{
+	struct region_iter it;
+	struct region *r;
+
+	for (uintptr_t a = region_iter_first(&it, from, UINTPTR_MAX, &r); a;
+	     a = region_iter_next(&it, &r)) {
+		uint64_t w = *region_pst(r, a);
+		struct frame *fr = frame_of(ps_index(w));
+
+		if (ps_type(w) == PS_NONE)
+			continue;
+		if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_STAGED | F_WRITEBACK)))
+			return a;
+		if (!(fr->flags & F_MLOCKED)) {
+			lru_del(ps_index(w));
+			fr->flags |= F_MLOCKED;
+			stats.unevictable_pgs_mlocked++;
+		}
+	}
+	return 0;
+}
+
 /*
  * mlockall: the kernel would fault in every VMA, our 64 GiB heap
  * reservation and metadata arrays included. So it is asked to lock on
@@ -702,38 +701,10 @@ kernel:
  * evicted; pages the program touches later are not locked (as new VMAs
  * would not be). The program's other memory is locked as it is touched.
  */
-/* Set aside every managed page in place; count those that are not. */
-static uint64_t lock_in_use(void)
-{
-	struct region_walk walk = { 0 };
-	uint64_t missing = 0;
-
-	for (size_t i = 0; i < nr_regions; i++) {
-		struct region *r = &regions[i];
-		uintptr_t lo, hi;
-
-		region_span(r, r->start, r->end, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
-		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
-			uint64_t w = *region_pst(r, a);
-			struct frame *fr = frame_of(ps_index(w));
-
-			if (ps_type(w) == PS_RESIDENT && !(fr->flags & (F_STAGED | F_WRITEBACK))) {
-				if (!(fr->flags & F_MLOCKED)) {
-					lru_del(ps_index(w));
-					fr->flags |= F_MLOCKED;
-					stats.unevictable_pgs_mlocked++;
-				}
-			} else if (ps_type(w) != PS_NONE) {
-				missing++; /* not in place: rt_mlockall faults it in */
-			}
-		}
-	}
-	return missing;
-}
-
 int rt_mlockall(int flags)
 {
+	uintptr_t a, last = 0;
+	int tries = 0;
 	long r;
 
 	if (!rt.enabled)
@@ -752,36 +723,16 @@ int rt_mlockall(int flags)
 		syscall(SYS_munlock, rt.staging, rt.staging_len);
 	for (size_t i = 0; i < nr_regions; i++)
 		syscall(SYS_munlock, regions[i].start, regions[i].end - regions[i].start);
-	/* Bring in and lock page by page; a few passes catch pages the
-	 * scanner took away meanwhile. */
-	for (int pass = 0; pass < 4 && lock_in_use(); pass++) {
-		struct region_walk walk = { 0 };
-
-		for (size_t i = 0; i < nr_regions; i++) {
-			struct region *rg = &regions[i];
-			uintptr_t lo, hi;
-
-			region_span(rg, rg->start, rg->end, &lo, &hi);
-			for (uintptr_t a = region_next(rg, &walk, lo, hi); a < hi;
-			     a = region_next(rg, &walk, a + PAGE_SIZE, hi)) {
-				uint64_t w = *region_pst(rg, a);
-
-				if (ps_type(w) == PS_SWAPPED || ps_type(w) == PS_READING ||
-				    (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED))) {
-					uintptr_t start = rg->start;
-
-					sys_unlock(&rt.lock);
-					sys_madvise((void *)a, PAGE_SIZE, MADV_POPULATE_READ);
-					sys_lock(&rt.lock);
-					/* The table may have changed while unlocked. */
-					rg = region_lookup(a);
-					if (!rg || rg->start != start)
-						goto next_pass;
-					walk = (struct region_walk){ 0 };
-				}
-			}
-		}
-next_pass:;
+	/* Fault in each page not in place and look again; a few tries catch
+	 * a page the scanner took away meanwhile, then it is left. */
+	for (a = lock_in_use(0); a; a = lock_in_use(tries < 4 ? a : a + PAGE_SIZE)) {
+		tries = a == last ? tries + 1 : 0;
+		last = a;
+		if (tries >= 4)
+			continue;
+		sys_unlock(&rt.lock);
+		sys_madvise((void *)a, PAGE_SIZE, MADV_POPULATE_READ);
+		sys_lock(&rt.lock);
 	}
 	sys_unlock(&rt.lock);
 	return 0;

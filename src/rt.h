@@ -65,8 +65,6 @@ static inline uintptr_t rt_staging(uint32_t f)
 	return rt.staging + ((uintptr_t)f << 12);
 }
 
-/* Pages whose contents are not in place: swapped out, being read, or armed. */
-uint64_t rt_nonresident_pages(void);
 
 /* fork(): pthread_atfork handlers (fork.c). rt_fork_child returns false if
  * the child runs unmanaged. */
@@ -75,6 +73,8 @@ void rt_fork_parent(void);
 bool rt_fork_child(void);
 /* Called by the runtime threads when rt.fork_req is set. */
 void rt_fork_park(uint32_t bit);
+struct io_uring;
+void rt_ring_forget(struct io_uring *ring);
 int fault_fork_child(bool start, char *err, size_t errlen);
 int scan_fork_child(bool start, char *err, size_t errlen);
 int track_fork_child(char *err, size_t errlen);

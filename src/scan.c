@@ -512,12 +512,7 @@ int scan_fork_child(bool start, char *err, size_t errlen)
 {
 	int r;
 
-	if (ring.ring_fd >= 0)
-		close(ring.ring_fd);
-	if (ring.enter_ring_fd != ring.ring_fd && ring.enter_ring_fd >= 0)
-		close(ring.enter_ring_fd);
-	memset(&ring, 0, sizeof(ring));
-	ring.ring_fd = ring.enter_ring_fd = -1;
+	rt_ring_forget(&ring);
 	if (scan_efd >= 0)
 		close(scan_efd);
 	scan_efd = -1;
