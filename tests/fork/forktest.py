@@ -2,9 +2,8 @@
 """Shared helpers for the tests/fork Python drivers.
 
 Reuses tests/preload/uswaptest.py (exit codes, Workdir, run(), stats
-loading) and adds what the fork and exec tests need: assertions on nested
-stats keys ("children.processes>=1"), the "children" object check, and
-process-tree bookkeeping (every process of a session, to make sure a
+loading, assertions on nested stats keys, the "children" object check) and
+adds what the fork and exec tests need: process-tree bookkeeping (every process of a session, to make sure a
 killed run left nothing running).
 """
 
@@ -17,54 +16,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "preload"))
 import uswaptest as ut  # noqa: E402,F401  (re-exported)
 
-_EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z_][\w.]*|-?\d+)\s*$")
-_OPS = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-    "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b, ">": lambda a, b: a > b,
-}
-
-
-def is_valid_expr(expr):
-    return bool(_EXPR.match(expr))
-
-
-def stat_value(stats, key, expr):
-    """stats['children']['processes'] for 'children.processes'."""
-    obj = stats
-    for part in key.split("."):
-        ut.check(isinstance(obj, dict) and part in obj,
-                 f"stats have no key {key!r} (needed by {expr!r})")
-        obj = obj[part]
-    ut.check(isinstance(obj, int) and not isinstance(obj, bool),
-             f"stats key {key!r} is {obj!r}, not an integer")
-    return obj
-
-
-def check_expr(stats, expr):
-    m = _EXPR.match(expr)
-    if not m:
-        raise ValueError(f"bad assertion {expr!r}")
-    lhs, op, rhs = m.groups()
-
-    def value(tok):
-        return int(tok) if re.fullmatch(r"-?\d+", tok) else stat_value(stats, tok, expr)
-
-    a, b = value(lhs), value(rhs)
-    ut.check(_OPS[op](a, b), f"stats assertion {expr} failed: {lhs}={a}"
-             + ("" if re.fullmatch(r"-?\d+", rhs) else f", {rhs}={b}"))
-
-
-def require_children(stats, tag):
-    """The "children" object: integer counters, "processes" among them."""
-    ch = stats.get("children")
-    ut.check(isinstance(ch, dict),
-             f"[{tag}] stats have no \"children\" object (got {ch!r})")
-    ut.check("processes" in ch, f"[{tag}] stats \"children\" lack \"processes\": {ch}")
-    bad = {k: v for k, v in ch.items()
-           if not isinstance(v, int) or isinstance(v, bool) or v < 0}
-    ut.check(not bad, f"[{tag}] stats \"children\" values not counters: {bad}")
-    return ch
+# Nested stats keys ("children.processes>=1") and the "children" object
+# check live in uswaptest, shared with tests/preload/run_case.py.
+require_children = ut.require_children
 
 
 def session_pids(sid):

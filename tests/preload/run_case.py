@@ -12,12 +12,15 @@ LD_PRELOAD=<--preload> USWAP_LIMIT=<--limit> USWAP_STATS=<tmp>.
 Checks, in order: the exit status (--expect-exit, default 0; a program
 exiting 77 makes the case a skip), the stats file exists, is a JSON object
 and holds every INTERFACE.md key as an integer, limit_bytes equals --limit,
-every --assert holds, and (with --max-rss-over-limit) the kernel's peak RSS
-of the process (wait4) is at most limit + that slack.
+stdout matches --expect-stdout, the "children" object is there (--children),
+every --assert holds (keys may be nested: 'children.processes>=1'), and
+(with --max-rss-over-limit) the kernel's peak RSS (wait4: the process and
+every descendant it waited for) is at most limit + that slack.
 """
 
 import argparse
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +42,10 @@ def parse_args():
     ap.add_argument("--expect-exit", type=int, default=0)
     ap.add_argument("--assert", dest="asserts", action="append", default=[],
                     help="stats condition, e.g. 'pswpout>0'")
+    ap.add_argument("--children", action="store_true",
+                    help='require the stats "children" object (descendants)')
+    ap.add_argument("--expect-stdout", default=None,
+                    help="REGEX the program's stdout must match")
     ap.add_argument("--max-rss-over-limit", default=None,
                     help="SIZE: peak RSS may exceed the limit by at most this")
     ap.add_argument("--timeout", type=int, default=600)
@@ -83,6 +90,8 @@ def main():
                 ut.log(f"[{tag}] stdout: {line}")
         if res.stats is not None:
             ut.log(f"[{tag}] stats: {ut.summarize_stats(res.stats)}")
+            if "children" in res.stats:
+                ut.log(f"[{tag}] stats children: {res.stats['children']}")
 
         if res.returncode == ut.EXIT_SKIP and a.expect_exit != ut.EXIT_SKIP:
             raise ut.TestSkip(f"{tag} skipped itself")
@@ -94,9 +103,20 @@ def main():
         ut.check(stats["limit_bytes"] == limit_bytes,
                  f"[{tag}] limit_bytes={stats['limit_bytes']}, "
                  f"expected {limit_bytes} ({a.limit})")
-        for expr in a.asserts:
-            ut.check_expr(stats, expr)
-            ut.log(f"[{tag}] ok: {expr}")
+        if a.expect_stdout:
+            ut.check(re.search(a.expect_stdout, out, re.M),
+                     f"[{tag}] stdout does not match {a.expect_stdout!r}")
+        if a.children:
+            ut.require_children(stats, tag)
+        failed = []
+        for expr in a.asserts:  # report every one that fails
+            try:
+                ut.check_expr(stats, expr)
+                ut.log(f"[{tag}] ok: {expr}")
+            except ut.TestFailure as e:
+                ut.log(f"[{tag}] FAIL: {e}")
+                failed.append(str(e))
+        ut.check(not failed, "; ".join(failed))
 
         if a.max_rss_over_limit:
             slack = ut.parse_size(a.max_rss_over_limit)

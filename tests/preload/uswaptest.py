@@ -255,7 +255,8 @@ def summarize_stats(stats):
     return " ".join(f"{k}={stats[k]}" for k in keys if k in stats)
 
 
-_EXPR = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z_]\w*|-?\d+)\s*$")
+# Keys may name nested objects: "children.processes>=1".
+_EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z_][\w.]*|-?\d+)\s*$")
 _OPS = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
@@ -277,9 +278,26 @@ def check_expr(stats, expr):
     def value(tok):
         if re.fullmatch(r"-?\d+", tok):
             return int(tok)
-        check(tok in stats, f"stats have no key {tok!r} (needed by {expr!r})")
-        return stats[tok]
+        obj = stats
+        for part in tok.split("."):
+            check(isinstance(obj, dict) and part in obj,
+                  f"stats have no key {tok!r} (needed by {expr!r})")
+            obj = obj[part]
+        check(isinstance(obj, int) and not isinstance(obj, bool),
+              f"stats key {tok!r} is {obj!r}, not an integer")
+        return obj
 
     a, b = value(lhs), value(rhs)
     check(_OPS[op](a, b), f"stats assertion {expr} failed: {lhs}={a}"
           + ("" if re.fullmatch(r"-?\d+", rhs) else f", {rhs}={b}"))
+
+
+def require_children(stats, tag):
+    """The "children" object: integer counters, "processes" among them."""
+    ch = stats.get("children")
+    check(isinstance(ch, dict), f"[{tag}] stats have no \"children\" object (got {ch!r})")
+    check("processes" in ch, f"[{tag}] stats \"children\" lack \"processes\": {ch}")
+    bad = {k: v for k, v in ch.items()
+           if not isinstance(v, int) or isinstance(v, bool) or v < 0}
+    check(not bad, f"[{tag}] stats \"children\" values not counters: {bad}")
+    return ch
