@@ -21,6 +21,8 @@ struct config config = {
 	.batch = 32,
 	.granule_pages = 16,
 	.stats_pid = -1,
+	.refault_activate = true,
+	.file_maps = true,
 };
 
 int config_parse_size(const char *s, uint64_t *ret_bytes)
@@ -121,11 +123,14 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 		}
 		c->swap_size = sz;
 	} else if (!strcmp(env, "USWAP_SWAPPINESS")) {
-		if (parse_int(v, 0, 200, &n)) {
-			snprintf(err, errlen, "invalid swappiness '%s': expected an integer from 0 to 200", v);
+		if (!strcmp(v, "auto")) {
+			c->swappiness = SWAPPINESS_AUTO;
+		} else if (parse_int(v, 0, 200, &n)) {
+			snprintf(err, errlen, "invalid swappiness '%s': expected an integer from 0 to 200, or auto", v);
 			return -EINVAL;
+		} else {
+			c->swappiness = (int)n;
 		}
-		c->swappiness = (int)n;
 	} else if (!strcmp(env, "USWAP_STATS")) {
 		c->stats_path = *v ? v : NULL;
 	} else if (!strcmp(env, "USWAP_VERBOSE")) {
@@ -188,6 +193,24 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 			snprintf(err, errlen, "invalid fork policy '%s': expected managed or unmanaged", v);
 			return -EINVAL;
 		}
+	} else if (!strcmp(env, "USWAP_REFAULT_ACTIVATE")) {
+		if (!strcmp(v, "1") || !strcmp(v, "on"))
+			c->refault_activate = true;
+		else if (!strcmp(v, "0") || !strcmp(v, "off"))
+			c->refault_activate = false;
+		else {
+			snprintf(err, errlen, "invalid refault activation '%s': expected on or off", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(env, "USWAP_FILE_MAPS")) {
+		if (!strcmp(v, "managed"))
+			c->file_maps = true;
+		else if (!strcmp(v, "kernel"))
+			c->file_maps = false;
+		else {
+			snprintf(err, errlen, "invalid file mapping policy '%s': expected managed or kernel", v);
+			return -EINVAL;
+		}
 	} else if (!strcmp(env, "USWAP_NO_CHILDREN")) {
 		c->no_children = *v && strcmp(v, "0");
 	} else {
@@ -201,7 +224,7 @@ static const char *const settings[] = {
 	"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
 	"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 	"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE", "USWAP_STATS_PID",
-	"USWAP_ON_FORK", "USWAP_NO_CHILDREN",
+	"USWAP_ON_FORK", "USWAP_NO_CHILDREN", "USWAP_REFAULT_ACTIVATE", "USWAP_FILE_MAPS",
 };
 
 int config_check(const char *env, const char *value, char *err, size_t errlen)

@@ -17,7 +17,7 @@ struct config {
 	uint64_t limit_bytes;     /* USWAP_LIMIT: resident limit of managed memory */
 	const char *swap_path;    /* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
 	uint64_t swap_size;       /* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
-	int swappiness;           /* USWAP_SWAPPINESS: 0..200 */
+	int swappiness;           /* USWAP_SWAPPINESS: 0..200, or SWAPPINESS_AUTO */
 	const char *stats_path;   /* USWAP_STATS: JSON counters at exit */
 	bool verbose;             /* USWAP_VERBOSE: summary on stderr at exit */
 	bool debug;               /* USWAP_DEBUG: internal invariant checks */
@@ -31,7 +31,12 @@ struct config {
 	long stats_pid;           /* USWAP_STATS_PID: only this pid writes the stats file */
 	bool fork_unmanaged;      /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
 	bool no_children;         /* USWAP_NO_CHILDREN: only this process is managed */
+	bool refault_activate;    /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
+	bool file_maps;           /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
 };
+
+/* --swappiness auto: the anon/file I/O cost ratio is measured, not set. */
+#define SWAPPINESS_AUTO (-1)
 
 extern struct config config;
 

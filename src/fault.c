@@ -20,7 +20,9 @@
  * which no thread holds while it can fault.
  */
 #define _GNU_SOURCE
+#include "balance.h"
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "lru.h"
 #include "page.h"
@@ -59,6 +61,7 @@ static struct io_uring ring;
 static char *rbufs;
 static uint32_t rbuf_free[NR_READ_BUFS];
 static uint32_t nr_rbuf_free;
+static uint64_t rbuf_t0[NR_READ_BUFS]; /* submission time of each buffer's read */
 static struct waiter *wq;
 static uint32_t wq_head, wq_tail; /* wq_tail - wq_head = queued */
 pthread_t fault_thread;
@@ -88,59 +91,107 @@ enum fault_result {
 	FAULT_READING,/* a swap-in is in flight: its completion wakes the thread */
 };
 
-/* Start a swap-in of the page at addr from slot into frame f. */
-static void start_read(uint32_t f, uint32_t slot)
+/* Start reading a page into frame f: from its swap slot, or from its file. */
+static void start_read(uint32_t f, uint32_t b)
 {
-	uint32_t b = rbuf_free[--nr_rbuf_free];
+	struct frame *fr = frame_of(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	char *buf = rbufs + ((size_t)b << PAGE_SHIFT);
 
 	if (!sqe) {
 		io_uring_submit(&ring);
 		sqe = io_uring_get_sqe(&ring);
 	}
-	io_uring_prep_read_fixed(sqe, swap_file_index(slot), rbufs + ((size_t)b << PAGE_SHIFT),
-				 PAGE_SIZE, swap_offset(slot), (int)b);
-	sqe->flags |= IOSQE_FIXED_FILE;
+	if (fr->flags & F_FILE) {
+		struct region *r = region_lookup(fr->addr);
+
+		io_uring_prep_read_fixed(sqe, r->file->fd, buf, PAGE_SIZE, region_file_off(r, fr->addr), (int)b);
+	} else {
+		io_uring_prep_read_fixed(sqe, swap_file_index(fr->slot), buf, PAGE_SIZE,
+					 swap_offset(fr->slot), (int)b);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
 	io_uring_sqe_set_data64(sqe, ud_read(f, b));
+	rbuf_t0[b] = sys_now_ns();
+}
+
+/* Does the page need reading in: swapped out, or a file page not in memory? */
+static bool needs_read(const struct region *r, uint64_t w)
+{
+	return ps_type(w) == PS_SWAPPED || ps_type(w) == PS_FILE ||
+	       (ps_type(w) == PS_NONE && r->kind == REGION_FILE);
+}
+
+/*
+ * A refault (mm/workingset.c): the page left memory rt.nonresident_age -
+ * shadow ago. Had memory been that much bigger it would have stayed; if
+ * the distance fits in the working set the other lists hold (the active
+ * list of its own kind, both of the other kind's, as the kernel counts),
+ * it goes straight to the active list.
+ */
+static void workingset_refault(struct frame *fr, bool file, uint64_t w)
+{
+	uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
+	uint64_t ws = file ? lru.lists[LRU_ACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_ANON].nr +
+				     lru.lists[LRU_INACTIVE_ANON].nr
+			   : lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +
+				     lru.lists[LRU_INACTIVE_FILE].nr;
+
+	if (file)
+		stats.workingset_refault_file++;
+	else
+		stats.workingset_refault_anon++;
+	stat_refault_distance(file, dist);
+	if (dist > ws)
+		return;
+	if (config.refault_activate) {
+		fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
+		rt.nonresident_age++;
+		if (file)
+			stats.workingset_activate_file++;
+		else
+			stats.workingset_activate_anon++;
+	}
+	if (w & PS_SHADOW_ACTIVE) {
+		/* It was in the working set when it left: thrashing. */
+		balance_note_cost(file, 1, 0);
+		if (file)
+			stats.workingset_restore_file++;
+		else
+			stats.workingset_restore_anon++;
+	}
 }
 
 enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_PREFETCH };
 
-/* Start reading the swapped page at addr into a new frame. NIL if no frame. */
-static uint32_t swap_in(struct region *r, uintptr_t page, enum swap_in_why why)
+/* Start reading the page at addr (needs_read) into a new frame. NIL if no frame. */
+static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 {
-	bool ahead = why != SI_FAULT;
 	uint64_t *pst = region_pst(r, page), w = *pst;
-	uint64_t dist = (rt.nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
-	uint32_t slot = ps_index(w), f = lru_frame_alloc(page);
+	bool file = ps_type(w) != PS_SWAPPED;
+	uint32_t f = lru_frame_alloc(page);
 	struct frame *fr;
 
 	if (f == NIL)
 		return NIL;
 	fr = frame_of(f);
-	fr->slot = slot;
-	if (ahead) {
+	if (file)
+		fr->flags |= F_FILE;
+	else
+		fr->slot = ps_index(w);
+	if (why != SI_FAULT) {
 		fr->flags |= F_READAHEAD;
 		if (why == SI_PREFETCH)
 			stats.swap_prefetch++;
 		else
 			stats.swap_ra++;
-	} else {
-		/* Refault distance (mm/workingset.c): had the active list been
-		 * this much bigger, the page would have stayed. Activate it if
-		 * the distance fits in the active list. */
-		stats.workingset_refault_anon++;
-		if (dist <= lru.lists[LRU_ACTIVE_ANON].nr) {
-			fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
-			stats.workingset_activate_anon++;
-			rt.nonresident_age++;
-		}
-		if (w & PS_SHADOW_ACTIVE)
-			stats.workingset_restore_anon++;
 	}
+	/* Read-ahead too, as the kernel does for every page it brings back. */
+	if (ps_type(w) != PS_NONE)
+		workingset_refault(fr, file, w);
 	*pst = ps_make(PS_READING, f);
 	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
-	start_read(f, slot);
+	start_read(f, rbuf_free[--nr_rbuf_free]);
 	return f;
 }
 
@@ -177,11 +228,11 @@ static void swap_readahead(struct region *r, uintptr_t page)
 	if (end > r->end)
 		end = r->end;
 	for (a = start; a < end; a += PAGE_SIZE) {
-		if (ps_type(*region_pst(r, a)) != PS_SWAPPED)
+		if (!needs_read(r, *region_pst(r, a)))
 			continue;
 		if (!nr_rbuf_free || rt_free_pages() <= rt.wmark_min + ra_window)
 			break;
-		if (swap_in(r, a, SI_READAHEAD) == NIL)
+		if (page_in(r, a, SI_READAHEAD) == NIL)
 			break;
 	}
 	ra_lo = page;
@@ -309,6 +360,8 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		}
 		break;
 	case PS_NONE:
+		if (r->kind == REGION_FILE)
+			goto read_in; /* first touch of a file page: read the file */
 		if (!may_alloc || (rt_free_pages() <= min_free && !forking)) {
 			res = FAULT_WAIT;
 			break;
@@ -333,11 +386,13 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
 		break;
 	case PS_SWAPPED:
+	case PS_FILE:
+	read_in:
 		if (!may_alloc || (rt_free_pages() <= min_free && !forking) || !nr_rbuf_free) {
 			res = FAULT_WAIT;
 			break;
 		}
-		if (swap_in(r, page, SI_FAULT) == NIL) {
+		if (page_in(r, page, SI_FAULT) == NIL) {
 			res = FAULT_WAIT;
 			break;
 		}
@@ -353,21 +408,48 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 	return res;
 }
 
+/*
+ * A file page that lies wholly past the end of the file. Read ahead: not
+ * kept (a touch comes back here as a fault). Touched: the kernel's mapping
+ * of the file takes this one page back, so the access raises SIGBUS as it
+ * would without uswap (and reads the file if it has grown since).
+ */
+static void past_eof(struct region *r, uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	uintptr_t page = PAGE_ALIGN_DOWN(fr->addr);
+	int prot = r->app_prot != -1 ? r->app_prot : PROT_READ;
+
+	if (!(fr->flags & F_READAHEAD) &&
+	    sys_mmap((void *)page, PAGE_SIZE, prot, (r->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+		     r->file->fd, (off_t)region_file_off(r, page)) != MAP_FAILED) {
+		region_remove(page, page + PAGE_SIZE);
+	} else {
+		*region_pst(r, page) = 0;
+	}
+	lru_frame_free(f);
+	uffd_wake(page, PAGE_SIZE);
+}
+
 static void complete_read(uint32_t f, uint32_t b, int res)
 {
 	/* During a fork only the forking thread's reads are started: it holds
 	 * rt.lock for us and wakes only when the page's state is whole. */
 	bool forking = __atomic_load_n(&rt.fork_locked, __ATOMIC_ACQUIRE);
+	char *buf = rbufs + ((size_t)b << PAGE_SHIFT);
 	struct frame *fr;
 	struct region *r;
 	uint64_t *pst;
 	uintptr_t wake = 0;
+	bool file;
 	int err;
 
 	if (!forking)
 		sys_lock(&rt.lock);
 	uffd_dontwake = forking;
 	fr = frame_of(f);
+	file = fr->flags & F_FILE;
+	balance_note_io(file, false, sys_now_ns() - rbuf_t0[b]);
 	if (fr->flags & F_DEAD) {
 		/* Released while being read: whoever faulted on it retries and
 		 * finds it gone (zeros, or SIGSEGV if unmapped). */
@@ -376,20 +458,40 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 		lru_frame_free(f);
 		goto out;
 	}
-	if (res != (int)PAGE_SIZE) {
-		stats.swap_read_errors++;
+	r = region_lookup(fr->addr);
+	if (fr->flags & F_REREAD && r) {
+		/* The program wrote the file meanwhile (file.c): read it again. */
+		fr->flags &= ~F_REREAD;
+		start_read(f, b);
+		io_uring_submit(&ring);
+		uffd_dontwake = false;
 		if (!forking)
 			sys_unlock(&rt.lock);
+		return;
+	}
+	if (res < 0 || (!file && res != (int)PAGE_SIZE)) {
+		if (!forking)
+			sys_unlock(&rt.lock);
+		if (file)
+			log_oom_kill("reading %s failed (%s): the page at %#lx cannot be filled; killing the program",
+				     r ? r->file->path : "a mapped file", strerror(-res), (unsigned long)fr->addr);
+		stats.swap_read_errors++;
 		log_oom_kill("swap read failed (%s): the page at %#lx cannot be restored; killing the program",
 			     res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
 	}
-	r = region_lookup(fr->addr);
+	if (file && res == 0 && r) {
+		past_eof(r, f);
+		goto out;
+	}
+	/* The end of the file: the rest of the page reads zeros. */
+	if (file && res < (int)PAGE_SIZE)
+		memset(buf + res, 0, PAGE_SIZE - (size_t)res);
 	pst = r ? region_pst(r, fr->addr) : NULL;
 	/* Installed write-protected where WP_ASYNC exists, so a page that is
 	 * only read shows as clean; either way it keeps its slot, and the
 	 * content hash decides at reclaim whether the slot is still good. */
 	wake = PAGE_ALIGN_DOWN(fr->addr);
-	err = uffd_copy(fr->addr, rbufs + ((size_t)b << PAGE_SHIFT), true);
+	err = uffd_copy(fr->addr, buf, true);
 	if (!pst || (err && err != -EEXIST)) {
 		swap_slot_free(fr->slot);
 		lru_frame_free(f);
@@ -399,10 +501,17 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	*pst = ps_make(PS_RESIDENT, f);
 	region_touch(r, fr->addr);
-	fr->hash = page_hash(rbufs + ((size_t)b << PAGE_SHIFT));
-	lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+	fr->hash = page_hash(buf);
+	if (file) {
+		/* New file pages start inactive (used once, they go first) and
+		 * unarmed: reclaim arms them when they reach the tail. */
+		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE, true);
+		stats.pgpgin++;
+	} else {
+		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+		stats.pswpin++;
+	}
 	fr->flags &= ~F_REFAULT_ACTIVATE;
-	stats.pswpin++;
 	if (!(fr->flags & F_READAHEAD)) {
 		stats.pgmajfault++;
 		stats.pgfault++;
@@ -458,13 +567,13 @@ static void prefetch(void)
 				a = regions[i].start - PAGE_SIZE;
 			continue;
 		}
-		if (ps_type(*region_pst(r, a)) != PS_SWAPPED)
+		if (!needs_read(r, *region_pst(r, a)))
 			continue;
 		if (rt_free_pages() <= rt.wmark_low + 1) {
 			a = rt.prefetch_hi; /* memory is short: drop the hint */
 			break;
 		}
-		if (!nr_rbuf_free || swap_in(r, a, SI_PREFETCH) == NIL)
+		if (!nr_rbuf_free || page_in(r, a, SI_PREFETCH) == NIL)
 			break;
 	}
 	rt.prefetch_lo = a;
@@ -507,7 +616,7 @@ static void drain_uffd(void)
 	struct uffd_msg msgs[NR_MSGS];
 
 	for (;;) {
-		ssize_t n = read(uffd_fd, msgs, sizeof(msgs));
+		ssize_t n = sys_read(uffd_fd, msgs, sizeof(msgs));
 
 		if (n <= 0)
 			return;
@@ -556,7 +665,7 @@ static void *fault_main(void *arg)
 			case UD_EFD:
 				if (!(cqe->flags & IORING_CQE_F_MORE))
 					arm_poll(rt.fault_efd, UD_EFD);
-				(void)!read(rt.fault_efd, &v, sizeof(v));
+				(void)!sys_read(rt.fault_efd, &v, sizeof(v));
 				break;
 			case UD_READ:
 				complete_read((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
@@ -581,7 +690,7 @@ void rt_wake_handler(void)
 	uint64_t one = 1;
 
 	if (__atomic_load_n(&rt.nr_waiting, __ATOMIC_RELAXED))
-		(void)!write(rt.fault_efd, &one, sizeof(one));
+		(void)!sys_write(rt.fault_efd, &one, sizeof(one));
 }
 
 /* The ring, its registered read buffers and the swap file. */

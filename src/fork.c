@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "lru.h"
 #include "page.h"
@@ -79,11 +80,13 @@ void rt_fork_prepare(void)
 	fork_gen = fork_gen + 1 ? fork_gen + 1 : 1;
 	__atomic_store_n(&rt.fork_req, fork_gen, __ATOMIC_RELEASE);
 	rt_wake_scanner();
-	(void)!write(rt.fault_efd, &one, sizeof(one));
+	(void)!sys_write(rt.fault_efd, &one, sizeof(one));
 	while ((p = __atomic_load_n(&rt.fork_parked, __ATOMIC_ACQUIRE)) !=
 	       (FORK_PARKED_SCANNER | FORK_PARKED_HANDLER))
 		sys_futex_wait(&rt.fork_parked, p, -1);
 	sys_lock(&rt.lock);
+	/* Parent and child must keep sharing these: the kernel's again. */
+	file_fork_prepare();
 	__atomic_store_n(&rt.fork_locked, 1, __ATOMIC_RELEASE);
 }
 
@@ -101,7 +104,7 @@ void rt_fork_parent(void)
 	sys_unlock(&rt.lock);
 	__atomic_store_n(&rt.fork_req, 0, __ATOMIC_RELEASE);
 	sys_futex_wake(&rt.fork_req, 1);
-	(void)!write(rt.fault_efd, &one, sizeof(one));
+	(void)!sys_write(rt.fault_efd, &one, sizeof(one));
 	sys_unlock(&fork_lock);
 }
 
@@ -121,7 +124,7 @@ static void restore_all(void)
 		const void *src = NULL;
 
 		if (ps_type(w) == PS_SWAPPED) {
-			if (buf && pread(swap_read_fd(ps_index(w)), buf, PAGE_SIZE,
+			if (buf && sys_pread(swap_read_fd(ps_index(w)), buf, PAGE_SIZE,
 					 (off_t)swap_offset(ps_index(w))) == (ssize_t)PAGE_SIZE)
 				src = buf;
 		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
@@ -134,8 +137,30 @@ static void restore_all(void)
 			continue;
 		}
 		/* Through /proc/self/mem: the program may have made the page read-only. */
-		if (!src || mem < 0 || pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
+		if (!src || mem < 0 || sys_pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
 			lost++;
+	}
+	/* File pages not in memory: from their files (MAP_PRIVATE only; the
+	 * shared mappings went back to the kernel before the fork). */
+	for (size_t i = 0; i < nr_regions; i++) {
+		r = &regions[i];
+		if (r->kind != REGION_FILE)
+			continue;
+		for (uintptr_t a = r->start; a < r->end; a += PAGE_SIZE) {
+			uint64_t w = *region_pst(r, a);
+			ssize_t n;
+
+			if (ps_type(w) != PS_NONE && ps_type(w) != PS_FILE)
+				continue;
+			n = buf ? sys_pread(r->file->fd, buf, PAGE_SIZE, (off_t)region_file_off(r, a)) : -1;
+			if (n < 0 || mem < 0) {
+				lost++;
+				continue;
+			}
+			memset(buf + n, 0, PAGE_SIZE - (size_t)n);
+			if (sys_pwrite(mem, buf, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
+				lost++;
+		}
 	}
 	if (mem >= 0)
 		close(mem);

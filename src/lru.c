@@ -41,7 +41,7 @@ int lru_init(uint32_t cap)
 	lru.cap = cap;
 	lru.free_head = NIL;
 	for (int l = 0; l < NR_LRU_LISTS; l++)
-		lru.lists[l] = (struct lru_head){ NIL, NIL, 0 };
+		lru.lists[l] = (struct lru_head){ .head = NIL, .tail = NIL };
 	return 0;
 }
 
@@ -97,7 +97,8 @@ void lru_add(uint32_t f, enum lru_list l, bool at_head)
 			h->head = f;
 		h->tail = f;
 	}
-	h->nr++;
+	if (++h->nr > h->peak)
+		h->peak = h->nr;
 }
 
 void lru_del(uint32_t f)

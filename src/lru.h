@@ -10,9 +10,12 @@
 #define NIL UINT32_MAX
 #define NO_SLOT UINT32_MAX
 
+/* As the kernel's: inactive/active x anon/file. lru_of() picks one. */
 enum lru_list {
 	LRU_INACTIVE_ANON,
 	LRU_ACTIVE_ANON,
+	LRU_INACTIVE_FILE,
+	LRU_ACTIVE_FILE,
 	NR_LRU_LISTS,
 	LRU_NONE = 0xff, /* isolated: swap-in or writeback in flight */
 };
@@ -26,6 +29,8 @@ enum frame_flags {
 	F_REFAULT_ACTIVATE = 1 << 5, /* swap-in in flight: place on the active head */
 	F_READAHEAD = 1 << 6, /* swap-in started by read-ahead, not by a fault */
 	F_MLOCKED = 1 << 7,   /* in an mlock'd range: off the lists, never evicted */
+	F_FILE = 1 << 8,      /* its clean copy is in its file (file LRU); hash = that copy's */
+	F_REREAD = 1 << 9,    /* file read in flight when the program wrote the file: read again */
 };
 
 /* 32 bytes per resident page. */
@@ -43,6 +48,7 @@ struct frame {
 struct lru_head {
 	uint32_t head, tail; /* head = most recently added */
 	uint64_t nr;
+	uint64_t peak;
 };
 
 struct lru {
@@ -86,6 +92,17 @@ static inline uint64_t page_hash(const void *page)
 	}
 	a ^= b * 0x94d049bb133111ebULL;
 	return a ^ (a >> 32);
+}
+
+/* The list a frame belongs on. */
+static inline enum lru_list lru_of(const struct frame *fr, bool active)
+{
+	return (enum lru_list)(((fr->flags & F_FILE) ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) + active);
+}
+
+static inline bool lru_is_file(enum lru_list l)
+{
+	return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE;
 }
 
 static inline uint32_t lru_tail(enum lru_list l)

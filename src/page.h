@@ -6,6 +6,10 @@
  *   PS_SWAPPED   on the swap file; bits 32..63 hold the slot, and the shadow
  *                of its eviction (workingset.c's idea): bits 3..30 the
  *                nonresident age when it left, bit 31 whether it was active
+ *   PS_FILE      a file page dropped from memory (its file holds it): the next
+ *                fault reads the file; bits 3..31 the shadow, as PS_SWAPPED
+ *
+ * In a file region PS_NONE also means "read it from the file" (first touch).
  */
 #ifndef USWAP_PAGE_H
 #define USWAP_PAGE_H
@@ -18,6 +22,7 @@ enum page_type {
 	PS_RESIDENT = 1,
 	PS_READING = 2,
 	PS_SWAPPED = 3,
+	PS_FILE = 4,
 };
 
 #define PS_TYPE_MASK 7ULL
@@ -44,6 +49,11 @@ static inline uint64_t ps_swapped(uint32_t slot, uint64_t age, bool was_active)
 {
 	return ps_make(PS_SWAPPED, slot) | ((age & PS_SHADOW_MASK) << 3) |
 	       (was_active ? PS_SHADOW_ACTIVE : 0);
+}
+
+static inline uint64_t ps_file(uint64_t age, bool was_active)
+{
+	return (uint64_t)PS_FILE | ((age & PS_SHADOW_MASK) << 3) | (was_active ? PS_SHADOW_ACTIVE : 0);
 }
 
 static inline uint64_t ps_shadow_age(uint64_t w)

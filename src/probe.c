@@ -3,6 +3,7 @@
  * whether it brings a sanitizer runtime that replaces malloc. */
 #define _GNU_SOURCE
 #include "probe.h"
+#include "sys.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -120,7 +121,7 @@ enum probe probe_program(const char *name, char *detail, size_t len)
 	if (fd < 0)
 		return PROBE_OK;
 	m = (size_t)st.st_size >= sizeof(Elf64_Ehdr)
-		    ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+		    ? sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
 		    : MAP_FAILED;
 	close(fd);
 	if (m == MAP_FAILED)
@@ -144,6 +145,6 @@ enum probe probe_program(const char *name, char *detail, size_t len)
 		res = PROBE_SANITIZER;
 	}
 out:
-	munmap((void *)m, (size_t)st.st_size);
+	sys_munmap((void *)m, (size_t)st.st_size);
 	return res;
 }

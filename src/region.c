@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "region.h"
 
+#include "file.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -123,6 +124,7 @@ void region_remove(uintptr_t start, uintptr_t end)
 			struct region *u;
 
 			upper.pst = region_pst(r, end);
+			upper.file_off = region_file_off(r, end);
 			upper.start = end;
 			u = insert_at(i + 1);
 			if (!u)
@@ -131,6 +133,7 @@ void region_remove(uintptr_t start, uintptr_t end)
 			r->end = start;
 			*u = upper;
 			u->blk->refs++;
+			mapfile_get(u->file);
 			return;
 		}
 		if (r->start < start) {
@@ -140,10 +143,12 @@ void region_remove(uintptr_t start, uintptr_t end)
 		}
 		if (r->end > end) {
 			r->pst = region_pst(r, end);
+			r->file_off = region_file_off(r, end);
 			r->start = end;
 			return;
 		}
 		block_put(r->blk);
+		mapfile_put(r->file);
 		memmove(r, r + 1, (nr_regions - i - 1) * sizeof(*r));
 		nr_regions--;
 	}
@@ -216,6 +221,7 @@ int region_split(uintptr_t addr)
 		return 0;
 	upper = regions[i];
 	upper.pst = region_pst(&regions[i], addr);
+	upper.file_off = region_file_off(&regions[i], addr);
 	upper.start = addr;
 	r = insert_at(i + 1);
 	if (!r)
@@ -223,6 +229,7 @@ int region_split(uintptr_t addr)
 	regions[i].end = addr;
 	*r = upper;
 	r->blk->refs++;
+	mapfile_get(r->file);
 	return 0;
 }
 
@@ -237,9 +244,12 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 		return NULL;
 	if (regions[i].end >= end)
 		return &regions[i];
-	/* A run of touching regions must cover [start, end). */
+	/* A run of touching regions must cover [start, end); file regions
+	 * must map one file contiguously. */
 	for (j = i, at = regions[i].end; at < end; at = regions[j].end)
-		if (++j == nr_regions || regions[j].start != at)
+		if (++j == nr_regions || regions[j].start != at || regions[j].kind != regions[i].kind ||
+		    regions[j].file != regions[i].file || regions[j].shared != regions[i].shared ||
+		    (regions[i].file && regions[j].file_off != region_file_off(&regions[i], at)))
 			return NULL;
 	lo = regions[i].start;
 	hi = regions[j].end;
@@ -255,7 +265,11 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 		.touched_hi = lo,
 		.kind = regions[i].kind,
 		.app_prot = regions[i].app_prot,
+		.shared = regions[i].shared,
+		.file = regions[i].file,
+		.file_off = regions[i].file_off,
 	};
+	mapfile_get(merged.file); /* each part's reference is put below */
 	for (size_t k = i; k <= j; k++) {
 		r = &regions[k];
 		if (r->app_prot != merged.app_prot)
@@ -272,6 +286,7 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 				merged.touched_hi = e;
 		}
 		block_put(r->blk);
+		mapfile_put(r->file);
 	}
 	regions[i] = merged;
 	memmove(&regions[i + 1], &regions[j + 1], (nr_regions - j - 1) * sizeof(*regions));

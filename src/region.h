@@ -15,7 +15,10 @@ struct pst_block;
 enum region_kind {
 	REGION_HEAP, /* the malloc heap (jemalloc's extents) */
 	REGION_MMAP, /* a private anonymous mmap of the program */
+	REGION_FILE, /* a file mmap, emulated: see file.c */
 };
+
+struct mapfile;
 
 struct region {
 	uintptr_t start, end;     /* page aligned, [start, end) */
@@ -26,7 +29,16 @@ struct region {
 	enum region_kind kind;
 	int app_prot;             /* protection the program asked for, -1 if mixed */
 	bool locked;              /* mlock'd: its pages are never evicted */
+	bool shared;              /* REGION_FILE and MAP_SHARED: dirty pages go back to the file */
+	struct mapfile *file;     /* REGION_FILE: the file (a reference) */
+	uint64_t file_off;        /* REGION_FILE: file offset of start */
 };
+
+/* The file offset of the page at addr of a file region. */
+static inline uint64_t region_file_off(const struct region *r, uintptr_t addr)
+{
+	return r->file_off + (addr - r->start);
+}
 
 extern struct region *regions;
 extern size_t nr_regions;

@@ -2,6 +2,7 @@
 #include "rt.h"
 
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "lru.h"
 #include "page.h"
@@ -170,6 +171,8 @@ static void release_page(uint64_t *pst)
 	switch (ps_type(w)) {
 	case PS_NONE:
 		return;
+	case PS_FILE:
+		break;
 	case PS_SWAPPED:
 		swap_slot_free(f);
 		break;
@@ -242,7 +245,7 @@ static bool may_manage(int flags)
 /* MAP_POPULATE on a managed mapping: fault it in through the handler (the
  * kernel would fill it behind our back), as far as free memory goes; the
  * rest is filled on first touch, as without the flag. */
-static void *populate(void *p, size_t len, int prot)
+void *rt_populate(void *p, size_t len, int prot)
 {
 	uint64_t free = rt_free_pages();
 	size_t n = free > rt.wmark_high ? (free - rt.wmark_high) << PAGE_SHIFT : 0;
@@ -263,10 +266,12 @@ void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 	bool manage = rt.enabled && len && may_manage(flags);
 	void *p;
 
+	if (rt.enabled && len && !(flags & MAP_ANONYMOUS) && fd >= 0)
+		return file_mmap(addr, len, prot, flags, fd, off);
 	if (!manage || !(flags & MAP_POPULATE))
 		return mmap_managed(addr, len, prot, flags, fd, off);
 	p = mmap_managed(addr, len, prot, flags & ~MAP_POPULATE, fd, off);
-	return populate(p, PAGE_ALIGN_UP(len), prot);
+	return rt_populate(p, PAGE_ALIGN_UP(len), prot);
 }
 
 static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, long off)
@@ -281,6 +286,8 @@ static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, l
 		struct region *r;
 
 		sys_lock(&rt.lock);
+		if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len))
+			file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
 		p = sys_mmap(addr, len, prot, flags, fd, off);
 		if (p != MAP_FAILED && rt_overlaps_locked((uintptr_t)p, len)) {
 			/* MAP_FIXED replaced managed pages. */
@@ -318,6 +325,9 @@ int rt_munmap(void *addr, size_t len)
 		return sys_munmap(addr, len);
 	len = PAGE_ALIGN_UP(len);
 	sys_lock(&rt.lock);
+	/* The changes of a shared file mapping go to the file first. */
+	if (rt_overlaps_locked((uintptr_t)addr, len))
+		file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
 	r = sys_munmap(addr, len);
 	if (r == 0 && rt_overlaps_locked((uintptr_t)addr, len)) {
 		rt_discard_locked((uintptr_t)addr, len);
@@ -342,10 +352,10 @@ static void hint_cold(uintptr_t s, uintptr_t e, bool pageout)
 
 		if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_WRITEBACK | F_MLOCKED)))
 			continue;
-		if (fr->lru == LRU_ACTIVE_ANON && scan_deactivate(f, pageout))
+		if (fr->lru == lru_of(fr, true) && scan_deactivate(f, pageout))
 			break; /* mprotect tracking's VMA budget is spent */
-		if (pageout && fr->lru == LRU_INACTIVE_ANON) {
-			lru_move(f, LRU_INACTIVE_ANON, false);
+		if (pageout && fr->lru == lru_of(fr, false)) {
+			lru_move(f, lru_of(fr, false), false);
 			queued++;
 		}
 	}
@@ -388,13 +398,24 @@ int rt_madvise(void *addr, size_t len, int advice)
 		if (managed && advice == MADV_WILLNEED) {
 			uint64_t one = 1;
 
-			(void)!write(rt.fault_efd, &one, sizeof(one));
+			(void)!sys_write(rt.fault_efd, &one, sizeof(one));
 		}
 		return r;
 	}
 	len = PAGE_ALIGN_UP(len);
 	sys_lock(&rt.lock);
 	managed = rt_overlaps_locked((uintptr_t)addr, len);
+	if (managed && file_within(s, s + len)) {
+		/* The kernel's rules for file pages: MADV_FREE is for anonymous
+		 * memory only; MADV_DONTNEED keeps a shared mapping's changes
+		 * (the page cache has them), so they go to the file first. */
+		if (advice == MADV_FREE) {
+			sys_unlock(&rt.lock);
+			errno = EINVAL;
+			return -1;
+		}
+		file_flush_locked(s, s + len);
+	}
 	/* MADV_FREE may keep the data or drop it; dropping keeps our resident
 	 * count exact. The kernel goes first: a refused call changes nothing. */
 	r = sys_madvise(addr, len, managed && advice == MADV_FREE ? MADV_DONTNEED : advice);
@@ -424,6 +445,12 @@ int rt_mprotect(void *addr, size_t len, int prot)
 	if (!rt_overlaps_locked(s, len)) {
 		sys_unlock(&rt.lock);
 		return sys_mprotect(addr, len, prot);
+	}
+	if ((prot & PROT_WRITE) && !file_may_write(s, e)) {
+		/* A shared mapping of a file opened read-only. */
+		sys_unlock(&rt.lock);
+		errno = EACCES;
+		return -1;
 	}
 	r = sys_mprotect(addr, len, prot);
 	if (r) {
@@ -457,11 +484,24 @@ int rt_mprotect(void *addr, size_t len, int prot)
 			 * writeback the completion then keeps it (and its slot). */
 			fr->flags &= ~F_STAGED;
 			if (!(fr->flags & F_WRITEBACK))
-				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
+				lru_move(ps_index(w), lru_of(fr, true), true);
 		}
 	}
 	sys_unlock(&rt.lock);
 	return 0;
+}
+
+/* A new region r for what was at addr of a region like `like` (its kind,
+ * protection and file, at the matching offset). */
+static void region_like(struct region *r, const struct region *like, uintptr_t addr)
+{
+	r->app_prot = like->app_prot;
+	if (like->kind != REGION_FILE)
+		return;
+	r->file = like->file;
+	mapfile_get(r->file);
+	r->file_off = region_file_off(like, addr);
+	r->shared = like->shared;
 }
 
 /* Move the bookkeeping of [old, old+n) in src to [new, new+n) in dst after
@@ -489,7 +529,7 @@ static void move_states(struct region *src, uintptr_t old, uintptr_t new, size_t
 void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
 	uintptr_t o = (uintptr_t)old;
-	struct region *r, *nr;
+	struct region *r, *nr, like;
 	void *p;
 
 	if (!rt.enabled)
@@ -519,12 +559,17 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_STAGED) &&
 			    !(frame_of(ps_index(w))->flags & F_WRITEBACK) && track_disarm(ps_index(w)) == 0) {
 				frame_of(ps_index(w))->flags &= ~F_STAGED;
-				lru_move(ps_index(w), LRU_ACTIVE_ANON, true);
+				lru_move(ps_index(w), lru_of(frame_of(ps_index(w)), true), true);
 			}
 		}
 	}
+	if (new_len < old_len)
+		file_flush_locked(o + new_len, o + old_len);
+	like = *r;
+	mapfile_get(like.file); /* held until the new regions have theirs */
 	p = sys_mremap(old, old_len, new_len, flags, new_addr);
 	if (p == MAP_FAILED) {
+		mapfile_put(like.file);
 		sys_unlock(&rt.lock);
 		return p;
 	}
@@ -539,8 +584,10 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 	if ((uintptr_t)p == o) {
 		/* In place. A grown tail gets a region of its own; the kernel may
 		 * have extended the registered VMA or not, so register it all. */
-		if (new_len > old_len && region_add(o + old_len, o + new_len, REGION_MMAP))
+		if (new_len > old_len && (nr = region_add(o + old_len, o + new_len, like.kind))) {
+			region_like(nr, &like, o + old_len);
 			uffd_register(o, new_len);
+		}
 		else if (new_len < old_len)
 			region_remove(o + new_len, o + old_len);
 	} else {
@@ -549,7 +596,9 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 
 		nr = NULL;
 		if (uffd_register((uintptr_t)p, new_len) == 0)
-			nr = region_add((uintptr_t)p, (uintptr_t)p + new_len, REGION_MMAP);
+			nr = region_add((uintptr_t)p, (uintptr_t)p + new_len, like.kind);
+		if (nr)
+			region_like(nr, &like, o);
 		if (nr) {
 			r = region_lookup(o); /* region_add may have moved the table */
 			move_states(r, o, (uintptr_t)p, n, nr);
@@ -558,9 +607,11 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			rt_discard_locked(o, old_len);
 		}
 		region_remove(o, o + old_len);
-		if ((flags & MREMAP_DONTUNMAP) && uffd_register(o, old_len) == 0)
-			region_add(o, o + old_len, REGION_MMAP);
+		if ((flags & MREMAP_DONTUNMAP) && uffd_register(o, old_len) == 0 &&
+		    (nr = region_add(o, o + old_len, like.kind)))
+			region_like(nr, &like, o);
 	}
+	mapfile_put(like.file);
 	sys_unlock(&rt.lock);
 	return p;
 }
@@ -622,7 +673,7 @@ static void unlock_frames(uintptr_t s, uintptr_t e)
 
 		if ((fr->flags & F_MLOCKED) && fr->addr >= s && fr->addr < e && !rt_page_locked(fr->addr)) {
 			fr->flags &= ~F_MLOCKED;
-			lru_add(f, LRU_ACTIVE_ANON, true);
+			lru_add(f, lru_of(fr, true), true);
 		}
 	}
 }

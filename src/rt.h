@@ -88,6 +88,8 @@ void *rt_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
 int rt_munmap(void *addr, size_t len);
 void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 int rt_madvise(void *addr, size_t len, int advice);
+/* MAP_POPULATE of a managed mapping: fault it in through the handler. */
+void *rt_populate(void *p, size_t len, int prot);
 int rt_mprotect(void *addr, size_t len, int prot);
 /* mlock family: lock (or unlock) the range's pages in memory. */
 int rt_mlock(const void *addr, size_t len, unsigned flags, bool lock);

@@ -33,7 +33,9 @@
  * kernel's OOM killer would, rather than hang it.
  */
 #define _GNU_SOURCE
+#include "balance.h"
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "lru.h"
 #include "page.h"
@@ -69,6 +71,7 @@ struct scan_control {
 	uint64_t nr_reclaimed;  /* dropped at once (clean copy on swap) */
 	uint64_t nr_writing;    /* writes queued */
 	uint64_t nr_scanned;    /* inactive pages looked at */
+	uint64_t nr_armed;      /* new file pages armed at the tail (reclaimable next time) */
 	bool swap_full;         /* no slot could be had */
 };
 
@@ -76,6 +79,8 @@ static struct io_uring ring;
 static char *wbufs;
 static uint32_t wbuf_free[NR_WRITE_BUFS];
 static uint32_t nr_wbuf_free;
+static uint64_t wbuf_t0[NR_WRITE_BUFS]; /* submission time of each buffer's write */
+static uint64_t swap_full_since;        /* when a swap slot could last not be had */
 static int scan_efd;
 static uint32_t inactive_ratio;
 pthread_t scan_thread;
@@ -85,12 +90,14 @@ void rt_wake_scanner(void)
 	uint64_t one = 1;
 
 	if (!__atomic_exchange_n(&rt.scanner_kick, 1, __ATOMIC_ACQ_REL))
-		(void)!write(scan_efd, &one, sizeof(one));
+		(void)!sys_write(scan_efd, &one, sizeof(one));
 }
 
-static bool inactive_is_low(void)
+static bool inactive_is_low(bool file)
 {
-	return lru.lists[LRU_INACTIVE_ANON].nr * inactive_ratio < lru.lists[LRU_ACTIVE_ANON].nr;
+	enum lru_list in = file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
+
+	return lru.lists[in].nr * inactive_ratio < lru.lists[in + 1].nr;
 }
 
 static uint64_t *pst_of(uintptr_t addr)
@@ -101,9 +108,11 @@ static uint64_t *pst_of(uintptr_t addr)
 }
 
 /*
- * Deactivate one active page: arm it to trap and put it on the inactive
- * list (at the head, or the tail for MADV_PAGEOUT), its dirtiness noted
- * first. Returns 0, or -EAGAIN when mprotect tracking's VMA budget is spent.
+ * Deactivate one page: arm it to trap and put it on its inactive list (at
+ * the head, or the tail for MADV_PAGEOUT), its dirtiness noted first. Also
+ * how a new file page, which starts inactive but unarmed, is armed when it
+ * first reaches the tail. Returns 0, or -EAGAIN when mprotect tracking's
+ * VMA budget is spent.
  */
 int scan_deactivate(uint32_t f, bool to_tail)
 {
@@ -127,7 +136,7 @@ int scan_deactivate(uint32_t f, bool to_tail)
 		return err;
 	if (err == 0) {
 		fr->flags |= F_STAGED;
-		lru_move(f, LRU_INACTIVE_ANON, !to_tail);
+		lru_move(f, lru_of(fr, false), !to_tail);
 		stats.pgdeactivate++;
 	} else if (err == -ENOENT) {
 		/* The page is gone from under us (a raw madvise): forget it. */
@@ -141,16 +150,16 @@ int scan_deactivate(uint32_t f, bool to_tail)
 	} else {
 		/* Pinned (EBUSY), or a protection we must not change: keep it
 		 * active for now. */
-		lru_move(f, LRU_ACTIVE_ANON, true);
+		lru_move(f, lru_of(fr, true), true);
 		stats.pgrotated++;
 	}
 	return 0;
 }
 
-static void refill_inactive(unsigned nr)
+static void refill_inactive(bool file, unsigned nr)
 {
-	while (nr-- && inactive_is_low()) {
-		uint32_t f = lru_tail(LRU_ACTIVE_ANON);
+	while (nr-- && inactive_is_low(file)) {
+		uint32_t f = lru_tail(file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
 
 		if (f == NIL || scan_deactivate(f, false))
 			return;
@@ -167,123 +176,275 @@ static bool page_is_zero(const void *page)
 	return acc == 0;
 }
 
+/* Drop an armed page whose copy is safe: in the swap slot, or in its file. */
 static void evict(uint32_t f)
 {
 	struct frame *fr = frame_of(f);
 	uint64_t *p = pst_of(fr->addr);
+	bool file = fr->flags & F_FILE, was_active = fr->flags & F_WORKINGSET;
 
 	track_drop(f);
 	if (p)
-		*p = ps_swapped(fr->slot, rt.nonresident_age, (fr->flags & F_WORKINGSET) != 0);
+		*p = file ? ps_file(rt.nonresident_age, was_active)
+			  : ps_swapped(fr->slot, rt.nonresident_age, was_active);
 	else
 		swap_slot_free(fr->slot);
 	rt.nonresident_age++;
 	lru_frame_free(f);
-	stats.pgsteal_anon++;
+	if (file)
+		stats.pgsteal_file++;
+	else
+		stats.pgsteal_anon++;
 }
 
-static void shrink_inactive(struct scan_control *sc)
+/* user_data of a write: frame, buffer, bytes, UD_WRITE. */
+static uint64_t ud_write(uint32_t f, uint32_t b, size_t n)
 {
-	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim &&
-	       sc->nr_scanned < 2 * (uint64_t)config.batch) {
-		uint32_t f = lru_tail(LRU_INACTIVE_ANON), b, slot;
-		char *buf;
+	return ((uint64_t)f << 32) | ((uint64_t)n << 19) | ((uint64_t)b << 8) | UD_WRITE;
+}
+
+static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, bool fixed, size_t n, uint64_t off)
+{
+	struct frame *fr = frame_of(f);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	fr->flags |= F_WRITEBACK;
+	rt.nr_writeback++;
+	io_uring_prep_write_fixed(sqe, fd, wbufs + ((size_t)b << PAGE_SHIFT), (unsigned)n, off, (int)b);
+	if (fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, ud_write(f, b, n));
+	wbuf_t0[b] = sys_now_ns();
+	balance_note_cost((fr->flags & F_FILE) != 0, 1, 0);
+	sc->nr_writing++;
+}
+
+enum reclaim_result { RECLAIM_DONE, RECLAIM_STOP };
+
+/*
+ * Reclaim one armed page from an inactive tail (off the lists now), its
+ * copy in wbufs[b]:
+ *   file, unchanged since read      drop it: the file has it
+ *   file, MAP_SHARED, changed       write it back to the file, then drop
+ *   file, MAP_PRIVATE, changed      it is anonymous now: on to swap
+ *   anon, all zeros                 drop it (not in a file region)
+ *   anon, equal to its swap copy    drop it
+ *   anon                            write it to a swap slot, then drop
+ */
+static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uint32_t b)
+{
+	struct frame *fr = frame_of(f);
+	char *buf = wbufs + ((size_t)b << PAGE_SHIFT);
+	struct region *r = region_lookup(fr->addr);
+	uint32_t slot;
+
+	if (fr->flags & F_FILE) {
+		uint64_t off;
+		size_t n;
+
+		if (r && page_hash(buf) == fr->hash) {
+			wbuf_free[nr_wbuf_free++] = b;
+			evict(f);
+			balance_note_evict(true, false);
+			sc->nr_reclaimed++;
+			return RECLAIM_DONE;
+		}
+		if (r && r->shared) {
+			off = region_file_off(r, fr->addr);
+			if (off < r->file->busy_hi && off + PAGE_SIZE > r->file->busy_lo) {
+				/* The program is writing these bytes with write(): later. */
+				wbuf_free[nr_wbuf_free++] = b;
+				lru_add(f, LRU_INACTIVE_FILE, true);
+				stats.pgrotated++;
+				return RECLAIM_DONE;
+			}
+			n = file_page_bytes(r->file, off);
+			if (!n) {
+				/* Wholly past the end of the file: nothing to keep. */
+				wbuf_free[nr_wbuf_free++] = b;
+				evict(f);
+				sc->nr_reclaimed++;
+				return RECLAIM_DONE;
+			}
+			balance_note_evict(true, true);
+			queue_write(sc, f, b, r->file->fd, false, n, off);
+			return RECLAIM_DONE;
+		}
+		/* A MAP_PRIVATE page the program changed: anonymous from now on. */
+		fr->flags &= ~F_FILE;
+	}
+	/* Never written, or written back to zeros: nothing to keep. In a file
+	 * region a dropped page would read the file again, so not there. */
+	if (page_is_zero(buf) && (!r || r->kind != REGION_FILE)) {
+		uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
+
+		wbuf_free[nr_wbuf_free++] = b;
+		track_drop(f);
+		swap_slot_free(fr->slot);
+		if (p)
+			*p = 0;
+		lru_frame_free(f);
+		stats.pgsteal_anon++;
+		stats.pgsteal_zero++;
+		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
+	/* The staged copy is frozen: the program cannot write it without
+	 * trapping. If it equals the swap copy, drop it with no I/O. */
+	if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
+		wbuf_free[nr_wbuf_free++] = b;
+		evict(f);
+		balance_note_evict(false, false);
+		stats.pgsteal_clean++;
+		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
+	/* A slot a forked child may still read, or one in our parent's
+	 * file, is not rewritten: the page gets a new slot. */
+	if (fr->slot != NO_SLOT && !swap_slot_writable(fr->slot)) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
+	if (slot == NO_SLOT) {
+		wbuf_free[nr_wbuf_free++] = b;
+		lru_add(f, LRU_INACTIVE_ANON, true);
+		stats.swap_full++;
+		sc->swap_full = true;
+		swap_full_since = sys_now_ns();
+		return RECLAIM_STOP;
+	}
+	fr->slot = slot;
+	balance_note_evict(false, true);
+	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
+	return RECLAIM_DONE;
+}
+
+/* Scan up to nr pages from the tail of one inactive list. */
+static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
+{
+	enum lru_list l = file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
+
+	if (inactive_is_low(file) || lru_tail(l) == NIL)
+		refill_inactive(file, (unsigned)nr);
+	while (nr-- && sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim) {
+		uint32_t f = lru_tail(l), b;
 		struct frame *fr;
-		struct io_uring_sqe *sqe;
 
 		if (f == NIL || !nr_wbuf_free)
 			return;
 		fr = frame_of(f);
 		sc->nr_scanned++;
-		stats.pgscan_anon++;
+		if (file)
+			stats.pgscan_file++;
+		else
+			stats.pgscan_anon++;
+		if (!(fr->flags & F_STAGED)) {
+			/* A new file page: armed now, it gets one more trip. */
+			if (scan_deactivate(f, false))
+				return;
+			sc->nr_armed++;
+			continue;
+		}
 		lru_del(f);
 		b = wbuf_free[--nr_wbuf_free];
-		buf = wbufs + ((size_t)b << PAGE_SHIFT);
-		if (track_copy_out(f, buf)) {
+		if (track_copy_out(f, wbufs + ((size_t)b << PAGE_SHIFT))) {
 			wbuf_free[nr_wbuf_free++] = b;
-			lru_add(f, LRU_ACTIVE_ANON, true);
+			lru_add(f, lru_of(fr, true), true);
 			stats.pgrotated++;
 			continue;
 		}
-		/* Never written, or written back to zeros: nothing to keep. */
-		if (page_is_zero(buf)) {
-			uint64_t *p = pst_of(fr->addr);
-
-			wbuf_free[nr_wbuf_free++] = b;
-			track_drop(f);
-			swap_slot_free(fr->slot);
-			if (p)
-				*p = 0;
-			lru_frame_free(f);
-			stats.pgsteal_anon++;
-			stats.pgsteal_zero++;
-			sc->nr_reclaimed++;
-			continue;
-		}
-		/* The staged copy is frozen: the program cannot write it without
-		 * trapping. If it equals the swap copy, drop it with no I/O. */
-		if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
-			wbuf_free[nr_wbuf_free++] = b;
-			evict(f);
-			stats.pgsteal_clean++;
-			sc->nr_reclaimed++;
-			continue;
-		}
-		/* A slot a forked child may still read, or one in our parent's
-		 * file, is not rewritten: the page gets a new slot. */
-		if (fr->slot != NO_SLOT && !swap_slot_writable(fr->slot)) {
-			swap_slot_free(fr->slot);
-			fr->slot = NO_SLOT;
-		}
-		slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
-		if (slot == NO_SLOT) {
-			wbuf_free[nr_wbuf_free++] = b;
-			lru_add(f, LRU_INACTIVE_ANON, true);
-			stats.swap_full++;
-			sc->swap_full = true;
+		if (reclaim_page(sc, f, b) == RECLAIM_STOP)
 			return;
-		}
-		fr->slot = slot;
-		fr->flags |= F_WRITEBACK;
-		rt.nr_writeback++;
-		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_write_fixed(sqe, 0, buf, PAGE_SIZE,
-					  swap_offset(slot), (int)b);
-		sqe->flags |= IOSQE_FIXED_FILE;
-		io_uring_sqe_set_data64(sqe, ((uint64_t)f << 32) | ((uint64_t)b << 8) | UD_WRITE);
-		sc->nr_writing++;
 	}
 }
 
-static void complete_write(uint32_t f, uint32_t b, int res)
+/* The kernel's cache_trim_mode: plenty of inactive file pages and none of
+ * them coming back (no file refault activated since the last batch): take
+ * from file only. */
+static bool cache_trim(void)
+{
+	static uint64_t seen;
+	bool quiet = stats.workingset_activate_file == seen;
+
+	seen = stats.workingset_activate_file;
+	return quiet && lru.lists[LRU_INACTIVE_FILE].nr >= (rt.limit_pages >> 4) && !inactive_is_low(true);
+}
+
+/* One batch: split the scan between anon and file (balance.c), in chunks
+ * taken alternately so both sides progress in proportion. */
+static void shrink_lists(struct scan_control *sc)
+{
+	uint64_t anon = lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_ANON].nr;
+	uint64_t file = lru.lists[LRU_INACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_FILE].nr;
+	/* Swap space ran out lately: anon cannot go anywhere for now. */
+	bool swap_ok = !swap_full_since || sys_now_ns() - swap_full_since > 100000000ULL;
+	uint64_t budget = 2 * (uint64_t)config.batch, scan[2];
+	unsigned share = balance_anon_share(anon && swap_ok, file != 0, cache_trim());
+
+	scan[0] = budget * share / 1024;
+	scan[1] = budget - scan[0];
+	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim && (scan[0] || scan[1]) && nr_wbuf_free) {
+		uint64_t before = sc->nr_scanned;
+
+		for (int t = 1; t >= 0; t--) {
+			uint64_t n = scan[t] < 8 ? scan[t] : 8;
+
+			if (n) {
+				shrink_inactive(sc, t, n);
+				scan[t] -= n;
+			}
+		}
+		if (sc->nr_scanned == before)
+			break; /* nothing on the lists we were to scan */
+	}
+}
+
+static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 {
 	struct frame *fr;
+	bool file;
 
 	sys_lock(&rt.lock);
 	fr = frame_of(f);
+	file = fr->flags & F_FILE;
 	fr->flags &= ~F_WRITEBACK;
 	rt.nr_writeback--;
+	balance_note_io(file, true, sys_now_ns() - wbuf_t0[b]);
 	if (fr->flags & F_DEAD) {
 		swap_slot_free(fr->slot);
 		lru_frame_free(f);
-	} else if (res != (int)PAGE_SIZE) {
+	} else if (res != (int)n) {
 		/* The page stays resident and counted; it may be tried again. */
-		stats.swap_write_errors++;
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
-		lru_add(f, (fr->flags & F_STAGED) ? LRU_INACTIVE_ANON : LRU_ACTIVE_ANON, true);
+		if (file) {
+			stats.file_write_errors++;
+		} else {
+			stats.swap_write_errors++;
+			swap_slot_free(fr->slot);
+			fr->slot = NO_SLOT;
+		}
+		lru_add(f, lru_of(fr, !(fr->flags & F_STAGED)), true);
 		sys_unlock(&rt.lock);
-		log_once("swap write failed (%s): pages stay in memory",
-			 res < 0 ? strerror(-res) : "short write");
+		if (file)
+			log_once("writing a page back to its mapped file failed (%s): it stays in memory",
+				 res < 0 ? strerror(-res) : "short write");
+		else
+			log_once("swap write failed (%s): pages stay in memory",
+				 res < 0 ? strerror(-res) : "short write");
 		sys_lock(&rt.lock);
 	} else if (fr->flags & F_STAGED) {
 		evict(f);
-		stats.pswpout++;
+		if (file)
+			stats.pgpgout++;
+		else
+			stats.pswpout++;
 	} else {
-		/* Touched while being written: it is live again. The slot holds
-		 * what it was; the hash will tell whether it still is. */
+		/* Touched while being written: it is live again. The copy written
+		 * holds what it was; the hash will tell whether it still is. */
 		fr->hash = page_hash(wbufs + ((size_t)b << PAGE_SHIFT));
-		lru_add(f, LRU_ACTIVE_ANON, true);
+		lru_add(f, lru_of(fr, true), true);
+		if (file)
+			stats.pgpgout++;
 	}
 	sys_unlock(&rt.lock);
 	wbuf_free[nr_wbuf_free++] = b;
@@ -300,10 +461,11 @@ static unsigned reap(void)
 
 		seen++;
 		if ((ud & 0xff) == UD_WRITE) {
-			complete_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
+			complete_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0x7ff),
+				       (size_t)((ud >> 19) & 0x1fff), cqe->res);
 			done++;
 		} else if ((ud & 0xff) == UD_WAKE) {
-			(void)!read(scan_efd, &v, sizeof(v));
+			(void)!sys_read(scan_efd, &v, sizeof(v));
 			if (!(cqe->flags & IORING_CQE_F_MORE)) {
 				struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
@@ -334,7 +496,7 @@ static void sample_vmas(void)
 
 	if (fd < 0)
 		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while ((n = sys_read(fd, buf, sizeof(buf))) > 0)
 		for (ssize_t i = 0; i < n; i++)
 			lines += buf[i] == '\n';
 	close(fd);
@@ -399,9 +561,7 @@ static void *scan_main(void *arg)
 			if (sc.nr_to_reclaim > config.batch)
 				sc.nr_to_reclaim = config.batch;
 		}
-		if (inactive_is_low() || lru_tail(LRU_INACTIVE_ANON) == NIL)
-			refill_inactive(config.batch);
-		shrink_inactive(&sc);
+		shrink_lists(&sc);
 		{
 			uint64_t done = sc.nr_reclaimed + sc.nr_writing;
 
@@ -418,7 +578,7 @@ static void *scan_main(void *arg)
 			sample_vmas();
 			last_vma_sample = now;
 		}
-		if (sc.nr_reclaimed || sc.nr_writing) {
+		if (sc.nr_reclaimed || sc.nr_writing || sc.nr_armed) {
 			stall_start = 0;
 			continue;
 		}
@@ -434,11 +594,13 @@ static void *scan_main(void *arg)
 				stall_start = now;
 			else if (now - stall_start > OOM_STALL_NS)
 				log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
-					     "(%llu resident, %llu active, %llu inactive, swap %s)",
+					     "(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
 					     (unsigned long long)(config.limit_bytes >> 20),
 					     (unsigned long long)lru.nr_allocated,
 					     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
 					     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
+					     (unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
+					     (unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr,
 					     sc.swap_full ? (swap.grow_error ? strerror(swap.grow_error) : "full")
 							  : stats.swap_write_errors ? "write errors" : "ok");
 		}
@@ -527,6 +689,18 @@ int scan_fork_child(bool start, char *err, size_t errlen)
 
 void rt_exit_report(void)
 {
+	file_flush_all();
+	sys_lock(&rt.lock);
+	stats.nr_inactive_anon = lru.lists[LRU_INACTIVE_ANON].nr;
+	stats.nr_active_anon = lru.lists[LRU_ACTIVE_ANON].nr;
+	stats.nr_inactive_file = lru.lists[LRU_INACTIVE_FILE].nr;
+	stats.nr_active_file = lru.lists[LRU_ACTIVE_FILE].nr;
+	stats.nr_inactive_anon_peak = lru.lists[LRU_INACTIVE_ANON].peak;
+	stats.nr_active_anon_peak = lru.lists[LRU_ACTIVE_ANON].peak;
+	stats.nr_inactive_file_peak = lru.lists[LRU_INACTIVE_FILE].peak;
+	stats.nr_active_file_peak = lru.lists[LRU_ACTIVE_FILE].peak;
+	stats.swappiness_effective = (uint64_t)balance_swappiness();
+	sys_unlock(&rt.lock);
 	sample_vmas();
 	if (config.stats_path && (config.stats_pid < 0 || config.stats_pid == getpid()))
 		stats_write_json(config.stats_path);

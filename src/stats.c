@@ -12,6 +12,14 @@
 #include <unistd.h>
 
 struct stats stats;
+uint64_t refault_hist[2][REFAULT_BUCKETS];
+
+void stat_refault_distance(bool file, uint64_t dist)
+{
+	unsigned b = dist ? 64 - (unsigned)__builtin_clzll(dist) : 0;
+
+	refault_hist[file][b < REFAULT_BUCKETS ? b : REFAULT_BUCKETS - 1]++;
+}
 
 static const char *const names[] = {
 #define X(name) #name,
@@ -107,8 +115,22 @@ int stats_write_json(const char *path)
 	for (size_t i = 0; i < NR_STATS; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[i],
 			      (unsigned long long)__atomic_load_n(&counters()[i], __ATOMIC_RELAXED));
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": %d, \"track\": \"%s\"",
-		      config.swappiness, config.track == TRACK_UFFD ? "uffd" : "mprotect");
+	if (config.swappiness == SWAPPINESS_AUTO)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": \"auto\"");
+	else
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": %d", config.swappiness);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"track\": \"%s\"",
+		      config.track == TRACK_UFFD ? "uffd" : "mprotect");
+	/* Refault distances in pages; bucket 0 = 0, bucket i = [2^(i-1), 2^i). */
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"refault_distance\": {");
+	for (int t = 0; t < 2; t++) {
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\"%s\": [", t ? ", " : "", t ? "file" : "anon");
+		for (int i = 0; i < REFAULT_BUCKETS; i++)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%llu", i ? ", " : "",
+				      (unsigned long long)refault_hist[t][i]);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "]");
+	}
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
 	/* Descendants (forked or exec'd, managed) that exited before us. */
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"children\": {\"processes\": %llu",
 		      (unsigned long long)procs);

@@ -2,6 +2,7 @@
 #ifndef USWAP_STATS_H
 #define USWAP_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define STAT_LIST(X)                                                                      \
@@ -10,7 +11,11 @@
 	X(pswpin)                  /* pages read from the swap file */                    \
 	X(pswpout)                 /* pages written to the swap file */                   \
 	X(pgscan_anon)             /* inactive pages the scanner looked at */             \
-	X(pgsteal_anon)            /* pages reclaimed (dropped from memory) */            \
+	X(pgsteal_anon)            /* anon pages reclaimed (dropped from memory) */       \
+	X(pgscan_file)             /* inactive file pages the scanner looked at */        \
+	X(pgsteal_file)            /* file pages reclaimed (dropped, or written back) */  \
+	X(pgpgin)                  /* file pages read from their files */                 \
+	X(pgpgout)                 /* file pages written back to their files */           \
 	X(pgactivate)              /* inactive pages referenced and moved back */         \
 	X(pgdeactivate)            /* active pages made inactive (armed to trap) */       \
 	X(pgrotated)               /* pages put back because they could not move now */   \
@@ -26,6 +31,24 @@
 	X(workingset_refault_anon) /* swap-ins of pages evicted earlier */                \
 	X(workingset_activate_anon)/* refaults close enough to go straight to active */   \
 	X(workingset_restore_anon) /* refaults of pages that were active when evicted */  \
+	X(workingset_refault_file) /* file pages read again after being dropped */         \
+	X(workingset_activate_file)/* ... close enough to go straight to active */        \
+	X(workingset_restore_file) /* ... that were active when dropped */                \
+	X(file_maps_managed)       /* file mmaps managed (emulated) */                    \
+	X(file_maps_kernel)        /* file mmaps left to the kernel (see file.c) */       \
+	X(file_maps_released)      /* MAP_SHARED file mmaps handed back to the kernel at fork */ \
+	X(file_write_errors)       /* failed writebacks to a mapped file (page kept) */   \
+	X(nr_active_anon)          /* list sizes at exit, in pages ... */                 \
+	X(nr_inactive_anon)                                                               \
+	X(nr_active_file)                                                                 \
+	X(nr_inactive_file)                                                               \
+	X(nr_active_anon_peak)     /* ... and their peaks */                              \
+	X(nr_inactive_anon_peak)                                                          \
+	X(nr_active_file_peak)                                                            \
+	X(nr_inactive_file_peak)                                                          \
+	X(swappiness_effective)    /* the swappiness in force at exit (auto: measured) */ \
+	X(anon_io_ns)              /* measured cost of an anon refault: swap read (+write) */ \
+	X(file_io_ns)              /* measured cost of a file refault: file read (+write) */ \
 	X(throttle_count)          /* faults that had to wait for free memory */          \
 	X(throttle_ns)             /* time those faults waited */                         \
 	X(swap_write_errors)       /* failed swap writes (page kept resident) */          \
@@ -48,6 +71,12 @@ struct stats {
 };
 
 extern struct stats stats;
+
+/* Refault distances (pages), log2 buckets: bucket 0 holds distance 0,
+ * bucket i holds [2^(i-1), 2^i); index 0 anon, 1 file. */
+#define REFAULT_BUCKETS 33
+extern uint64_t refault_hist[2][REFAULT_BUCKETS];
+void stat_refault_distance(bool file, uint64_t dist);
 
 #define stat_add(name, n) __atomic_fetch_add(&stats.name, (n), __ATOMIC_RELAXED)
 #define stat_inc(name) stat_add(name, 1)

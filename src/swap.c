@@ -178,7 +178,7 @@ void swap_freeze(int done_fd)
 		/* Nowhere to remember it: wait until the child is done. */
 		char c;
 
-		(void)!read(done_fd, &c, 1);
+		(void)!sys_read(done_fd, &c, 1);
 		close(done_fd);
 		return;
 	}
@@ -230,9 +230,9 @@ static int copy_range(int from, int to, uint64_t off, uint64_t len)
 		return -ENOMEM;
 	while (len) {
 		size_t n = len < (1 << 20) ? (size_t)len : (1 << 20);
-		ssize_t r = pread(from, buf, n, in);
+		ssize_t r = sys_pread(from, buf, n, in);
 
-		if (r <= 0 || pwrite(to, buf, (size_t)r, out) != r)
+		if (r <= 0 || sys_pwrite(to, buf, (size_t)r, out) != r)
 			return r < 0 ? -errno : -EIO;
 		in += r;
 		out += r;

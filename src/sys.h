@@ -20,6 +20,24 @@ pid_t sys_gettid(void);
 uint64_t sys_now_ns(void);
 uint64_t sys_thread_cpu_ns(void);
 
+/* I/O of the runtime's own: never through the preload's read/write hooks. */
+static inline ssize_t sys_read(int fd, void *buf, size_t n)
+{
+	return syscall(SYS_read, fd, buf, n);
+}
+static inline ssize_t sys_write(int fd, const void *buf, size_t n)
+{
+	return syscall(SYS_write, fd, buf, n);
+}
+static inline ssize_t sys_pread(int fd, void *buf, size_t n, off_t off)
+{
+	return syscall(SYS_pread64, fd, buf, n, off);
+}
+static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
 /* A mapping of anonymous, never-managed memory for runtime metadata. */
 void *sys_alloc_meta(size_t len);
 

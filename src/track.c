@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "track.h"
 
+#include "balance.h"
 #include "config.h"
 #include "log.h"
 #include "lru.h"
@@ -42,7 +43,7 @@ int track_init(char *err, unsigned long errlen)
 		int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0) {
-			(void)!read(fd, buf, sizeof(buf) - 1);
+			(void)!sys_read(fd, buf, sizeof(buf) - 1);
 			close(fd);
 		}
 		max_armed = strtoull(buf, NULL, 10) / 4;
@@ -90,7 +91,7 @@ static int arm_by_copy(uint32_t f)
 		return -ENOENT;
 	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
 		return -ENOMEM;
-	if (pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) != (ssize_t)PAGE_SIZE)
+	if (sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) != (ssize_t)PAGE_SIZE)
 		return -EIO;
 	r = uffd_copy(rt_staging(f), buf, false);
 	if (r)
@@ -133,7 +134,7 @@ int track_arm(uint32_t f)
 		return arm_uffd(f);
 	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
 		return -EINVAL; /* the program chose this page's protection: leave it */
-	if (lru.lists[LRU_INACTIVE_ANON].nr + rt.nr_writeback >= max_armed)
+	if (lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_INACTIVE_FILE].nr + rt.nr_writeback >= max_armed)
 		return -EAGAIN; /* VMA budget */
 	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
 }
@@ -164,7 +165,27 @@ int track_copy_out(uint32_t f, void *buf)
 		memcpy(buf, (void *)rt_staging(f), PAGE_SIZE);
 		return 0;
 	}
-	return pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+	return sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+int track_read_page(uint32_t f, void *buf)
+{
+	struct frame *fr = frame_of(f);
+
+	if (fr->flags & F_STAGED)
+		return track_copy_out(f, buf);
+	return sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n)
+{
+	struct frame *fr = frame_of(f);
+
+	if ((fr->flags & F_STAGED) && config.track == TRACK_UFFD) {
+		memcpy((char *)rt_staging(f) + off, src, n);
+		return 0;
+	}
+	return sys_pwrite(mem_fd, src, n, (off_t)(fr->addr + off)) == (ssize_t)n ? 0 : -EIO;
 }
 
 void track_drop(uint32_t f)
@@ -188,8 +209,10 @@ int track_reference(uint32_t f)
 		return err;
 	fr->flags &= ~F_STAGED;
 	fr->flags |= F_WORKINGSET;
+	/* Referenced while inactive: a rotation, the cheap half of a list's cost. */
+	balance_note_cost((fr->flags & F_FILE) != 0, 0, 1);
 	if (!(fr->flags & F_WRITEBACK)) {
-		lru_move(f, LRU_ACTIVE_ANON, true);
+		lru_move(f, lru_of(fr, true), true);
 		/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
 		if (config.track == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async)
 			uffd_writeprotect(fr->addr, PAGE_SIZE);

@@ -14,6 +14,7 @@
 #ifndef USWAP_TRACK_H
 #define USWAP_TRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 int track_init(char *err, unsigned long errlen);
@@ -24,6 +25,10 @@ int track_disarm(uint32_t f);
 int track_reference(uint32_t f);
 /* Copy the armed page's contents to buf (for writeout). */
 int track_copy_out(uint32_t f, void *buf);
+/* Read a resident page, armed or not, without touching it (no fault). */
+int track_read_page(uint32_t f, void *buf);
+/* Write n bytes at offset off of a resident page, armed or not. */
+int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n);
 /* Free the memory of an armed page whose copy is safely on the swap file,
  * or that the program released. The page's next access faults MISSING. */
 void track_drop(uint32_t f);

@@ -150,7 +150,7 @@ bool uffd_page_present(uintptr_t addr)
 {
 	uint64_t e = 0;
 
-	if (pread(pagemap_fd, &e, sizeof(e), (off_t)(addr >> PAGE_SHIFT) * 8) != sizeof(e))
+	if (sys_pread(pagemap_fd, &e, sizeof(e), (off_t)(addr >> PAGE_SHIFT) * 8) != sizeof(e))
 		return false;
 	return e >> 63;
 }

@@ -38,7 +38,11 @@ static void usage(FILE *f)
 		"  --swap PATH         swap file location: a directory, or a new file's path\n"
 		"                      (default: an anonymous file under $TMPDIR, else /tmp)\n"
 		"  --swap-size SIZE    cap on the swap file (default: until the disk is full)\n"
-		"  --swappiness N      0..200, anon vs file reclaim balance (default 60)\n"
+		"  --swappiness N      0..200, anon vs file reclaim balance (default 60), or\n"
+		"                      auto: balance by the measured cost of each kind's I/O\n"
+		"  --file-maps POLICY  file mmaps: managed (default) or kernel (left alone)\n"
+		"  --refault-activate on|off  refaults within the working set go straight\n"
+		"                      to the active list (default on)\n"
 		"  --stats FILE        write counters as JSON at exit\n"
 		"  --track MECH        access tracking: uffd (default) or mprotect\n"
 		"  --on-fork POLICY    a forked child: managed (default: its own runtime and\n"
@@ -91,6 +95,8 @@ static const struct opt opts[] = {
 	{ "--stats", "USWAP_STATS" },
 	{ "--track", "USWAP_TRACK" },
 	{ "--on-fork", "USWAP_ON_FORK" },
+	{ "--file-maps", "USWAP_FILE_MAPS" },
+	{ "--refault-activate", "USWAP_REFAULT_ACTIVATE" },
 	{ "--wmark-min", "USWAP_WMARK_MIN" },
 	{ "--wmark-low", "USWAP_WMARK_LOW" },
 	{ "--wmark-high", "USWAP_WMARK_HIGH" },

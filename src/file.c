@@ -1,0 +1,480 @@
+/*
+ * File mappings, emulated.
+ *
+ * userfaultfd cannot register a regular file's mapping, so a file mmap the
+ * program asks for is made by the kernel (which checks the descriptor's
+ * mode, the offset and the flags, and picks the address), then replaced in
+ * place by an anonymous mapping of the same protection that we register: a
+ * REGION_FILE region that remembers the file (our own descriptor of it)
+ * and the offset. Its pages are filled from the file on first touch
+ * (fault.c) and live on the file LRU. Reclaim (scan.c) drops a page that
+ * still equals its file's copy (content hash) with no I/O; writes a
+ * changed MAP_SHARED page back to the file first; sends a changed
+ * MAP_PRIVATE page to swap, as the kernel treats a copied-on-write page as
+ * anonymous.
+ *
+ * Coherence. The resident pages of a MAP_SHARED mapping are this process's
+ * own copy of the file, not the kernel's page cache, so:
+ *   - the program's writes through the mapping reach the file when the
+ *     page is reclaimed, and at msync(), munmap(), exit() / _exit(), and
+ *     before the program read()s or write()s those bytes of the file
+ *     itself (the preload hooks the read and write families);
+ *   - bytes the program write()s to a file it has mapped are copied into
+ *     the resident pages that map them (unwritten MAP_PRIVATE pages too);
+ *   - other processes' changes to the file are seen for pages that are not
+ *     resident (read on the next fault), not in resident ones;
+ *   - at fork() MAP_SHARED file mappings go back to the kernel, so parent
+ *     and child keep sharing them.
+ * A process killed by a signal loses the changes not yet written back
+ * (msync before anything that must survive a crash, as POSIX says).
+ */
+#define _GNU_SOURCE
+#include "file.h"
+
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "page.h"
+#include "rt.h"
+#include "stats.h"
+#include "track.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MAPFILES 1024
+
+static struct mapfile *mapfiles;
+unsigned nr_mapfiles;
+
+void mapfile_get(struct mapfile *mf)
+{
+	if (mf)
+		mf->refs++;
+}
+
+void mapfile_put(struct mapfile *mf)
+{
+	if (mf && --mf->refs == 0) {
+		close(mf->fd);
+		mf->fd = -1;
+		__atomic_store_n(&nr_mapfiles, nr_mapfiles - 1, __ATOMIC_RELAXED);
+	}
+}
+
+static struct mapfile *mapfile_find(dev_t dev, ino_t ino)
+{
+	for (unsigned i = 0; mapfiles && i < MAX_MAPFILES; i++)
+		if (mapfiles[i].refs && mapfiles[i].dev == dev && mapfiles[i].ino == ino)
+			return &mapfiles[i];
+	return NULL;
+}
+
+/* A reference to the file behind fd (one entry per file), or NULL. */
+static struct mapfile *mapfile_open(int fd, const struct stat *st)
+{
+	bool writable = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+	struct mapfile *mf = mapfile_find(st->st_dev, st->st_ino);
+	char link[64];
+	int nfd;
+	ssize_t n;
+
+	if (mf && (mf->writable || !writable)) {
+		mf->refs++;
+		return mf;
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return NULL;
+	if (mf) {
+		/* Mapped read-only before, for writing now: keep the better descriptor. */
+		close(mf->fd);
+		mf->fd = nfd;
+		mf->writable = true;
+		mf->refs++;
+		return mf;
+	}
+	if (!mapfiles && !(mapfiles = sys_alloc_meta(MAX_MAPFILES * sizeof(*mapfiles)))) {
+		close(nfd);
+		return NULL;
+	}
+	for (unsigned i = 0; i < MAX_MAPFILES; i++) {
+		if (mapfiles[i].refs)
+			continue;
+		mf = &mapfiles[i];
+		*mf = (struct mapfile){ .fd = nfd, .dev = st->st_dev, .ino = st->st_ino, .refs = 1,
+					.writable = writable };
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, mf->path, sizeof(mf->path) - 1);
+		mf->path[n > 0 ? n : 0] = 0;
+		__atomic_store_n(&nr_mapfiles, nr_mapfiles + 1, __ATOMIC_RELAXED);
+		return mf;
+	}
+	close(nfd);
+	log_once("more than %d files mapped at once: the rest are left to the kernel", MAX_MAPFILES);
+	return NULL;
+}
+
+size_t file_page_bytes(struct mapfile *mf, uint64_t off)
+{
+	struct stat st;
+
+	if (fstat(mf->fd, &st) || (uint64_t)st.st_size <= off)
+		return 0;
+	return (uint64_t)st.st_size - off < PAGE_SIZE ? (size_t)((uint64_t)st.st_size - off) : PAGE_SIZE;
+}
+
+static bool may_manage(int prot, int flags, int fd, struct stat *st)
+{
+	int type = flags & MAP_TYPE;
+
+	return config.file_maps && !rt.mlock_future &&
+	       (prot == PROT_READ || prot == (PROT_READ | PROT_WRITE)) &&
+	       (type == MAP_PRIVATE || type == MAP_SHARED || type == MAP_SHARED_VALIDATE) &&
+	       !(flags & (MAP_GROWSDOWN | MAP_STACK | MAP_HUGETLB | MAP_LOCKED | MAP_SYNC)) &&
+	       fstat(fd, st) == 0 && S_ISREG(st->st_mode);
+}
+
+void *file_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	struct stat st;
+	bool manage = may_manage(prot, flags, fd, &st);
+	struct mapfile *mf = NULL;
+	struct region *r = NULL;
+	void *p;
+
+	len = PAGE_ALIGN_UP(len);
+	sys_lock(&rt.lock);
+	/* The kernel checks the call, picks the address, and for MAP_FIXED
+	 * replaces what was there: changes of a shared file mapping there are
+	 * written back first. */
+	if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len))
+		file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
+	p = sys_mmap(addr, len, prot, manage ? flags & ~MAP_POPULATE : flags, fd, off);
+	if (p == MAP_FAILED)
+		goto out;
+	if (rt_overlaps_locked((uintptr_t)p, len)) {
+		rt_discard_locked((uintptr_t)p, len);
+		region_remove((uintptr_t)p, (uintptr_t)p + len);
+	}
+	if (!manage || !(mf = mapfile_open(fd, &st)))
+		goto kernel;
+	if (sys_mmap(p, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		goto remap;
+	if (uffd_register((uintptr_t)p, len) || !(r = region_add((uintptr_t)p, (uintptr_t)p + len, REGION_FILE)))
+		goto remap;
+	r->file = mf;
+	r->file_off = (uint64_t)off;
+	r->shared = (flags & MAP_TYPE) != MAP_PRIVATE;
+	r->app_prot = prot;
+	stats.file_maps_managed++;
+	sys_unlock(&rt.lock);
+	if (flags & MAP_POPULATE)
+		rt_populate(p, len, prot);
+	return p;
+remap:
+	/* Could not take it over: the kernel's mapping again, as asked. */
+	p = sys_mmap(p, len, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off);
+	mapfile_put(mf);
+kernel:
+	if (p != MAP_FAILED)
+		stats.file_maps_kernel++;
+out:
+	sys_unlock(&rt.lock);
+	return p;
+}
+
+/* Write back one resident page of a shared file region if it changed. */
+static int flush_page(struct region *r, uintptr_t a, uint32_t f)
+{
+	static char *buf;
+	struct frame *fr = frame_of(f);
+	uint64_t off = region_file_off(r, a), h;
+	size_t n;
+
+	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
+		return -ENOMEM;
+	if (!(fr->flags & F_FILE) || track_read_page(f, buf))
+		return 0;
+	h = page_hash(buf);
+	if (h == fr->hash)
+		return 0;
+	n = file_page_bytes(r->file, off);
+	if (n && sys_pwrite(r->file->fd, buf, n, (off_t)off) != (ssize_t)n) {
+		int err = errno ? -errno : -EIO;
+
+		stats.file_write_errors++;
+		return err;
+	}
+	fr->hash = h;
+	stats.pgpgout++;
+	return 0;
+}
+
+static bool is_shared_file(const struct region *r)
+{
+	return r->kind == REGION_FILE && r->shared;
+}
+
+/* Does a page of a shared file region within [s, e) have a write in flight? */
+static bool writeback_within(uintptr_t s, uintptr_t e)
+{
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+		struct region_walk walk = { 0 };
+		uintptr_t lo, hi;
+
+		if (!is_shared_file(r) || r->end <= s || r->start >= e)
+			continue;
+		region_span(r, s, e, &lo, &hi);
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
+			uint64_t w = *region_pst(r, a);
+
+			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_WRITEBACK))
+				return true;
+		}
+	}
+	return false;
+}
+
+int file_flush_locked(uintptr_t s, uintptr_t e)
+{
+	int err = 0;
+
+	/* A write in flight carries an older copy: let it land first. */
+	while (writeback_within(s, e)) {
+		struct timespec ts = { 0, 200000 };
+
+		sys_unlock(&rt.lock);
+		nanosleep(&ts, NULL);
+		sys_lock(&rt.lock);
+	}
+	for (size_t i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+		struct region_walk walk = { 0 };
+		uintptr_t lo, hi;
+
+		if (!is_shared_file(r) || r->end <= s || r->start >= e)
+			continue;
+		region_span(r, s, e, &lo, &hi);
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
+			uint64_t w = *region_pst(r, a);
+			int rc;
+
+			if (ps_type(w) != PS_RESIDENT)
+				continue;
+			rc = flush_page(r, a, ps_index(w));
+			if (rc && !err)
+				err = rc;
+		}
+	}
+	if (err)
+		log_once("writing a shared file mapping back failed: %s", strerror(-err));
+	return err;
+}
+
+void file_flush_all(void)
+{
+	if (!rt.enabled || !__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED))
+		return;
+	sys_lock(&rt.lock);
+	file_flush_locked(0, UINTPTR_MAX);
+	sys_unlock(&rt.lock);
+}
+
+void file_fork_prepare(void)
+{
+	size_t i = 0;
+
+	if (!nr_mapfiles)
+		return;
+	while (i < nr_regions) {
+		struct region *r = &regions[i];
+		uintptr_t s = r->start, e = r->end;
+		int prot = r->app_prot != -1 ? r->app_prot
+					     : r->file->writable ? PROT_READ | PROT_WRITE : PROT_READ;
+		struct mapfile *mf = r->file;
+		uint64_t off = r->file_off;
+
+		if (!is_shared_file(r)) {
+			i++;
+			continue;
+		}
+		file_flush_locked(s, e);
+		rt_discard_locked(s, e - s);
+		mapfile_get(mf);
+		region_remove(s, e); /* r is gone; regions[i] is the next one */
+		if (sys_mmap((void *)s, e - s, prot, MAP_SHARED | MAP_FIXED, mf->fd, (off_t)off) == MAP_FAILED)
+			log_line("cannot hand a shared file mapping back to the kernel at fork: %s", strerror(errno));
+		mapfile_put(mf);
+		stats.file_maps_released++;
+	}
+}
+
+int rt_msync(void *addr, size_t len, int flags)
+{
+	uintptr_t s = (uintptr_t)addr, e = PAGE_ALIGN_UP(s + len);
+	struct mapfile *sync[16];
+	unsigned nsync = 0;
+	int r = (int)syscall(SYS_msync, addr, len, flags), err = 0;
+
+	if (r || !rt.enabled || !__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED))
+		return r;
+	sys_lock(&rt.lock);
+	/* MS_ASYNC too: Linux makes the bytes visible at once (one page cache). */
+	err = file_flush_locked(s, e);
+	if (flags & MS_SYNC)
+		for (size_t i = 0; i < nr_regions && nsync < 16; i++)
+			if (is_shared_file(&regions[i]) && regions[i].end > s && regions[i].start < e &&
+			    (!nsync || sync[nsync - 1] != regions[i].file)) {
+				sync[nsync++] = regions[i].file;
+				mapfile_get(regions[i].file);
+			}
+	sys_unlock(&rt.lock);
+	for (unsigned i = 0; i < nsync; i++)
+		if (fdatasync(sync[i]->fd) && !err)
+			err = -errno;
+	if (nsync) {
+		sys_lock(&rt.lock);
+		for (unsigned i = 0; i < nsync; i++)
+			mapfile_put(sync[i]);
+		sys_unlock(&rt.lock);
+	}
+	if (err) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+bool file_within(uintptr_t s, uintptr_t e)
+{
+	for (size_t i = 0; i < nr_regions && regions[i].start < e; i++)
+		if (regions[i].kind == REGION_FILE && regions[i].end > s)
+			return true;
+	return false;
+}
+
+bool file_may_write(uintptr_t s, uintptr_t e)
+{
+	for (size_t i = 0; i < nr_regions && regions[i].start < e; i++)
+		if (is_shared_file(&regions[i]) && regions[i].end > s && !regions[i].file->writable)
+			return false;
+	return true;
+}
+
+/* ---- read() and write() on a mapped file ---------------------------------- */
+
+/* The page-aligned addresses of r that map file bytes [lo, hi): [*s, *e). */
+static bool file_span(const struct region *r, uint64_t lo, uint64_t hi, uintptr_t *s, uintptr_t *e)
+{
+	uint64_t rlo = r->file_off, rhi = r->file_off + (r->end - r->start);
+
+	if (hi <= rlo || lo >= rhi)
+		return false;
+	*s = r->start + PAGE_ALIGN_DOWN((lo > rlo ? lo : rlo) - rlo);
+	*e = r->start + PAGE_ALIGN_UP((hi < rhi ? hi : rhi) - rlo);
+	return true;
+}
+
+bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
+{
+	struct stat st;
+	struct mapfile *mf;
+	uintptr_t s, e;
+
+	if (!rt.enabled || !__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED) || !len)
+		return false;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return false;
+	if (off < 0) {
+		int fl = fcntl(fd, F_GETFL);
+
+		off = write && fl >= 0 && (fl & O_APPEND) ? (long)st.st_size : (long)lseek(fd, 0, SEEK_CUR);
+		if (off < 0)
+			return false;
+	}
+	sys_lock(&rt.lock);
+	mf = mapfile_find(st.st_dev, st.st_ino);
+	if (!mf) {
+		sys_unlock(&rt.lock);
+		return false;
+	}
+	/* What the call reads, or overwrites in part, must be in the file first. */
+	for (size_t i = 0; i < nr_regions; i++)
+		if (regions[i].file == mf && regions[i].shared &&
+		    file_span(&regions[i], (uint64_t)off, (uint64_t)off + len, &s, &e))
+			file_flush_locked(s, e); /* may drop the lock: regions may move */
+	*io = (struct file_io){ .mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write };
+	if (write) {
+		/* No writeback of these bytes until file_io_end has copied the
+		 * new ones into the pages (an older copy must not land after). */
+		if (!mf->writers++) {
+			mf->busy_lo = io->lo;
+			mf->busy_hi = io->hi;
+		} else {
+			mf->busy_lo = io->lo < mf->busy_lo ? io->lo : mf->busy_lo;
+			mf->busy_hi = io->hi > mf->busy_hi ? io->hi : mf->busy_hi;
+		}
+		mapfile_get(mf);
+	}
+	sys_unlock(&rt.lock);
+	return write;
+}
+
+/* Copy the file's bytes [lo, hi) into the resident pages of r that map them. */
+static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
+{
+	static char *page;
+	uintptr_t s, e;
+
+	if ((!page && !(page = sys_alloc_meta(PAGE_SIZE))) || !file_span(r, lo, hi, &s, &e))
+		return;
+	for (uintptr_t a = s; a < e; a += PAGE_SIZE) {
+		uint64_t w = *region_pst(r, a), poff = region_file_off(r, a);
+		uint32_t f = ps_index(w);
+		struct frame *fr = frame_of(f);
+		uint64_t b0 = (lo > poff ? lo : poff) - poff, b1 = (hi < poff + PAGE_SIZE ? hi : poff + PAGE_SIZE) - poff;
+		bool clean;
+
+		if (ps_type(w) == PS_READING && (fr->flags & F_FILE)) {
+			fr->flags |= F_REREAD; /* its read may have seen the old bytes */
+			continue;
+		}
+		if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_FILE) || (fr->flags & F_WRITEBACK) ||
+		    track_read_page(f, page))
+			continue;
+		/* A MAP_PRIVATE page the program wrote is its own copy now. */
+		clean = page_hash(page) == fr->hash;
+		if (!r->shared && !clean)
+			continue;
+		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) != (ssize_t)(b1 - b0))
+			continue;
+		if (track_write_bytes(f, (size_t)b0, page + b0, (size_t)(b1 - b0)))
+			continue;
+		if (clean)
+			fr->hash = page_hash(page);
+	}
+}
+
+void file_io_end(struct file_io *io, ssize_t done)
+{
+	struct mapfile *mf = io->mf;
+
+	sys_lock(&rt.lock);
+	if (done > 0)
+		for (size_t i = 0; i < nr_regions; i++)
+			if (regions[i].file == mf)
+				patch_region(&regions[i], io->lo, io->lo + (uint64_t)done);
+	if (!--mf->writers)
+		mf->busy_lo = mf->busy_hi = 0;
+	mapfile_put(mf);
+	sys_unlock(&rt.lock);
+}

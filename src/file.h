@@ -1,0 +1,64 @@
+/* File mappings, emulated (file.c). All of it under rt.lock unless said. */
+#ifndef USWAP_FILE_H
+#define USWAP_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mapfile {
+	int fd;            /* our own descriptor of the file (close-on-exec) */
+	dev_t dev;
+	ino_t ino;
+	long refs;         /* regions that map it; 0 = slot free */
+	unsigned writers;  /* write() calls in flight on it (file_io_begin..end) */
+	uint64_t busy_lo, busy_hi; /* bytes those calls may change: no writeback there */
+	bool writable;     /* fd open for writing */
+	char path[240];
+};
+
+/* Open mapped files; the read/write hooks do nothing while it is 0. */
+extern unsigned nr_mapfiles;
+
+void mapfile_get(struct mapfile *mf);
+void mapfile_put(struct mapfile *mf);
+
+/* mmap of a file (not MAP_ANONYMOUS): managed if it can be, else the
+ * kernel's. Caller: rt_mmap, rt.enabled. */
+void *file_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+
+/* Write back the changed pages of the MAP_SHARED file regions within
+ * [s, e), first letting writebacks in flight there land (rt.lock is dropped
+ * meanwhile). 0, or a negative errno of a failed write. */
+int file_flush_locked(uintptr_t s, uintptr_t e);
+/* ... of every file region. */
+void file_flush_all(void);
+/* The fork hook: MAP_SHARED file regions go back to the kernel, so that
+ * parent and child keep sharing them. Called with rt.lock held, the
+ * scanner and handler parked. */
+void file_fork_prepare(void);
+
+/* read()/write() on a file the program has mapped (preload hooks). begin
+ * writes back the mapping's changes the call could see (and for a write,
+ * holds off writeback of those bytes); end puts the bytes a write stored
+ * into the resident pages that map them. */
+struct file_io {
+	struct mapfile *mf;
+	uint64_t lo, hi;
+	bool write;
+};
+bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io);
+void file_io_end(struct file_io *io, ssize_t done);
+
+int rt_msync(void *addr, size_t len, int flags);
+
+/* Is some of [s, e) a file region? May all of it be made writable (no
+ * MAP_SHARED mapping of a file opened read-only)? */
+bool file_within(uintptr_t s, uintptr_t e);
+bool file_may_write(uintptr_t s, uintptr_t e);
+
+/* Bytes of the page at file offset off that lie within the file (0..4096). */
+size_t file_page_bytes(struct mapfile *mf, uint64_t off);
+
+#endif
