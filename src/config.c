@@ -211,6 +211,15 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 			snprintf(err, errlen, "invalid file mapping policy '%s': expected managed or kernel", v);
 			return -EINVAL;
 		}
+	} else if (!strcmp(env, "USWAP_FILE_CACHE")) {
+		if (!strcmp(v, "keep"))
+			c->file_cache_drop = false;
+		else if (!strcmp(v, "drop"))
+			c->file_cache_drop = true;
+		else {
+			snprintf(err, errlen, "invalid file cache policy '%s': expected keep or drop", v);
+			return -EINVAL;
+		}
 	} else if (!strcmp(env, "USWAP_NO_CHILDREN")) {
 		c->no_children = *v && strcmp(v, "0");
 	} else {
@@ -225,6 +234,7 @@ static const char *const settings[] = {
 	"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 	"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE", "USWAP_STATS_PID",
 	"USWAP_ON_FORK", "USWAP_NO_CHILDREN", "USWAP_REFAULT_ACTIVATE", "USWAP_FILE_MAPS",
+	"USWAP_FILE_CACHE",
 };
 
 int config_check(const char *env, const char *value, char *err, size_t errlen)

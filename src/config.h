@@ -33,6 +33,7 @@ struct config {
 	bool no_children;         /* USWAP_NO_CHILDREN: only this process is managed */
 	bool refault_activate;    /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
 	bool file_maps;           /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
+	bool file_cache_drop;     /* USWAP_FILE_CACHE=drop: evicted file pages leave the kernel's page cache too */
 };
 
 /* --swappiness auto: the anon/file I/O cost ratio is measured, not set. */

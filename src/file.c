@@ -37,6 +37,7 @@
 #include "page.h"
 #include "rt.h"
 #include "stats.h"
+#include "swap.h"
 #include "track.h"
 #include "uffd.h"
 
@@ -90,7 +91,13 @@ static struct mapfile *mapfile_open(int fd, const struct stat *st)
 		mf->refs++;
 		return mf;
 	}
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* An open file description of our own (its readahead state and
+	 * fadvise hints are not the program's); a copy of the program's if the
+	 * file cannot be opened again. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	nfd = open(link, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (nfd < 0)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (nfd < 0)
 		return NULL;
 	if (mf) {
@@ -131,6 +138,149 @@ size_t file_page_bytes(struct mapfile *mf, uint64_t off)
 	return (uint64_t)st.st_size - off < PAGE_SIZE ? (size_t)((uint64_t)st.st_size - off) : PAGE_SIZE;
 }
 
+/*
+ * Two mappings of one file in one process, one of them MAP_SHARED, must see
+ * each other's stores at once (one page cache natively); our copies would
+ * not. So such files are the kernel's: their managed regions are handed
+ * back (release_region) and every later mapping of them is left alone while
+ * a shared kernel mapping of them is known to exist (kmaps, forgotten at
+ * munmap).
+ */
+struct kmap {
+	uintptr_t start, end;
+	dev_t dev;
+	ino_t ino;
+};
+#define MAX_KMAPS 256
+static struct kmap kmaps[MAX_KMAPS];
+static unsigned nr_kmaps;
+
+static void kmap_add(uintptr_t start, size_t len, dev_t dev, ino_t ino)
+{
+	if (nr_kmaps == MAX_KMAPS) {
+		log_once("more than %d shared file mappings left to the kernel: later mappings of "
+			 "those files may be managed and not see their stores", MAX_KMAPS);
+		return;
+	}
+	kmaps[nr_kmaps++] = (struct kmap){ start, start + len, dev, ino };
+}
+
+void file_kmap_forget(uintptr_t s, uintptr_t e)
+{
+	for (unsigned i = 0; i < nr_kmaps;)
+		if (kmaps[i].start >= s && kmaps[i].end <= e)
+			kmaps[i] = kmaps[--nr_kmaps];
+		else
+			i++;
+}
+
+static bool kmap_of(dev_t dev, ino_t ino)
+{
+	for (unsigned i = 0; i < nr_kmaps; i++)
+		if (kmaps[i].dev == dev && kmaps[i].ino == ino)
+			return true;
+	return false;
+}
+
+/* Copy one page of a private region that the program changed (resident and
+ * not equal to the file's copy, or in swap) to the same page of to. */
+static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
+{
+	static char *buf;
+	uint64_t w = *region_pst(r, a);
+	uint32_t f = ps_index(w);
+	bool have = false;
+
+	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
+		return;
+	if (ps_type(w) == PS_RESIDENT)
+		have = !track_read_page(f, buf) &&
+		       (!(frame_of(f)->flags & F_FILE) || page_hash(buf) != frame_of(f)->hash);
+	else if (ps_type(w) == PS_SWAPPED)
+		have = sys_pread(swap_read_fd(f), buf, PAGE_SIZE, (off_t)swap_offset(f)) == (ssize_t)PAGE_SIZE;
+	if (have && track_poke(to, buf))
+		log_line("lost a private page of %s handing it to the kernel", r->file->path);
+}
+
+/*
+ * Hand region i back to the kernel: a mapping of its file at the same
+ * address, offset and protection. A shared region's changes are written
+ * to the file first; a private one's changed pages are copied into the
+ * new mapping (which makes them its private copies, as the kernel's COW
+ * would have). Then region i is gone.
+ */
+static void release_region(size_t i)
+{
+	struct region *r = &regions[i];
+	uintptr_t s = r->start, e = r->end, tmp;
+	int prot = r->app_prot != -1 ? r->app_prot : r->file->writable ? PROT_READ | PROT_WRITE : PROT_READ;
+	struct mapfile *mf = r->file;
+	uint64_t off = r->file_off;
+	bool shared = r->shared;
+
+	mapfile_get(mf);
+	if (shared) {
+		file_flush_locked(s, e);
+		tmp = (uintptr_t)sys_mmap(NULL, e - s, prot, MAP_SHARED, mf->fd, (off_t)off);
+	} else {
+		tmp = (uintptr_t)sys_mmap(NULL, e - s, prot, MAP_PRIVATE, mf->fd, (off_t)off);
+		if (tmp != (uintptr_t)MAP_FAILED) {
+			struct region_walk walk = { 0 };
+			uintptr_t lo, hi;
+
+			r = region_lookup(s);
+			region_span(r, s, e, &lo, &hi);
+			for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi))
+				keep_private_page(r, a, tmp + (a - s));
+		}
+	}
+	if (tmp == (uintptr_t)MAP_FAILED) {
+		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path, strerror(errno));
+		mapfile_put(mf);
+		return;
+	}
+	rt_discard_locked(s, e - s);
+	region_remove(s, e);
+	if (sys_mremap((void *)tmp, e - s, e - s, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s) == MAP_FAILED)
+		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path, strerror(errno));
+	else if (shared)
+		kmap_add(s, e - s, mf->dev, mf->ino);
+	mapfile_put(mf);
+	stats.file_maps_released++;
+}
+
+/* Hand every managed region of the file back to the kernel. */
+static void release_file(dev_t dev, ino_t ino)
+{
+	size_t i = 0;
+
+	while (i < nr_regions)
+		if (regions[i].kind == REGION_FILE && regions[i].file->dev == dev && regions[i].file->ino == ino)
+			release_region(i); /* regions[i] is the next one now */
+		else
+			i++;
+}
+
+/* Would managing a new mapping of this file break the coherence of two
+ * mappings (see kmaps)? If so the file's regions go back to the kernel. */
+static bool file_conflict(const struct stat *st, bool shared)
+{
+	bool others = false, shared_other = false;
+
+	if (kmap_of(st->st_dev, st->st_ino))
+		return true;
+	for (size_t i = 0; i < nr_regions; i++)
+		if (regions[i].kind == REGION_FILE && regions[i].file->dev == st->st_dev &&
+		    regions[i].file->ino == st->st_ino) {
+			others = true;
+			shared_other |= regions[i].shared;
+		}
+	if (!others || (!shared && !shared_other))
+		return false;
+	release_file(st->st_dev, st->st_ino);
+	return true;
+}
+
 static bool may_manage(int prot, int flags, int fd, struct stat *st)
 {
 	int type = flags & MAP_TYPE;
@@ -157,9 +307,12 @@ void *file_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 	 * written back first. */
 	if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len))
 		file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
+	if (manage && file_conflict(&st, (flags & MAP_TYPE) != MAP_PRIVATE))
+		manage = false;
 	p = sys_mmap(addr, len, prot, manage ? flags & ~MAP_POPULATE : flags, fd, off);
 	if (p == MAP_FAILED)
 		goto out;
+	file_kmap_forget((uintptr_t)p, (uintptr_t)p + len);
 	if (rt_overlaps_locked((uintptr_t)p, len)) {
 		rt_discard_locked((uintptr_t)p, len);
 		region_remove((uintptr_t)p, (uintptr_t)p + len);
@@ -184,8 +337,11 @@ remap:
 	p = sys_mmap(p, len, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off);
 	mapfile_put(mf);
 kernel:
-	if (p != MAP_FAILED)
+	if (p != MAP_FAILED) {
 		stats.file_maps_kernel++;
+		if ((flags & MAP_TYPE) != MAP_PRIVATE && (manage || fstat(fd, &st) == 0) && S_ISREG(st.st_mode))
+			kmap_add((uintptr_t)p, len, st.st_dev, st.st_ino);
+	}
 out:
 	sys_unlock(&rt.lock);
 	return p;
@@ -295,27 +451,11 @@ void file_fork_prepare(void)
 
 	if (!nr_mapfiles)
 		return;
-	while (i < nr_regions) {
-		struct region *r = &regions[i];
-		uintptr_t s = r->start, e = r->end;
-		int prot = r->app_prot != -1 ? r->app_prot
-					     : r->file->writable ? PROT_READ | PROT_WRITE : PROT_READ;
-		struct mapfile *mf = r->file;
-		uint64_t off = r->file_off;
-
-		if (!is_shared_file(r)) {
+	while (i < nr_regions)
+		if (is_shared_file(&regions[i]))
+			release_region(i); /* regions[i] is the next one now */
+		else
 			i++;
-			continue;
-		}
-		file_flush_locked(s, e);
-		rt_discard_locked(s, e - s);
-		mapfile_get(mf);
-		region_remove(s, e); /* r is gone; regions[i] is the next one */
-		if (sys_mmap((void *)s, e - s, prot, MAP_SHARED | MAP_FIXED, mf->fd, (off_t)off) == MAP_FAILED)
-			log_line("cannot hand a shared file mapping back to the kernel at fork: %s", strerror(errno));
-		mapfile_put(mf);
-		stats.file_maps_released++;
-	}
 }
 
 int rt_msync(void *addr, size_t len, int flags)
@@ -352,6 +492,20 @@ int rt_msync(void *addr, size_t len, int flags)
 		return -1;
 	}
 	return 0;
+}
+
+void file_advise(uintptr_t s, size_t len, int advice)
+{
+	int fadv = advice == MADV_RANDOM ? POSIX_FADV_RANDOM
+		 : advice == MADV_SEQUENTIAL ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_NORMAL;
+
+	if (!__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED))
+		return;
+	sys_lock(&rt.lock);
+	for (size_t i = 0; i < nr_regions && regions[i].start < s + len; i++)
+		if (regions[i].kind == REGION_FILE && regions[i].end > s)
+			posix_fadvise(regions[i].file->fd, 0, 0, fadv);
+	sys_unlock(&rt.lock);
 }
 
 bool file_within(uintptr_t s, uintptr_t e)

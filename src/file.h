@@ -53,6 +53,15 @@ void file_io_end(struct file_io *io, ssize_t done);
 
 int rt_msync(void *addr, size_t len, int flags);
 
+/* [s, e) was unmapped or replaced: forget the kernel's shared file
+ * mappings there (file.c, kmaps). */
+void file_kmap_forget(uintptr_t s, uintptr_t e);
+
+/* MADV_RANDOM / SEQUENTIAL / NORMAL on file regions within [s, s+len):
+ * the matching posix_fadvise on our descriptor of each file, whose
+ * readahead serves our reads. */
+void file_advise(uintptr_t s, size_t len, int advice);
+
 /* Is some of [s, e) a file region? May all of it be made writable (no
  * MAP_SHARED mapping of a file opened read-only)? */
 bool file_within(uintptr_t s, uintptr_t e);

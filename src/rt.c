@@ -289,6 +289,8 @@ static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, l
 		if ((flags & MAP_FIXED) && rt_overlaps_locked((uintptr_t)addr, len))
 			file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
 		p = sys_mmap(addr, len, prot, flags, fd, off);
+		if (p != MAP_FAILED)
+			file_kmap_forget((uintptr_t)p, (uintptr_t)p + len);
 		if (p != MAP_FAILED && rt_overlaps_locked((uintptr_t)p, len)) {
 			/* MAP_FIXED replaced managed pages. */
 			rt_discard_locked((uintptr_t)p, len);
@@ -329,6 +331,8 @@ int rt_munmap(void *addr, size_t len)
 	if (rt_overlaps_locked((uintptr_t)addr, len))
 		file_flush_locked((uintptr_t)addr, (uintptr_t)addr + len);
 	r = sys_munmap(addr, len);
+	if (r == 0)
+		file_kmap_forget((uintptr_t)addr, (uintptr_t)addr + len);
 	if (r == 0 && rt_overlaps_locked((uintptr_t)addr, len)) {
 		rt_discard_locked((uintptr_t)addr, len);
 		region_remove((uintptr_t)addr, (uintptr_t)addr + len);
@@ -372,6 +376,8 @@ int rt_madvise(void *addr, size_t len, int advice)
 	bool managed, hint;
 	int r;
 
+	if (rt.enabled && (advice == MADV_RANDOM || advice == MADV_SEQUENTIAL || advice == MADV_NORMAL))
+		file_advise(s, PAGE_ALIGN_UP(len), advice);
 	hint = advice == MADV_WILLNEED || advice == MADV_COLD || advice == MADV_PAGEOUT;
 	if (!rt.enabled || (s & (PAGE_SIZE - 1)) ||
 	    (advice != MADV_DONTNEED && advice != MADV_FREE && !hint))

@@ -184,6 +184,15 @@ static void evict(uint32_t f)
 	bool file = fr->flags & F_FILE, was_active = fr->flags & F_WORKINGSET;
 
 	track_drop(f);
+	if (file && config.file_cache_drop) {
+		/* --file-cache drop: the kernel's copy goes too, so the next
+		 * touch costs what it would in a memcg (a read from the disk). */
+		struct region *r = region_lookup(fr->addr);
+
+		if (r && r->file)
+			posix_fadvise(r->file->fd, (off_t)region_file_off(r, fr->addr), PAGE_SIZE,
+				      POSIX_FADV_DONTNEED);
+	}
 	if (p)
 		*p = file ? ps_file(rt.nonresident_age, was_active)
 			  : ps_swapped(fr->slot, rt.nonresident_age, was_active);

@@ -188,6 +188,11 @@ int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n)
 	return sys_pwrite(mem_fd, src, n, (off_t)(fr->addr + off)) == (ssize_t)n ? 0 : -EIO;
 }
 
+int track_poke(uintptr_t addr, const void *page)
+{
+	return sys_pwrite(mem_fd, page, PAGE_SIZE, (off_t)addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
 void track_drop(uint32_t f)
 {
 	struct frame *fr = frame_of(f);

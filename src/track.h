@@ -29,6 +29,9 @@ int track_copy_out(uint32_t f, void *buf);
 int track_read_page(uint32_t f, void *buf);
 /* Write n bytes at offset off of a resident page, armed or not. */
 int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n);
+/* Write a page to addr through /proc/self/mem (any protection; a private
+ * file mapping gets its own copy, as a write would give it). */
+int track_poke(uintptr_t addr, const void *page);
 /* Free the memory of an armed page whose copy is safely on the swap file,
  * or that the program released. The page's next access faults MISSING. */
 void track_drop(uint32_t f);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"  --swappiness N      0..200, anon vs file reclaim balance (default 60), or\n"
 		"                      auto: balance by the measured cost of each kind's I/O\n"
 		"  --file-maps POLICY  file mmaps: managed (default) or kernel (left alone)\n"
+		"  --file-cache POLICY an evicted file page: keep (default) in the kernel's\n"
+		"                      page cache, or drop it from there too\n"
 		"  --refault-activate on|off  refaults within the working set go straight\n"
 		"                      to the active list (default on)\n"
 		"  --stats FILE        write counters as JSON at exit\n"
@@ -96,6 +98,7 @@ static const struct opt opts[] = {
 	{ "--track", "USWAP_TRACK" },
 	{ "--on-fork", "USWAP_ON_FORK" },
 	{ "--file-maps", "USWAP_FILE_MAPS" },
+	{ "--file-cache", "USWAP_FILE_CACHE" },
 	{ "--refault-activate", "USWAP_REFAULT_ACTIVATE" },
 	{ "--wmark-min", "USWAP_WMARK_MIN" },
 	{ "--wmark-low", "USWAP_WMARK_LOW" },
