@@ -324,6 +324,7 @@ class Runner:
         res["timed_out"] = timed_out.is_set()
         res["ru_majflt"] = ru.ru_majflt
         res["ru_maxrss_kib"] = ru.ru_maxrss
+        res["ru_inblock"] = ru.ru_inblock  # 512-byte blocks read from disk by the process
         res["stdout"] = read_file(out_path)
         res["stderr"] = read_file(err_path)
         vm_after = vmstat()
