@@ -379,39 +379,10 @@ static bool is_shared_file(const struct region *r)
 	return r->kind == REGION_FILE && r->shared;
 }
 
-/* Does a page of a shared file region within [s, e) have a write in flight? */
-static bool writeback_within(uintptr_t s, uintptr_t e)
+/* Call fn on each resident page of the MAP_SHARED file regions within
+ * [s, e); stop at the first nonzero return and give it back. */
+static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *, uintptr_t, uint32_t))
 {
-	for (size_t i = 0; i < nr_regions; i++) {
-		struct region *r = &regions[i];
-		struct region_walk walk = { 0 };
-		uintptr_t lo, hi;
-
-		if (!is_shared_file(r) || r->end <= s || r->start >= e)
-			continue;
-		region_span(r, s, e, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
-			uint64_t w = *region_pst(r, a);
-
-			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_index(w))->flags & F_WRITEBACK))
-				return true;
-		}
-	}
-	return false;
-}
-
-int file_flush_locked(uintptr_t s, uintptr_t e)
-{
-	int err = 0;
-
-	/* A write in flight carries an older copy: let it land first. */
-	while (writeback_within(s, e)) {
-		struct timespec ts = { 0, 200000 };
-
-		sys_unlock(&rt.lock);
-		nanosleep(&ts, NULL);
-		sys_lock(&rt.lock);
-	}
 	for (size_t i = 0; i < nr_regions; i++) {
 		struct region *r = &regions[i];
 		struct region_walk walk = { 0 };
@@ -424,13 +395,46 @@ int file_flush_locked(uintptr_t s, uintptr_t e)
 			uint64_t w = *region_pst(r, a);
 			int rc;
 
-			if (ps_type(w) != PS_RESIDENT)
-				continue;
-			rc = flush_page(r, a, ps_index(w));
-			if (rc && !err)
-				err = rc;
+			if (ps_type(w) == PS_RESIDENT && (rc = fn(r, a, ps_index(w))))
+				return rc;
 		}
 	}
+	return 0;
+}
+
+static int under_writeback(struct region *r, uintptr_t a, uint32_t f)
+{
+	(void)r;
+	(void)a;
+	return (frame_of(f)->flags & F_WRITEBACK) != 0;
+}
+
+static int flush_err;
+
+static int flush_one(struct region *r, uintptr_t a, uint32_t f)
+{
+	int rc = flush_page(r, a, f);
+
+	if (rc && !flush_err)
+		flush_err = rc;
+	return 0; /* on to the next page: write back all that can be */
+}
+
+int file_flush_locked(uintptr_t s, uintptr_t e)
+{
+	int err;
+
+	/* A write in flight carries an older copy: let it land first. */
+	while (each_shared_page(s, e, under_writeback)) {
+		struct timespec ts = { 0, 200000 };
+
+		sys_unlock(&rt.lock);
+		nanosleep(&ts, NULL);
+		sys_lock(&rt.lock);
+	}
+	flush_err = 0;
+	each_shared_page(s, e, flush_one);
+	err = flush_err;
 	if (err)
 		log_once("writing a shared file mapping back failed: %s", strerror(-err));
 	return err;
