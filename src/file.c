@@ -402,11 +402,15 @@ static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *,
 	return 0;
 }
 
-static int under_writeback(struct region *r, uintptr_t a, uint32_t f)
+/* Not to be written back now: a write of it is in flight, or a write()
+ * of the program is changing its bytes in the file (file_io_begin..end):
+ * our copy lacks them until file_io_end puts them in. */
+static int busy_page(struct region *r, uintptr_t a, uint32_t f)
 {
-	(void)r;
-	(void)a;
-	return (frame_of(f)->flags & F_WRITEBACK) != 0;
+	uint64_t off = region_file_off(r, a);
+
+	return (frame_of(f)->flags & F_WRITEBACK) ||
+	       (off < r->file->busy_hi && off + PAGE_SIZE > r->file->busy_lo);
 }
 
 static int flush_err;
@@ -424,8 +428,9 @@ int file_flush_locked(uintptr_t s, uintptr_t e)
 {
 	int err;
 
-	/* A write in flight carries an older copy: let it land first. */
-	while (each_shared_page(s, e, under_writeback)) {
+	/* A write in flight carries an older copy: let it land first; and
+	 * let a write() on these bytes finish putting them in the pages. */
+	while (each_shared_page(s, e, busy_page)) {
 		struct timespec ts = { 0, 200000 };
 
 		sys_unlock(&rt.lock);
