@@ -531,9 +531,10 @@ static void resolve_io(void)
 #undef X
 }
 
+/* A call before preload_ctor ran (another library's constructor). */
 #define REAL(name) \
 	if (unlikely(!real_##name)) \
-		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+		resolve_io()
 
 static size_t iov_len(const struct iovec *iov, int n)
 {

@@ -91,8 +91,9 @@ enum fault_result {
 	FAULT_READING,/* a swap-in is in flight: its completion wakes the thread */
 };
 
-/* Start reading a page into frame f: from its swap slot, or from its file. */
-static void start_read(uint32_t f, uint32_t b)
+/* Start reading a page of region r into frame f: from its swap slot, or
+ * from its file. */
+static void start_read(const struct region *r, uint32_t f, uint32_t b)
 {
 	struct frame *fr = frame_of(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -103,8 +104,6 @@ static void start_read(uint32_t f, uint32_t b)
 		sqe = io_uring_get_sqe(&ring);
 	}
 	if (fr->flags & F_FILE) {
-		struct region *r = region_lookup(fr->addr);
-
 		io_uring_prep_read_fixed(sqe, r->file->fd, buf, PAGE_SIZE, region_file_off(r, fr->addr), (int)b);
 	} else {
 		io_uring_prep_read_fixed(sqe, swap_file_index(fr->slot), buf, PAGE_SIZE,
@@ -137,28 +136,19 @@ static void workingset_refault(struct frame *fr, bool file, uint64_t w)
 			   : lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +
 				     lru.lists[LRU_INACTIVE_FILE].nr;
 
-	if (file)
-		stats.workingset_refault_file++;
-	else
-		stats.workingset_refault_anon++;
+	stat_kind(workingset_refault, file)++;
 	stat_refault_distance(file, dist);
 	if (dist > ws)
 		return;
 	if (config.refault_activate) {
 		fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
 		rt.nonresident_age++;
-		if (file)
-			stats.workingset_activate_file++;
-		else
-			stats.workingset_activate_anon++;
+		stat_kind(workingset_activate, file)++;
 	}
 	if (w & PS_SHADOW_ACTIVE) {
 		/* It was in the working set when it left: thrashing. */
 		balance_note_cost(file, 1, 0);
-		if (file)
-			stats.workingset_restore_file++;
-		else
-			stats.workingset_restore_anon++;
+		stat_kind(workingset_restore, file)++;
 	}
 }
 
@@ -191,7 +181,7 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 		workingset_refault(fr, file, w);
 	*pst = ps_make(PS_READING, f);
 	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
-	start_read(f, rbuf_free[--nr_rbuf_free]);
+	start_read(r, f, rbuf_free[--nr_rbuf_free]);
 	return f;
 }
 
@@ -462,7 +452,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (fr->flags & F_REREAD && r) {
 		/* The program wrote the file meanwhile (file.c): read it again. */
 		fr->flags &= ~F_REREAD;
-		start_read(f, b);
+		start_read(r, f, b);
 		io_uring_submit(&ring);
 		uffd_dontwake = false;
 		if (!forking)

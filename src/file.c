@@ -407,10 +407,7 @@ static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *,
  * our copy lacks them until file_io_end puts them in. */
 static int busy_page(struct region *r, uintptr_t a, uint32_t f)
 {
-	uint64_t off = region_file_off(r, a);
-
-	return (frame_of(f)->flags & F_WRITEBACK) ||
-	       (off < r->file->busy_hi && off + PAGE_SIZE > r->file->busy_lo);
+	return (frame_of(f)->flags & F_WRITEBACK) || mapfile_busy(r->file, region_file_off(r, a));
 }
 
 static int flush_err;

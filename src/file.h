@@ -18,6 +18,12 @@ struct mapfile {
 	char path[240];
 };
 
+/* Is a write() of the program changing bytes of the page at file offset off? */
+static inline bool mapfile_busy(const struct mapfile *mf, uint64_t off)
+{
+	return off < mf->busy_hi && off + 4096 > mf->busy_lo;
+}
+
 /* Open mapped files; the read/write hooks do nothing while it is 0. */
 extern unsigned nr_mapfiles;
 

@@ -180,19 +180,16 @@ static bool page_is_zero(const void *page)
 static void evict(uint32_t f)
 {
 	struct frame *fr = frame_of(f);
-	uint64_t *p = pst_of(fr->addr);
+	struct region *r = region_lookup(fr->addr);
+	uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
 	bool file = fr->flags & F_FILE, was_active = fr->flags & F_WORKINGSET;
 
 	track_drop(f);
-	if (file && config.file_cache_drop) {
-		/* --file-cache drop: the kernel's copy goes too, so the next
-		 * touch costs what it would in a memcg (a read from the disk). */
-		struct region *r = region_lookup(fr->addr);
-
-		if (r && r->file)
-			posix_fadvise(r->file->fd, (off_t)region_file_off(r, fr->addr), PAGE_SIZE,
-				      POSIX_FADV_DONTNEED);
-	}
+	/* --file-cache drop: the kernel's copy goes too, so the next touch
+	 * costs what it would in a memcg (a read from the disk). */
+	if (file && config.file_cache_drop && r && r->file)
+		posix_fadvise(r->file->fd, (off_t)region_file_off(r, fr->addr), PAGE_SIZE,
+			      POSIX_FADV_DONTNEED);
 	if (p)
 		*p = file ? ps_file(rt.nonresident_age, was_active)
 			  : ps_swapped(fr->slot, rt.nonresident_age, was_active);
@@ -200,10 +197,7 @@ static void evict(uint32_t f)
 		swap_slot_free(fr->slot);
 	rt.nonresident_age++;
 	lru_frame_free(f);
-	if (file)
-		stats.pgsteal_file++;
-	else
-		stats.pgsteal_anon++;
+	stat_kind(pgsteal, file)++;
 }
 
 /* user_data of a write: frame, buffer, bytes, UD_WRITE. */
@@ -228,7 +222,11 @@ static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd,
 	sc->nr_writing++;
 }
 
-enum reclaim_result { RECLAIM_DONE, RECLAIM_STOP };
+enum reclaim_result {
+	RECLAIM_DONE,    /* dropped, or put back: the buffer is free again */
+	RECLAIM_WRITING, /* a write from the buffer is queued: its completion frees it */
+	RECLAIM_STOP,    /* no swap slot: stop this batch */
+};
 
 /*
  * Reclaim one armed page from an inactive tail (off the lists now), its
@@ -252,7 +250,6 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		size_t n;
 
 		if (r && page_hash(buf) == fr->hash) {
-			wbuf_free[nr_wbuf_free++] = b;
 			evict(f);
 			balance_note_evict(true, false);
 			sc->nr_reclaimed++;
@@ -260,9 +257,8 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		}
 		if (r && r->shared) {
 			off = region_file_off(r, fr->addr);
-			if (off < r->file->busy_hi && off + PAGE_SIZE > r->file->busy_lo) {
+			if (mapfile_busy(r->file, off)) {
 				/* The program is writing these bytes with write(): later. */
-				wbuf_free[nr_wbuf_free++] = b;
 				lru_add(f, LRU_INACTIVE_FILE, true);
 				stats.pgrotated++;
 				return RECLAIM_DONE;
@@ -270,14 +266,13 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 			n = file_page_bytes(r->file, off);
 			if (!n) {
 				/* Wholly past the end of the file: nothing to keep. */
-				wbuf_free[nr_wbuf_free++] = b;
 				evict(f);
 				sc->nr_reclaimed++;
 				return RECLAIM_DONE;
 			}
 			balance_note_evict(true, true);
 			queue_write(sc, f, b, r->file->fd, false, n, off);
-			return RECLAIM_DONE;
+			return RECLAIM_WRITING;
 		}
 		/* A MAP_PRIVATE page the program changed: anonymous from now on. */
 		fr->flags &= ~F_FILE;
@@ -285,13 +280,10 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	/* Never written, or written back to zeros: nothing to keep. In a file
 	 * region a dropped page would read the file again, so not there. */
 	if (page_is_zero(buf) && (!r || r->kind != REGION_FILE)) {
-		uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
-
-		wbuf_free[nr_wbuf_free++] = b;
 		track_drop(f);
 		swap_slot_free(fr->slot);
-		if (p)
-			*p = 0;
+		if (r)
+			*region_pst(r, fr->addr) = 0;
 		lru_frame_free(f);
 		stats.pgsteal_anon++;
 		stats.pgsteal_zero++;
@@ -301,7 +293,6 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	/* The staged copy is frozen: the program cannot write it without
 	 * trapping. If it equals the swap copy, drop it with no I/O. */
 	if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
-		wbuf_free[nr_wbuf_free++] = b;
 		evict(f);
 		balance_note_evict(false, false);
 		stats.pgsteal_clean++;
@@ -316,7 +307,6 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	}
 	slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
 	if (slot == NO_SLOT) {
-		wbuf_free[nr_wbuf_free++] = b;
 		lru_add(f, LRU_INACTIVE_ANON, true);
 		stats.swap_full++;
 		sc->swap_full = true;
@@ -326,7 +316,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	fr->slot = slot;
 	balance_note_evict(false, true);
 	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
-	return RECLAIM_DONE;
+	return RECLAIM_WRITING;
 }
 
 /* Scan up to nr pages from the tail of one inactive list. */
@@ -338,16 +328,14 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 		refill_inactive(file, (unsigned)nr);
 	while (nr-- && sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim) {
 		uint32_t f = lru_tail(l), b;
+		enum reclaim_result res;
 		struct frame *fr;
 
 		if (f == NIL || !nr_wbuf_free)
 			return;
 		fr = frame_of(f);
 		sc->nr_scanned++;
-		if (file)
-			stats.pgscan_file++;
-		else
-			stats.pgscan_anon++;
+		stat_kind(pgscan, file)++;
 		if (!(fr->flags & F_STAGED)) {
 			/* A new file page: armed now, it gets one more trip. */
 			if (scan_deactivate(f, false))
@@ -363,7 +351,10 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 			stats.pgrotated++;
 			continue;
 		}
-		if (reclaim_page(sc, f, b) == RECLAIM_STOP)
+		res = reclaim_page(sc, f, b);
+		if (res != RECLAIM_WRITING)
+			wbuf_free[nr_wbuf_free++] = b;
+		if (res == RECLAIM_STOP)
 			return;
 	}
 }

@@ -80,6 +80,8 @@ void stat_refault_distance(bool file, uint64_t dist);
 
 #define stat_add(name, n) __atomic_fetch_add(&stats.name, (n), __ATOMIC_RELAXED)
 #define stat_inc(name) stat_add(name, 1)
+/* The anon or the file one of a pair of counters: stat_kind(pgscan, file)++. */
+#define stat_kind(name, file) (*((file) ? &stats.name##_file : &stats.name##_anon))
 static inline void stat_max(uint64_t *p, uint64_t v)
 {
 	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
