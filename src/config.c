@@ -23,6 +23,11 @@ struct config config = {
 	.stats_pid = -1,
 	.refault_activate = true,
 	.file_maps = true,
+	.auto_target = 1.0,
+	.auto_step = 0.05,
+	.auto_period_ns = 1000000000ULL,
+	.interval_ns = 100000000ULL,
+	.sample_bytes = 512 << 10,
 };
 
 int config_parse_size(const char *s, uint64_t *ret_bytes)
@@ -55,6 +60,33 @@ int config_parse_size(const char *s, uint64_t *ret_bytes)
 	if (shift && v > (~0ULL >> shift))
 		return -ERANGE;
 	*ret_bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *ret_ns)
+{
+	char *end;
+	double v, mult = 1e6;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno)
+		return -EINVAL;
+	if (!strcmp(end, "ms") || !*end)
+		mult = 1e6;
+	else if (!strcmp(end, "s"))
+		mult = 1e9;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mult = 60e9;
+	else
+		return -EINVAL;
+	if (!(v * mult < 1e18))
+		return -ERANGE;
+	*ret_ns = (uint64_t)(v * mult);
 	return 0;
 }
 
@@ -95,10 +127,13 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 	long n;
 	int r;
 
-	if (!strcmp(env, "USWAP_LIMIT")) {
+	if (!strcmp(env, "USWAP_LIMIT") && !strcmp(v, "auto")) {
+		c->limit_auto = true;
+		c->limit_bytes = 0; /* rt_init: start from the machine's memory */
+	} else if (!strcmp(env, "USWAP_LIMIT")) {
 		r = config_parse_size(v, &sz);
 		if (r) {
-			snprintf(err, errlen, "invalid limit '%s': expected a size like 64M, 512K or 2G", v);
+			snprintf(err, errlen, "invalid limit '%s': expected a size like 64M, 512K or 2G, or auto", v);
 			return -EINVAL;
 		}
 		if (sz < (1ULL << 20)) {
@@ -110,6 +145,44 @@ static int apply(struct config *c, const char *env, const char *v, char *err, si
 			return -EINVAL;
 		}
 		c->limit_bytes = sz;
+		c->limit_auto = false;
+	} else if (!strcmp(env, "USWAP_TRACE")) {
+		c->trace_path = *v ? v : NULL;
+	} else if (!strcmp(env, "USWAP_INTERVAL") || !strcmp(env, "USWAP_AUTO_PERIOD")) {
+		uint64_t ns;
+		bool period = env[6] == 'A';
+
+		if (config_parse_duration(v, &ns) || ns < 10000000ULL || ns > 60000000000ULL) {
+			snprintf(err, errlen, "invalid %s '%s': expected a duration from 10ms to 60s, like 100ms or 2s",
+				 period ? "auto period" : "interval", v);
+			return -EINVAL;
+		}
+		if (period)
+			c->auto_period_ns = ns;
+		else
+			c->interval_ns = ns;
+	} else if (!strcmp(env, "USWAP_SAMPLE_BYTES")) {
+		if (config_parse_size(v, &sz) || (sz && sz < 4096) || sz > (1ULL << 40)) {
+			snprintf(err, errlen, "invalid sample period '%s': expected a size from 4K to 1T, or 0 for off", v);
+			return -EINVAL;
+		}
+		c->sample_bytes = sz;
+	} else if (!strcmp(env, "USWAP_AUTO_TARGET") || !strcmp(env, "USWAP_AUTO_STEP")) {
+		bool target = env[11] == 'T';
+		char *end;
+		double f;
+
+		errno = 0;
+		f = strtod(v, &end);
+		if (!*v || *end || errno || !(target ? f > 0 && f < 100 : f > 0 && f <= 0.5)) {
+			snprintf(err, errlen, target ? "invalid auto target '%s': expected a stall percentage above 0 and below 100"
+						    : "invalid auto step '%s': expected a fraction above 0, at most 0.5", v);
+			return -EINVAL;
+		}
+		if (target)
+			c->auto_target = f;
+		else
+			c->auto_step = f;
 	} else if (!strcmp(env, "USWAP_SWAP")) {
 		if (!*v) {
 			snprintf(err, errlen, "empty swap path");
@@ -234,8 +307,14 @@ static const char *const settings[] = {
 	"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 	"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE", "USWAP_STATS_PID",
 	"USWAP_ON_FORK", "USWAP_NO_CHILDREN", "USWAP_REFAULT_ACTIVATE", "USWAP_FILE_MAPS",
-	"USWAP_FILE_CACHE",
+	"USWAP_FILE_CACHE", "USWAP_TRACE", "USWAP_INTERVAL", "USWAP_SAMPLE_BYTES", "USWAP_AUTO_TARGET",
+	"USWAP_AUTO_STEP", "USWAP_AUTO_PERIOD",
 };
+
+int config_apply(struct config *c, const char *env, const char *value, char *err, size_t errlen)
+{
+	return apply(c, env, value, err, errlen);
+}
 
 int config_check(const char *env, const char *value, char *err, size_t errlen)
 {

@@ -34,6 +34,13 @@ struct config {
 	bool refault_activate;    /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
 	bool file_maps;           /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
 	bool file_cache_drop;     /* USWAP_FILE_CACHE=drop: evicted file pages leave the kernel's page cache too */
+	bool limit_auto;          /* USWAP_LIMIT=auto: the monitor sizes the limit by stall time */
+	double auto_target;       /* USWAP_AUTO_TARGET: stall (some) % the auto limit aims under */
+	double auto_step;         /* USWAP_AUTO_STEP: fraction the auto limit moves per period */
+	uint64_t auto_period_ns;  /* USWAP_AUTO_PERIOD: time between auto limit decisions */
+	const char *trace_path;   /* USWAP_TRACE: time series of the counters */
+	uint64_t interval_ns;     /* USWAP_INTERVAL: trace (and monitor) period */
+	uint64_t sample_bytes;    /* USWAP_SAMPLE_BYTES: mean bytes between sampled allocations, 0 off */
 };
 
 /* --swappiness auto: the anon/file I/O cost ratio is measured, not set. */
@@ -51,5 +58,9 @@ int config_load(char *err, size_t errlen);
 
 /* Check one setting by its environment name; used by the CLI. */
 int config_check(const char *env, const char *value, char *err, size_t errlen);
+/* Apply one setting to c (which may be a scratch copy). */
+int config_apply(struct config *c, const char *env, const char *value, char *err, size_t errlen);
+/* Parse a duration: "100ms", "2s", "500us", a bare number is ms. */
+int config_parse_duration(const char *s, uint64_t *ret_ns);
 
 #endif

@@ -20,11 +20,13 @@
  * which no thread holds while it can fault.
  */
 #define _GNU_SOURCE
+#include "attrib.h"
 #include "balance.h"
 #include "config.h"
 #include "file.h"
 #include "log.h"
 #include "lru.h"
+#include "monitor.h"
 #include "page.h"
 #include "rt.h"
 #include "stats.h"
@@ -55,6 +57,7 @@ enum { UD_UFFD = 1, UD_EFD = 2, UD_READ = 3 };
 struct waiter {
 	uintptr_t addr;
 	uint64_t t0;
+	int tid;
 };
 
 static struct io_uring ring;
@@ -138,11 +141,12 @@ static void workingset_refault(struct frame *fr, bool file, uint64_t w)
 
 	stat_kind(workingset_refault, file)++;
 	stat_refault_distance(file, dist);
+	attrib_refault(file, ps_shadow_age(w));
 	if (dist > ws)
 		return;
 	if (config.refault_activate) {
 		fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
-		rt.nonresident_age++;
+		age_tick(false);
 		stat_kind(workingset_activate, file)++;
 	}
 	if (w & PS_SHADOW_ACTIVE) {
@@ -159,7 +163,7 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 {
 	uint64_t *pst = region_pst(r, page), w = *pst;
 	bool file = ps_type(w) != PS_SWAPPED;
-	uint32_t f = lru_frame_alloc(page);
+	uint32_t f = lru_frame_alloc(page, r->origin);
 	struct frame *fr;
 
 	if (f == NIL)
@@ -177,8 +181,12 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 			stats.swap_ra++;
 	}
 	/* Read-ahead too, as the kernel does for every page it brings back. */
-	if (ps_type(w) != PS_NONE)
+	if (ps_type(w) != PS_NONE) {
 		workingset_refault(fr, file, w);
+		attrib_event(r, page, EV_REFAULT);
+	} else {
+		attrib_fill();
+	}
 	*pst = ps_make(PS_READING, f);
 	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
 	start_read(r, f, rbuf_free[--nr_rbuf_free]);
@@ -261,7 +269,7 @@ static void zero_around(struct region *r, uintptr_t page)
 		end = r->end;
 	while (start + PAGE_SIZE * n < end && ps_type(*region_pst(r, start + PAGE_SIZE * n)) == PS_NONE &&
 	       rt_free_pages() > rt.wmark_low + 1) {
-		frames[n] = lru_frame_alloc(start + PAGE_SIZE * n);
+		frames[n] = lru_frame_alloc(start + PAGE_SIZE * n, r->origin);
 		if (frames[n] == NIL)
 			break;
 		n++;
@@ -284,6 +292,7 @@ static void zero_around(struct region *r, uintptr_t page)
 		region_touch(r, a);
 		lru_add(frames[i], LRU_ACTIVE_ANON, true);
 		stats.pgzerofill++;
+		attrib_fill();
 	}
 	zf_next = start + PAGE_SIZE * done;
 }
@@ -356,7 +365,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 			res = FAULT_WAIT;
 			break;
 		}
-		f = lru_frame_alloc(page);
+		f = lru_frame_alloc(page, r->origin);
 		if (f == NIL) {
 			res = FAULT_WAIT;
 			break;
@@ -371,6 +380,8 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		lru_add(f, LRU_ACTIVE_ANON, true);
 		stats.pgfault++;
 		stats.pgzerofill++;
+		attrib_event(r, page, EV_FAULT);
+		attrib_fill();
 		if (!forking)
 			zero_around(r, page);
 		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
@@ -431,6 +442,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	struct region *r;
 	uint64_t *pst;
 	uintptr_t wake = 0;
+	uintptr_t page;
 	bool file;
 	int err;
 
@@ -438,6 +450,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 		sys_lock(&rt.lock);
 	uffd_dontwake = forking;
 	fr = frame_of(f);
+	page = PAGE_ALIGN_DOWN(fr->addr);
 	file = fr->flags & F_FILE;
 	balance_note_io(file, false, sys_now_ns() - rbuf_t0[b]);
 	if (fr->flags & F_DEAD) {
@@ -505,6 +518,8 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (!(fr->flags & F_READAHEAD)) {
 		stats.pgmajfault++;
 		stats.pgfault++;
+		attrib_event(r, fr->addr, EV_FAULT);
+		attrib_event(r, fr->addr, EV_MAJFAULT);
 	}
 	fr->flags &= ~F_READAHEAD;
 out:
@@ -514,16 +529,18 @@ out:
 	if (!forking)
 		sys_unlock(&rt.lock);
 	rbuf_free[nr_rbuf_free++] = b;
+	psi_read_end(page);
 }
 
-static void enqueue(uintptr_t addr)
+static void enqueue(uintptr_t addr, int tid)
 {
 	if (wq_tail - wq_head == WQ_CAP) {
 		/* Cannot happen with fewer than WQ_CAP threads: each waits on one fault. */
 		log_once("fault wait queue full");
 		return;
 	}
-	wq[wq_tail++ % WQ_CAP] = (struct waiter){ addr, sys_now_ns() };
+	wq[wq_tail++ % WQ_CAP] = (struct waiter){ addr, sys_now_ns(), tid };
+	psi_throttle_begin(tid, PAGE_ALIGN_DOWN(addr));
 	__atomic_store_n(&rt.nr_waiting, wq_tail - wq_head, __ATOMIC_RELAXED);
 	stats.throttle_count++;
 	rt_wake_scanner();
@@ -592,10 +609,12 @@ static void serve_waiters(void)
 		return; /* deferred until the fork is done */
 	while (wq_head != wq_tail) {
 		struct waiter *w = &wq[wq_head % WQ_CAP];
+		enum fault_result res = handle_fault(w->addr, HF_ALLOC);
 
-		if (handle_fault(w->addr, HF_ALLOC) == FAULT_WAIT)
+		if (res == FAULT_WAIT)
 			break;
 		stats.throttle_ns += sys_now_ns() - w->t0;
+		psi_throttle_end(w->tid, PAGE_ALIGN_DOWN(w->addr), res == FAULT_READING);
 		wq_head++;
 	}
 	__atomic_store_n(&rt.nr_waiting, wq_tail - wq_head, __ATOMIC_RELAXED);
@@ -611,20 +630,28 @@ static void drain_uffd(void)
 		if (n <= 0)
 			return;
 		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+			enum fault_result res;
 			uintptr_t a;
+			int tid;
 
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
 			a = (uintptr_t)msgs[i].arg.pagefault.address;
+			tid = (int)msgs[i].arg.pagefault.feat.ptid;
 			if (__atomic_load_n(&rt.fork_req, __ATOMIC_ACQUIRE)) {
-				if ((pid_t)msgs[i].arg.pagefault.feat.ptid == rt.fork_tid)
+				if ((pid_t)tid == rt.fork_tid)
 					fork_fault(a);
 				else
-					enqueue(a);
+					enqueue(a, tid);
 				continue;
 			}
-			if (handle_fault(a, wq_head == wq_tail ? HF_ALLOC : 0) == FAULT_WAIT)
-				enqueue(a);
+			res = handle_fault(a, wq_head == wq_tail ? HF_ALLOC : 0);
+			if (res == FAULT_WAIT)
+				enqueue(a, tid);
+			else if (res == FAULT_READING)
+				psi_read_begin(tid, PAGE_ALIGN_DOWN(a));
+			else
+				psi_fault(tid, false);
 		}
 		io_uring_submit(&ring);
 	}

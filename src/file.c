@@ -29,6 +29,7 @@
  * (msync before anything that must survive a crash, as POSIX says).
  */
 #define _GNU_SOURCE
+#include "attrib.h"
 #include "file.h"
 
 #include "config.h"
@@ -327,6 +328,7 @@ void *file_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 	r->file_off = (uint64_t)off;
 	r->shared = (flags & MAP_TYPE) != MAP_PRIVATE;
 	r->app_prot = prot;
+	r->origin = origin_new(r, mf->path);
 	stats.file_maps_managed++;
 	sys_unlock(&rt.lock);
 	if (flags & MAP_POPULATE)

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "file.h"
 #include "log.h"
+#include "monitor.h"
 #include "lru.h"
 #include "page.h"
 #include "rt.h"
@@ -211,6 +212,8 @@ static int rebuild(char *err, size_t errlen)
 	if (r)
 		goto fail;
 	r = scan_fork_child(true, err, errlen);
+	if (!r)
+		r = monitor_fork_child(err, errlen);
 	if (r) {
 		log_line("fatal: forked child %d: %s", (int)getpid(), err);
 		_exit(127);
@@ -235,6 +238,7 @@ bool rt_fork_child(void)
 	rt.fork_req = rt.fork_locked = rt.fork_parked = 0;
 	rt.nr_waiting = 0;
 	rt.pid = getpid();
+	rt_nr_threads = 0;
 	memset(&stats, 0, sizeof(stats)); /* the child's own counters from here */
 	if (done_pipe[0] >= 0)
 		close(done_pipe[0]);

@@ -29,6 +29,7 @@
  */
 #include "lru.h"
 
+#include "attrib.h"
 #include "sys.h"
 
 struct lru lru;
@@ -45,7 +46,7 @@ int lru_init(uint32_t cap)
 	return 0;
 }
 
-uint32_t lru_frame_alloc(uintptr_t addr)
+uint32_t lru_frame_alloc(uintptr_t addr, uint32_t origin)
 {
 	uint32_t f = lru.free_head;
 	struct frame *fr;
@@ -59,8 +60,9 @@ uint32_t lru_frame_alloc(uintptr_t addr)
 	}
 	fr = &lru.frames[f];
 	*fr = (struct frame){ .addr = addr, .prev = NIL, .next = NIL, .slot = NO_SLOT,
-			      .flags = F_ALLOCATED, .lru = LRU_NONE };
+			      .flags = F_ALLOCATED, .lru = LRU_NONE, .origin = origin };
 	lru.nr_allocated++;
+	origin_resident(origin, 1);
 	return f;
 }
 
@@ -68,6 +70,7 @@ void lru_frame_free(uint32_t f)
 {
 	struct frame *fr = &lru.frames[f];
 
+	origin_resident(fr->origin, -1);
 	fr->flags = 0;
 	fr->next = lru.free_head;
 	lru.free_head = f;

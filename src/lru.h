@@ -33,7 +33,7 @@ enum frame_flags {
 	F_REREAD = 1 << 9,    /* file read in flight when the program wrote the file: read again */
 };
 
-/* 32 bytes per resident page. */
+/* 40 bytes per resident page. */
 struct frame {
 	uintptr_t addr;   /* the page's address in the program */
 	uint64_t hash;    /* content hash of the copy in slot, when slot is set */
@@ -43,6 +43,7 @@ struct frame {
 	uint16_t flags;
 	uint8_t lru;
 	uint8_t unused;
+	uint32_t origin;  /* attrib.c: the origin whose resident pages this is one of */
 };
 
 struct lru_head {
@@ -63,8 +64,9 @@ struct lru {
 extern struct lru lru;
 
 int lru_init(uint32_t cap);
-/* A free frame for addr, or NIL when all cap frames are in use. */
-uint32_t lru_frame_alloc(uintptr_t addr);
+/* A free frame for addr (of origin, see attrib.h), or NIL when all cap
+ * frames are in use. */
+uint32_t lru_frame_alloc(uintptr_t addr, uint32_t origin);
 void lru_frame_free(uint32_t f);
 
 /* Put f at the head (most recent) or tail of a list. f must be off all lists. */

@@ -32,6 +32,7 @@ struct region {
 	bool shared;              /* REGION_FILE and MAP_SHARED: dirty pages go back to the file */
 	struct mapfile *file;     /* REGION_FILE: the file (a reference) */
 	uint64_t file_off;        /* REGION_FILE: file offset of start */
+	uint32_t origin;          /* what it was made as, for attribution (attrib.c) */
 };
 
 /* The file offset of the page at addr of a file region. */

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "rt.h"
 
+#include "attrib.h"
 #include "config.h"
+#include "monitor.h"
 #include "file.h"
 #include "log.h"
 #include "lru.h"
@@ -23,6 +25,7 @@
 
 struct rt rt;
 __thread bool rt_starting_thread __attribute__((tls_model("initial-exec")));
+uint32_t rt_nr_threads;
 
 void rt_set_limit(uint64_t bytes)
 {
@@ -42,6 +45,11 @@ void rt_set_limit(uint64_t bytes)
 		rt.wmark_low = rt.wmark_high;
 	if (rt.wmark_min > rt.wmark_low)
 		rt.wmark_min = rt.wmark_low;
+	if (rt.enabled) {
+		/* Lower: the scanner reclaims down to it. Higher: waiters go on. */
+		rt_wake_scanner();
+		rt_wake_handler();
+	}
 }
 
 int rt_init(char *err, size_t errlen)
@@ -51,6 +59,10 @@ int rt_init(char *err, size_t errlen)
 	int r;
 
 	rt.pid = getpid();
+	if (config.limit_auto) {
+		/* The controller starts from the machine's memory and works down. */
+		config.limit_bytes = (uint64_t)sysconf(_SC_PHYS_PAGES) << PAGE_SHIFT;
+	}
 	rt_set_limit(config.limit_bytes);
 
 	r = uffd_open(err, errlen);
@@ -112,6 +124,9 @@ int rt_init(char *err, size_t errlen)
 	r = scan_start(err, errlen);
 	if (r)
 		return r;
+	r = monitor_start(err, errlen);
+	if (r)
+		return r;
 	rt.enabled = true;
 	return 0;
 }
@@ -139,6 +154,8 @@ int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *e
 	rt_starting_thread = true; /* not one of the program's (preload.c counts those) */
 	r = pthread_create(t, &attr, fn, NULL);
 	rt_starting_thread = false;
+	if (!r)
+		__atomic_add_fetch(&rt_nr_threads, 1, __ATOMIC_RELAXED);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (r) {
@@ -151,12 +168,15 @@ int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *e
 
 int rt_manage(uintptr_t start, size_t len, enum region_kind kind)
 {
+	struct region *reg = NULL;
 	int r;
 
 	sys_lock(&rt.lock);
 	r = uffd_register(start, len);
-	if (r == 0 && !region_add(start, start + len, kind))
+	if (r == 0 && !(reg = region_add(start, start + len, kind)))
 		r = -ENOMEM;
+	if (reg)
+		reg->origin = origin_new(reg, NULL);
 	sys_unlock(&rt.lock);
 	return r;
 }
@@ -298,8 +318,10 @@ static void *mmap_managed(void *addr, size_t len, int prot, int flags, int fd, l
 		}
 		if (p != MAP_FAILED && manage && uffd_register((uintptr_t)p, len) == 0) {
 			r = region_add((uintptr_t)p, (uintptr_t)p + len, REGION_MMAP);
-			if (r)
+			if (r) {
 				r->app_prot = prot;
+				r->origin = origin_new(r, NULL);
+			}
 		}
 		sys_unlock(&rt.lock);
 		return p;
@@ -502,6 +524,7 @@ int rt_mprotect(void *addr, size_t len, int prot)
 static void region_like(struct region *r, const struct region *like, uintptr_t addr)
 {
 	r->app_prot = like->app_prot;
+	r->origin = like->origin;
 	if (like->kind != REGION_FILE)
 		return;
 	r->file = like->file;

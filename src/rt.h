@@ -44,6 +44,8 @@ struct rt {
 extern struct rt rt;
 /* Set while rt_start_thread creates one of our threads. */
 extern __thread bool rt_starting_thread;
+/* The runtime's own threads in this process (not the program's). */
+extern uint32_t rt_nr_threads;
 
 int rt_init(char *err, size_t errlen);
 /* Set the limit and derive the watermarks (in free pages) from config. */
@@ -109,6 +111,7 @@ void rt_heap_purge(void *addr, size_t len);
 int rt_start_thread(pthread_t *t, void *(*fn)(void *), const char *name, char *err, size_t errlen);
 int fault_start(char *err, size_t errlen);
 int scan_start(char *err, size_t errlen);
+extern pthread_t fault_thread, scan_thread;
 /* Serve queued faults now that memory may be free (handler thread). */
 
 #include "lru.h"

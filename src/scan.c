@@ -33,8 +33,10 @@
  * kernel's OOM killer would, rather than hang it.
  */
 #define _GNU_SOURCE
+#include "attrib.h"
 #include "balance.h"
 #include "config.h"
+#include "monitor.h"
 #include "file.h"
 #include "log.h"
 #include "lru.h"
@@ -195,7 +197,9 @@ static void evict(uint32_t f)
 			  : ps_swapped(fr->slot, rt.nonresident_age, was_active);
 	else
 		swap_slot_free(fr->slot);
-	rt.nonresident_age++;
+	age_tick(true);
+	if (r)
+		attrib_event(r, fr->addr, EV_EVICT);
 	lru_frame_free(f);
 	stat_kind(pgsteal, file)++;
 }
@@ -595,7 +599,7 @@ static void *scan_main(void *arg)
 			else if (now - stall_start > OOM_STALL_NS)
 				log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
 					     "(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
-					     (unsigned long long)(config.limit_bytes >> 20),
+					     (unsigned long long)(rt.limit_pages >> 8),
 					     (unsigned long long)lru.nr_allocated,
 					     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
 					     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
@@ -702,6 +706,7 @@ void rt_exit_report(void)
 	stats.swappiness_effective = (uint64_t)balance_swappiness();
 	sys_unlock(&rt.lock);
 	sample_vmas();
+	monitor_stop();
 	if (config.stats_path && (config.stats_pid < 0 || config.stats_pid == getpid()))
 		stats_write_json(config.stats_path);
 	else if (config.stats_path)

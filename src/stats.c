@@ -1,7 +1,12 @@
 #define _GNU_SOURCE
 #include "stats.h"
 
+#include "attrib.h"
 #include "config.h"
+#include "jbuf.h"
+#include "lru.h"
+#include "monitor.h"
+#include "rt.h"
 #include "log.h"
 
 #include <fcntl.h>
@@ -103,60 +108,76 @@ static uint64_t sum_children(const char *path, uint64_t *sum)
 	return procs;
 }
 
+void stats_counters_json(struct jbuf *j)
+{
+	for (size_t i = 0; i < NR_STATS; i++)
+		jb_printf(j, "%s\"%s\": %llu", i ? ", " : "", names[i],
+			  (unsigned long long)__atomic_load_n(&counters()[i], __ATOMIC_RELAXED));
+}
+
 int stats_write_json(const char *path)
 {
-	static char buf[16384];
-	uint64_t sum[NR_STATS] = { 0 }, procs = sum_children(path, sum);
-	int n = 0, fd;
-	ssize_t w;
+	static uint64_t sum[NR_STATS];
+	uint64_t procs = sum_children(path, sum);
+	struct jbuf j = { 0 };
+	int fd, r = -1;
 
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "{\"limit_bytes\": %llu",
-		      (unsigned long long)config.limit_bytes);
-	for (size_t i = 0; i < NR_STATS; i++)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[i],
-			      (unsigned long long)__atomic_load_n(&counters()[i], __ATOMIC_RELAXED));
+	jb_printf(&j, "{\"limit_bytes\": %llu, ", (unsigned long long)(rt.limit_pages << PAGE_SHIFT));
+	stats_counters_json(&j);
 	if (config.swappiness == SWAPPINESS_AUTO)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": \"auto\"");
+		jb_printf(&j, ", \"swappiness\": \"auto\"");
 	else
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"swappiness\": %d", config.swappiness);
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"track\": \"%s\"",
-		      config.track == TRACK_UFFD ? "uffd" : "mprotect");
+		jb_printf(&j, ", \"swappiness\": %d", config.swappiness);
+	jb_printf(&j, ", \"track\": \"%s\"", config.track == TRACK_UFFD ? "uffd" : "mprotect");
 	/* Refault distances in pages; bucket 0 = 0, bucket i = [2^(i-1), 2^i). */
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"refault_distance\": {");
+	jb_printf(&j, ", \"refault_distance\": {");
 	for (int t = 0; t < 2; t++) {
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\"%s\": [", t ? ", " : "", t ? "file" : "anon");
+		jb_printf(&j, "%s\"%s\": [", t ? ", " : "", t ? "file" : "anon");
 		for (int i = 0; i < REFAULT_BUCKETS; i++)
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%llu", i ? ", " : "",
-				      (unsigned long long)refault_hist[t][i]);
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "]");
+			jb_printf(&j, "%s%llu", i ? ", " : "", (unsigned long long)refault_hist[t][i]);
+		jb_printf(&j, "]");
 	}
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
+	jb_printf(&j, "}, \"eviction_distance\": ");
+	eviction_distance_json(&j);
+	jb_printf(&j, ", ");
+	monitor_run_json(&j);
+	jb_printf(&j, ", \"regions\": ");
+	regions_json(&j);
+	jb_printf(&j, ", \"mrc\": ");
+	mrc_json(&j);
+	if (config.sample_bytes) {
+		jb_printf(&j, ", \"sites\": ");
+		sites_json(&j);
+	}
 	/* Descendants (forked or exec'd, managed) that exited before us. */
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"children\": {\"processes\": %llu",
-		      (unsigned long long)procs);
+	jb_printf(&j, ", \"children\": {\"processes\": %llu", (unsigned long long)procs);
 	for (size_t i = 0; i < NR_STATS; i++)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[i],
-			      (unsigned long long)sum[i]);
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}}\n");
+		jb_printf(&j, ", \"%s\": %llu", names[i], (unsigned long long)sum[i]);
+	jb_printf(&j, "}}\n");
 	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_line("cannot write stats file %s", path);
-		return -1;
+	if (fd < 0 || j.oom) {
+		log_line("cannot write stats file %s%s", path, j.oom ? ": out of memory" : "");
+	} else {
+		r = syscall(SYS_write, fd, j.p, j.n) == (ssize_t)j.n ? 0 : -1;
 	}
-	w = syscall(SYS_write, fd, buf, (size_t)n);
-	syscall(SYS_close, fd);
-	return w == n ? 0 : -1;
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	jb_free(&j);
+	return r;
 }
 
 void stats_print_summary(void)
 {
+	char more[160];
+
+	monitor_summary(more, sizeof(more));
 	log_line("limit %llu MiB, resident peak %llu MiB, faults %llu (major %llu), "
-		 "swapped out %llu MiB, in %llu MiB, refaults %llu, throttled %llu (%.3f s), swap peak %llu MiB",
-		 (unsigned long long)(config.limit_bytes >> 20),
+		 "swapped out %llu MiB, in %llu MiB, refaults %llu, throttled %llu (%.3f s), swap peak %llu MiB, %s",
+		 (unsigned long long)(rt.limit_pages >> 8),
 		 (unsigned long long)(stats.resident_peak_bytes >> 20),
 		 (unsigned long long)stats.pgfault, (unsigned long long)stats.pgmajfault,
 		 (unsigned long long)(stats.pswpout >> 8), (unsigned long long)(stats.pswpin >> 8),
 		 (unsigned long long)stats.workingset_refault_anon,
 		 (unsigned long long)stats.throttle_count, (double)stats.throttle_ns / 1e9,
-		 (unsigned long long)(stats.swap_bytes_peak >> 20));
+		 (unsigned long long)(stats.swap_bytes_peak >> 20), more);
 }

@@ -90,6 +90,9 @@ static inline void stat_max(uint64_t *p, uint64_t v)
 		;
 }
 
+struct jbuf;
+/* The flat counters as JSON members: "pgfault": 12, ... (no braces). */
+void stats_counters_json(struct jbuf *j);
 /* Write all counters as one JSON object to path (raw syscalls only). */
 int stats_write_json(const char *path);
 /* A descendant process's counters, appended to "<path>.children" for the

@@ -2,6 +2,7 @@
 #include "track.h"
 
 #include "balance.h"
+#include "attrib.h"
 #include "config.h"
 #include "log.h"
 #include "lru.h"
@@ -222,7 +223,7 @@ int track_reference(uint32_t f)
 		if (config.track == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async)
 			uffd_writeprotect(fr->addr, PAGE_SIZE);
 	}
-	rt.nonresident_age++;
+	age_tick(false);
 	stats.pgactivate++;
 	stats.tracking_faults++;
 	stats.pgfault++;

@@ -12,6 +12,7 @@
 #include "uffd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,6 +47,17 @@ static void usage(FILE *f)
 		"  --refault-activate on|off  refaults within the working set go straight\n"
 		"                      to the active list (default on)\n"
 		"  --stats FILE        write counters as JSON at exit\n"
+		"  --trace FILE        record the counters every interval: CSV if FILE ends\n"
+		"                      in .csv, else JSON lines\n"
+		"  --interval DUR      trace period (default 100ms; 10ms..60s)\n"
+		"  --run DIR           stats in DIR/stats.json, trace in DIR/trace.csv\n"
+		"                      (see uswap report DIR)\n"
+		"  --sample-bytes SIZE sample an allocation call stack every SIZE bytes on\n"
+		"                      average (default 512K; 0: off)\n"
+		"  --limit auto        size the limit by stall time: lower it while the\n"
+		"                      memory stall stays under --auto-target percent\n"
+		"                      (default 1), raise it when it rises; --auto-step F\n"
+		"                      (default 0.05), --auto-period DUR (default 1s)\n"
 		"  --track MECH        access tracking: uffd (default) or mprotect\n"
 		"  --on-fork POLICY    a forked child: managed (default: its own runtime and\n"
 		"                      swap file) or unmanaged (its pages restored, no limit)\n"
@@ -103,6 +115,13 @@ static const struct opt opts[] = {
 	{ "--wmark-min", "USWAP_WMARK_MIN" },
 	{ "--wmark-low", "USWAP_WMARK_LOW" },
 	{ "--wmark-high", "USWAP_WMARK_HIGH" },
+	{ "--trace", "USWAP_TRACE" },
+	{ "--interval", "USWAP_INTERVAL" },
+	{ "--sample-bytes", "USWAP_SAMPLE_BYTES" },
+	{ "--auto-target", "USWAP_AUTO_TARGET" },
+	{ "--auto-step", "USWAP_AUTO_STEP" },
+	{ "--auto-period", "USWAP_AUTO_PERIOD" },
+	{ "--run", NULL },
 };
 
 static void find_preload(char *out, size_t len)
@@ -136,6 +155,33 @@ static void find_preload(char *out, size_t len)
 		return;
 	}
 	die("cannot find libuswap.so next to the uswap binary; set USWAP_PRELOAD");
+}
+
+/* --run DIR: one directory for a run's stats and trace (uswap report DIR).
+ * Explicit --stats or --trace options still win. */
+static void run_dir(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		die("cannot create run directory %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/stats.json", dir);
+	setenv("USWAP_STATS", path, 0);
+	snprintf(path, sizeof(path), "%s/trace.csv", dir);
+	setenv("USWAP_TRACE", path, 0);
+}
+
+/* A file the runtime writes at exit or while running: fail now, not then. */
+static void check_writable(const char *what, const char *path)
+{
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die("cannot write %s %s: %s", what, path, strerror(errno));
+	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -187,6 +233,10 @@ int main(int argc, char **argv)
 				die("option %s needs a value", o->name);
 			val = argv[++i];
 		}
+		if (!o->env) {
+			run_dir(val);
+			continue;
+		}
 		if (config_check(o->env, val, err, sizeof(err)))
 			die("%s", err);
 		setenv(o->env, val, 1);
@@ -199,6 +249,8 @@ int main(int argc, char **argv)
 		die("no command given (usage: uswap --limit SIZE -- COMMAND [ARGS...])");
 	if (config_load(err, sizeof(err)))
 		die("%s", err);
+	check_writable("trace file", config.trace_path);
+	check_writable("stats file", config.stats_path);
 	if (uffd_open(err, sizeof(err)))
 		die("%s", err);
 	if (swap_open(config.swap_path, config.swap_size, err, sizeof(err)))

@@ -46,7 +46,7 @@ static void add_populated(uintptr_t first, uintptr_t n)
 		uintptr_t a = BASE + PG(p);
 
 		if (p % 2 == 0) {
-			uint32_t f = lru_frame_alloc(a);
+			uint32_t f = lru_frame_alloc(a, 0);
 
 			t_check(f != NIL, "out of frames");
 			lru_add(f, LRU_ACTIVE_ANON, true);

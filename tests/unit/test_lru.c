@@ -66,7 +66,7 @@ static void alloc_until_full(void)
 	init(CAP);
 	for (uint32_t i = 0; i < CAP; i++) {
 		uintptr_t addr = 0x700000000000UL + (uintptr_t)i * T_PAGE;
-		uint32_t f = lru_frame_alloc(addr);
+		uint32_t f = lru_frame_alloc(addr, 0);
 		struct frame *fr;
 
 		t_check(f != NIL, "allocation %u of %u returned NIL", i, CAP);
@@ -80,8 +80,8 @@ static void alloc_until_full(void)
 		check_off_list(f);
 		t_eq(lru.nr_allocated, i + 1);
 	}
-	t_eq(lru_frame_alloc(0x1000), NIL);
-	t_eq(lru_frame_alloc(0x2000), NIL);
+	t_eq(lru_frame_alloc(0x1000, 0), NIL);
+	t_eq(lru_frame_alloc(0x2000, 0), NIL);
 	t_eq(lru.nr_allocated, CAP);
 }
 
@@ -92,8 +92,8 @@ static void free_and_reuse(void)
 
 	init(CAP);
 	for (int i = 0; i < CAP; i++)
-		f[i] = lru_frame_alloc(0x1000 * (i + 1));
-	t_eq(lru_frame_alloc(0xdead000), NIL);
+		f[i] = lru_frame_alloc(0x1000 * (i + 1), 0);
+	t_eq(lru_frame_alloc(0xdead000, 0), NIL);
 
 	/* A freed frame is the one handed out next, with fresh contents. */
 	frame_of(f[3])->flags |= F_WORKINGSET | F_STAGED;
@@ -101,13 +101,13 @@ static void free_and_reuse(void)
 	lru_frame_free(f[3]);
 	t_eq(lru.nr_allocated, CAP - 1);
 	t_check(!(frame_of(f[3])->flags & F_ALLOCATED), "freed frame still F_ALLOCATED");
-	g = lru_frame_alloc(0xbeef000);
+	g = lru_frame_alloc(0xbeef000, 0);
 	t_eq(g, f[3]);
 	t_eq(frame_of(g)->addr, 0xbeef000);
 	t_eq(frame_of(g)->slot, NO_SLOT);
 	t_eq(frame_of(g)->flags, F_ALLOCATED);
 	check_off_list(g);
-	t_eq(lru_frame_alloc(0xdead000), NIL);
+	t_eq(lru_frame_alloc(0xdead000, 0), NIL);
 
 	/* Free everything; all come back, each once, before NIL. */
 	for (int i = 0; i < CAP; i++)
@@ -117,11 +117,11 @@ static void free_and_reuse(void)
 		bool seen[CAP] = { false };
 
 		for (int i = 0; i < CAP; i++) {
-			g = lru_frame_alloc(0x1000);
+			g = lru_frame_alloc(0x1000, 0);
 			t_check(g < CAP && !seen[g], "reallocation %d gave frame %u", i, g);
 			seen[g] = true;
 		}
-		t_eq(lru_frame_alloc(0x1000), NIL);
+		t_eq(lru_frame_alloc(0x1000, 0), NIL);
 	}
 }
 
@@ -131,7 +131,7 @@ static void add_order(void)
 
 	init(16);
 	for (int i = 0; i < 6; i++)
-		f[i] = lru_frame_alloc(0x1000 * (i + 1));
+		f[i] = lru_frame_alloc(0x1000 * (i + 1), 0);
 
 	/* at_head builds most-recent-first; at tail appends. */
 	lru_add(f[0], LRU_ACTIVE_ANON, true);
@@ -158,7 +158,7 @@ static void del_positions(void)
 
 	init(16);
 	for (int i = 0; i < 5; i++) {
-		f[i] = lru_frame_alloc(0x1000 * (i + 1));
+		f[i] = lru_frame_alloc(0x1000 * (i + 1), 0);
 		lru_add(f[i], LRU_ACTIVE_ANON, false);
 	}
 	check_list(LRU_ACTIVE_ANON, f, 5);
@@ -196,7 +196,7 @@ static void move_between_lists(void)
 
 	init(16);
 	for (int i = 0; i < 4; i++) {
-		f[i] = lru_frame_alloc(0x1000 * (i + 1));
+		f[i] = lru_frame_alloc(0x1000 * (i + 1), 0);
 		lru_add(f[i], LRU_ACTIVE_ANON, true);
 	}
 	check_list(LRU_ACTIVE_ANON, (uint32_t[]){ f[3], f[2], f[1], f[0] }, 4);
@@ -322,7 +322,7 @@ static void random_vs_model(void)
 		case 0: { /* allocate */
 			uintptr_t addr = (uintptr_t)(t_rng_next(&rng) & ~(T_PAGE - 1));
 
-			f = lru_frame_alloc(addr);
+			f = lru_frame_alloc(addr, 0);
 			if (m.nr_allocated == MCAP) {
 				t_check(f == NIL, "step %d: allocated frame %u with all %u in use", step, f,
 					MCAP);

@@ -1,0 +1,398 @@
+/*
+ * Where the paging comes from: per-origin counters (each managed region as
+ * the program made it: the heap, an mmap, a mapped file) and the miss-ratio
+ * curve read off the refault distances.
+ *
+ * Everything here runs under rt.lock, called from the fault handler, the
+ * scanner and the interposed calls; the table is fixed-size metadata.
+ */
+#define _GNU_SOURCE
+#include "attrib.h"
+
+#include "config.h"
+#include "jbuf.h"
+#include "lru.h"
+#include "region.h"
+#include "rt.h"
+#include "page.h"
+#include "stats.h"
+#include "sys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_ORIGINS 4096
+#define SMALL_MMAP (1u << 20)
+
+struct origin {
+	char name[120];
+	uint8_t kind;           /* enum region_kind */
+	uint64_t size;          /* bytes mapped under this origin, all time */
+	uint64_t resident, resident_peak; /* pages */
+	uint64_t ev[NR_EV];
+};
+
+static struct origin *origins;
+static uint32_t nr_origins;
+static uint32_t origin_small = UINT32_MAX; /* the shared one of small mmaps */
+
+static uint32_t origin_add(enum region_kind kind, const char *name)
+{
+	if (!origins) {
+		origins = sys_alloc_meta(MAX_ORIGINS * sizeof(*origins));
+		if (!origins)
+			return ORIGIN_OTHER;
+		snprintf(origins[0].name, sizeof(origins[0].name), "other");
+		origins[0].kind = REGION_MMAP;
+		nr_origins = 1;
+	}
+	if (nr_origins == MAX_ORIGINS)
+		return ORIGIN_OTHER;
+	snprintf(origins[nr_origins].name, sizeof(origins[0].name), "%s", name);
+	origins[nr_origins].kind = (uint8_t)kind;
+	return nr_origins++;
+}
+
+uint32_t origin_new(const struct region *r, const char *path)
+{
+	size_t len = r->end - r->start;
+	char name[120];
+	uint32_t o;
+
+	if (r->kind == REGION_FILE) {
+		/* One origin per file: a file mapped many times adds up. */
+		for (o = 1; origins && o < nr_origins; o++)
+			if (origins[o].kind == REGION_FILE && !strncmp(origins[o].name, path, sizeof(name) - 1))
+				goto found;
+		o = origin_add(REGION_FILE, path);
+	} else if (r->kind == REGION_HEAP) {
+		o = origin_add(REGION_HEAP, "heap (malloc)");
+	} else if (len < SMALL_MMAP) {
+		if (origin_small == UINT32_MAX)
+			origin_small = origin_add(REGION_MMAP, "mmaps under 1 MiB");
+		o = origin_small;
+	} else {
+		snprintf(name, sizeof(name), "mmap %#lx +%zuK", (unsigned long)r->start, len >> 10);
+		o = origin_add(REGION_MMAP, name);
+	}
+found:
+	if (origins)
+		origins[o].size += r->kind == REGION_HEAP ? 0 : len;
+	return o;
+}
+
+void origin_resident(uint32_t o, int delta)
+{
+	struct origin *g;
+
+	if (!origins)
+		return;
+	g = &origins[o];
+	g->resident += (uint64_t)(int64_t)delta;
+	if (g->resident > g->resident_peak)
+		g->resident_peak = g->resident;
+}
+
+void attrib_event(const struct region *r, uintptr_t addr, enum attrib_ev ev)
+{
+	if (origins)
+		origins[r->origin].ev[ev]++;
+	if (r->kind != REGION_FILE && config.sample_bytes)
+		sites_event(addr, ev);
+}
+
+static uint64_t origin_weight(const struct origin *g)
+{
+	return g->ev[EV_EVICT] + g->ev[EV_REFAULT] + g->ev[EV_FAULT];
+}
+
+static bool origin_mapped(uint32_t o)
+{
+	for (size_t i = 0; i < nr_regions; i++)
+		if (regions[i].origin == o)
+			return true;
+	return false;
+}
+
+void regions_json(struct jbuf *j)
+{
+	static const char *const kinds[] = { "heap", "anon", "file" };
+	static uint32_t order[MAX_ORIGINS];
+	uint32_t n = 0;
+
+	for (uint32_t o = 0; o < nr_origins; o++)
+		if (origin_weight(&origins[o]) || origins[o].resident_peak)
+			order[n++] = o;
+	/* Insertion sort by weight, heaviest first: n is small in practice. */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t k = i; k && origin_weight(&origins[order[k]]) > origin_weight(&origins[order[k - 1]]); k--) {
+			uint32_t t = order[k];
+
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	jb_printf(j, "[");
+	for (uint32_t i = 0; i < n && i < 200; i++) {
+		const struct origin *g = &origins[order[i]];
+		uint64_t size = g->size;
+
+		if (g->kind == REGION_HEAP)
+			size = rt.heap_top > rt.heap_start ? rt.heap_top - rt.heap_start : 0;
+		jb_printf(j, "%s{\"name\": ", i ? ", " : "");
+		jb_str(j, g->name);
+		jb_printf(j, ", \"kind\": \"%s\", \"size_bytes\": %llu, \"resident_bytes\": %llu, "
+			  "\"resident_peak_bytes\": %llu, \"faults\": %llu, \"majfaults\": %llu, "
+			  "\"evictions\": %llu, \"refaults\": %llu, \"mapped\": %s}",
+			  kinds[g->kind], (unsigned long long)size, (unsigned long long)(g->resident << 12),
+			  (unsigned long long)(g->resident_peak << 12), (unsigned long long)g->ev[EV_FAULT],
+			  (unsigned long long)g->ev[EV_MAJFAULT], (unsigned long long)g->ev[EV_EVICT],
+			  (unsigned long long)g->ev[EV_REFAULT], origin_mapped(order[i]) ? "true" : "false");
+	}
+	jb_printf(j, "]");
+}
+
+/*
+ * The miss-ratio curve. A page that refaults after d other evictions would
+ * have stayed resident with about d more pages of memory: between its
+ * eviction and its refault, d pages came in that memory had no room for
+ * (the refault-distance argument of mm/workingset.c, counted in evictions
+ * alone; the kernel's clock also counts activations).
+ * So the refaults a larger limit L + delta still takes are those of
+ * distance above delta; buckets are log2, interpolated linearly inside.
+ * Smaller limits cannot be read off this run: their extra misses are hits
+ * here, and hits carry no distance.
+ *
+ * The faults predicted are major faults: of all page reads (swap-ins and
+ * file reads, read-ahead included), the refaults go as above, the first
+ * reads of file pages stay, and the share of reads that were faults (not
+ * read-ahead) is kept.
+ */
+#define CHK_SHIFT 6
+#define NR_CHK (1u << (PS_SHADOW_BITS - CHK_SHIFT))
+#define EB_SHIFT 8            /* evictions per bucket of the fill index */
+#define NR_EB (1u << 20)      /* buckets: 2^28 evictions (1 TiB) before it wraps */
+#define MRC_BUCKETS 128       /* distance histogram: 4 buckets per power of two */
+
+static uint64_t evict_clock;
+static uint64_t *evict_chk; /* evict_clock when the age reached i << CHK_SHIFT */
+static uint64_t *fill_bit;  /* Fenwick tree: fills, by the filled page's last eviction */
+static uint64_t *fills_at;  /* fills counted when evict_clock entered bucket b */
+static uint64_t nr_fills;
+static uint64_t mrc_hist[2][MRC_BUCKETS];
+
+static bool mrc_ready(void)
+{
+	if (!evict_chk) {
+		evict_chk = sys_alloc_meta(NR_CHK * sizeof(*evict_chk));
+		fill_bit = sys_alloc_meta((NR_EB + 1) * sizeof(*fill_bit));
+		fills_at = sys_alloc_meta(NR_EB * sizeof(*fills_at));
+	}
+	return evict_chk && fill_bit && fills_at;
+}
+
+void age_tick(bool eviction)
+{
+	uint64_t age = ++rt.nonresident_age;
+
+	if (!mrc_ready())
+		return;
+	if (eviction && !(++evict_clock & ((1u << EB_SHIFT) - 1)))
+		fills_at[(evict_clock >> EB_SHIFT) & (NR_EB - 1)] = nr_fills;
+	if (!(age & ((1u << CHK_SHIFT) - 1)))
+		evict_chk[(age >> CHK_SHIFT) & (NR_CHK - 1)] = evict_clock;
+}
+
+/* Fenwick position of a fill: 1 for a page never evicted, else after its
+ * last eviction's bucket. */
+static uint32_t fill_pos(uint64_t te, bool cold)
+{
+	return cold ? 1 : (uint32_t)((te >> EB_SHIFT) % (NR_EB - 1)) + 2;
+}
+
+static void fill_add(uint32_t pos)
+{
+	for (; pos <= NR_EB; pos += pos & -pos)
+		fill_bit[pos]++;
+	nr_fills++;
+}
+
+static uint64_t fill_prefix(uint32_t pos)
+{
+	uint64_t n = 0;
+
+	for (; pos; pos -= pos & -pos)
+		n += fill_bit[pos];
+	return n;
+}
+
+static unsigned mrc_bucket(uint64_t d)
+{
+	unsigned b;
+
+	if (d < 4)
+		return (unsigned)d;
+	b = 63 - (unsigned)__builtin_clzll(d); /* d in [2^b, 2^(b+1)) */
+	b = b * 4 + (unsigned)((d >> (b - 2)) & 3) - 4;
+	return b < MRC_BUCKETS ? b : MRC_BUCKETS - 1;
+}
+
+static double mrc_bucket_lo(unsigned b)
+{
+	return b < 4 ? b : (double)(4 + (b % 4)) * (double)(1ULL << (b / 4 - 1));
+}
+
+/*
+ * A page filled for the first time: it adds to the distance of every page
+ * evicted before it (cold). A refault: its distance is the number of
+ * distinct pages filled since it was evicted, counting only pages whose
+ * own last eviction came before its eviction (under LRU, a page evicted
+ * after it was more recent than it and was in memory with it: not new).
+ * That is the LRU stack distance beyond the current limit; the Fenwick
+ * tree over eviction time counts it in O(log n).
+ */
+void attrib_fill(void)
+{
+	if (mrc_ready())
+		fill_add(fill_pos(0, true));
+}
+
+void attrib_refault(bool file, uint64_t age)
+{
+	uint64_t te, before, d;
+	uint32_t pos;
+
+	if (!mrc_ready())
+		return;
+	te = evict_chk[(age >> CHK_SHIFT) & (NR_CHK - 1)];
+	pos = fill_pos(te, false);
+	before = fills_at[(te >> EB_SHIFT) & (NR_EB - 1)];
+	if (te >> EB_SHIFT == 0)
+		before = 0;
+	d = fill_prefix(pos - 1);
+	d = d > before ? d - before : 0;
+	mrc_hist[file][mrc_bucket(d)]++;
+	fill_add(pos);
+}
+
+void eviction_distance_json(struct jbuf *j)
+{
+	jb_printf(j, "{\"bucket_lo\": [");
+	for (unsigned i = 0; i < MRC_BUCKETS; i++)
+		jb_printf(j, "%s%.0f", i ? ", " : "", mrc_bucket_lo(i));
+	jb_printf(j, "]");
+	for (int t = 0; t < 2; t++) {
+		jb_printf(j, ", \"%s\": [", t ? "file" : "anon");
+		for (unsigned i = 0; i < MRC_BUCKETS; i++)
+			jb_printf(j, "%s%llu", i ? ", " : "", (unsigned long long)mrc_hist[t][i]);
+		jb_printf(j, "]");
+	}
+	jb_printf(j, "}");
+}
+
+static double refaults_beyond(double delta)
+{
+	double n = 0;
+
+	for (int t = 0; t < 2; t++)
+		for (unsigned b = 0; b < MRC_BUCKETS; b++) {
+			double lo = mrc_bucket_lo(b), hi = mrc_bucket_lo(b + 1);
+			double c = (double)mrc_hist[t][b];
+
+			if (delta <= lo)
+				n += c;
+			else if (delta < hi)
+				n += c * (hi - delta) / (hi - lo);
+		}
+	return n;
+}
+
+struct mrc {
+	double reads, refaults, majfaults, cold_faults, faults;
+};
+
+static void mrc_base(struct mrc *m)
+{
+	m->refaults = refaults_beyond(0);
+	m->reads = (double)(stats.pswpin + stats.pgpgin);
+	if (m->reads < m->refaults)
+		m->reads = m->refaults;
+	m->majfaults = (double)stats.pgmajfault;
+	/* Faults an unconstrained run takes: every fault but the refaults. */
+	m->faults = (double)stats.pgfault;
+}
+
+static double predict_major(const struct mrc *m, double delta)
+{
+	double left = m->reads - m->refaults + refaults_beyond(delta);
+
+	return m->reads ? m->majfaults * left / m->reads : 0;
+}
+
+static double predict_all(const struct mrc *m, double delta)
+{
+	double major = predict_major(m, delta);
+
+	return m->faults - m->majfaults + major;
+}
+
+void mrc_json(struct jbuf *j)
+{
+	const double tolerance = 0.05;
+	uint64_t limit = rt.limit_pages;
+	struct mrc m;
+	double cold, unconstrained, top = 0, rec = -1;
+
+	mrc_base(&m);
+	cold = predict_major(&m, 1e30);
+	unconstrained = predict_all(&m, 1e30);
+	for (int t = 0; t < 2; t++)
+		for (unsigned b = 0; b < MRC_BUCKETS; b++)
+			if (mrc_hist[t][b])
+				top = mrc_bucket_lo(b + 1);
+	/* The smallest limit whose faults stay within tolerance of an
+	 * unconstrained run: bisect delta over [0, top]. */
+	if (predict_all(&m, 0) <= unconstrained * (1 + tolerance)) {
+		rec = 0;
+	} else {
+		double lo = 0, hi = top;
+
+		for (int i = 0; i < 60; i++) {
+			double mid = (lo + hi) / 2;
+
+			if (predict_all(&m, mid) <= unconstrained * (1 + tolerance))
+				hi = mid;
+			else
+				lo = mid;
+		}
+		rec = hi;
+	}
+	jb_printf(j, "{\"limit_bytes\": %llu, \"majfaults\": %llu, \"faults\": %llu, "
+		  "\"cold_majfaults\": %.0f, \"unconstrained_faults\": %.0f, \"tolerance_pct\": %.0f, "
+		  "\"recommended_bytes\": %llu, \"points\": [",
+		  (unsigned long long)(limit << 12), (unsigned long long)stats.pgmajfault,
+		  (unsigned long long)stats.pgfault, cold, unconstrained, tolerance * 100,
+		  (unsigned long long)((limit + (uint64_t)rec) << 12));
+	/* Points: the run's limit, then up to where no refault is left. */
+	for (int i = 0; i <= 24; i++) {
+		double delta = top * i / 24;
+
+		jb_printf(j, "%s{\"limit_bytes\": %llu, \"majfaults\": %.0f, \"faults\": %.0f}", i ? ", " : "",
+			  (unsigned long long)((limit + (uint64_t)delta) << 12), predict_major(&m, delta),
+			  predict_all(&m, delta));
+		if (!top)
+			break;
+	}
+	jb_printf(j, "]}");
+}
+
+/* TODO remove: until sites.c lands. */
+__attribute__((weak)) void sites_event(uintptr_t addr, enum attrib_ev ev)
+{
+	(void)addr;
+	(void)ev;
+}
+
+__attribute__((weak)) void sites_json(struct jbuf *j)
+{
+	jb_printf(j, "{\"sample_bytes\": 0, \"samples\": 0, \"sites\": []}");
+}

@@ -1,0 +1,19 @@
+/* A growable text buffer for JSON output, backed by sys_mmap (no malloc:
+ * usable from the runtime's own threads and at exit). */
+#ifndef USWAP_JBUF_H
+#define USWAP_JBUF_H
+
+#include <stddef.h>
+
+struct jbuf {
+	char *p;
+	size_t n, cap;
+	int oom; /* an allocation failed: the text is truncated */
+};
+
+void jb_printf(struct jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON string literal, quotes included, escaped. */
+void jb_str(struct jbuf *j, const char *s);
+void jb_free(struct jbuf *j);
+
+#endif
