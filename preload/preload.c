@@ -16,6 +16,7 @@
 #include "log.h"
 #include "probe.h"
 #include "rt.h"
+#include "sites.h"
 #include "stats.h"
 #include "sys.h"
 #include "track.h"
@@ -182,14 +183,18 @@ static int install_segv_handler(void);
  * arena, as during start-up: the managed heap has no handler yet. */
 static void atfork_prepare(void)
 {
-	if (state == ST_MANAGED)
+	if (state == ST_MANAGED) {
 		rt_fork_prepare();
+		sites_fork_prepare();
+	}
 }
 
 static void atfork_parent(void)
 {
-	if (state == ST_MANAGED)
+	if (state == ST_MANAGED) {
+		sites_fork_parent();
 		rt_fork_parent();
+	}
 }
 
 static int nr_app_threads_reset(void);
@@ -200,6 +205,7 @@ static void atfork_child(void)
 	if (state != ST_MANAGED)
 		return;
 	nr_app_threads_reset();
+	sites_fork_child();
 	init_lock.word = 0;
 	init_tid = sys_gettid();
 	__atomic_store_n(&state, ST_INIT, __ATOMIC_RELEASE);
@@ -294,6 +300,7 @@ static bool ensure_init(void)
 		runtime_init();
 		if (state == ST_INIT)
 			state = ST_OFF;
+		sites_init(state == ST_MANAGED);
 	}
 	sys_unlock(&init_lock);
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) >= ST_MANAGED;
@@ -322,13 +329,27 @@ __attribute__((destructor)) static void preload_dtor(void)
 		rt_exit_report();
 }
 
-/* ---- the malloc family --------------------------------------------------- */
+/* ---- the malloc family --------------------------------------------------- *
+ * Call-site sampling (sites.h): sites_tick counts the bytes; the rare
+ * sampled call takes its stack before the allocator runs (sampled_*). */
+
+static __attribute__((noinline)) void *sampled_malloc(size_t n)
+{
+	bool s = sites_begin(n);
+	void *p = jx_malloc(n);
+
+	if (s)
+		sites_end(p, n);
+	return p;
+}
 
 EXPORT void *malloc(size_t n)
 {
 	if (unlikely(!ensure_init()))
 		return boot_alloc(n, 16);
 	bind_thread();
+	if (sites_tick(n))
+		return sampled_malloc(n);
 	return jx_malloc(n);
 }
 
@@ -336,7 +357,18 @@ EXPORT void free(void *p)
 {
 	if (unlikely(!p || is_boot(p)))
 		return;
+	sites_free(p); /* before the address can be reused */
 	jx_free(p);
+}
+
+static __attribute__((noinline)) void *sampled_calloc(size_t a, size_t b, size_t n)
+{
+	bool s = sites_begin(n);
+	void *p = jx_calloc(a, b);
+
+	if (s)
+		sites_end(p, n);
+	return p;
 }
 
 EXPORT void *calloc(size_t a, size_t b)
@@ -350,7 +382,21 @@ EXPORT void *calloc(size_t a, size_t b)
 	if (unlikely(!ensure_init()))
 		return boot_alloc(n, 16); /* static memory is zero */
 	bind_thread();
+	if (sites_tick(n))
+		return sampled_calloc(a, b, n);
 	return jx_calloc(a, b);
+}
+
+/* p's record (if sampled) ended in realloc: the new block is a new
+ * allocation for sampling, as in tcmalloc. */
+static __attribute__((noinline)) void *sampled_realloc(void *p, size_t n)
+{
+	bool s = sites_begin(n);
+	void *q = jx_realloc(p, n);
+
+	if (s)
+		sites_end(q, n);
+	return q;
 }
 
 EXPORT void *realloc(void *p, size_t n)
@@ -366,6 +412,10 @@ EXPORT void *realloc(void *p, size_t n)
 	if (unlikely(!ensure_init()))
 		return p ? NULL : boot_alloc(n, 16);
 	bind_thread();
+	if (p)
+		sites_free(p);
+	if (sites_tick(n))
+		return sampled_realloc(p, n);
 	return jx_realloc(p, n);
 }
 
@@ -380,6 +430,16 @@ EXPORT void *reallocarray(void *p, size_t a, size_t b)
 	return realloc(p, n);
 }
 
+static __attribute__((noinline)) int sampled_memalign(void **ret, size_t align, size_t n)
+{
+	bool s = sites_begin(n);
+	int r = jx_posix_memalign(ret, align, n);
+
+	if (s)
+		sites_end(r ? NULL : *ret, n);
+	return r;
+}
+
 EXPORT int posix_memalign(void **ret, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
@@ -389,6 +449,8 @@ EXPORT int posix_memalign(void **ret, size_t align, size_t n)
 		return *ret ? 0 : ENOMEM;
 	}
 	bind_thread();
+	if (sites_tick(n))
+		return sampled_memalign(ret, align, n);
 	return jx_posix_memalign(ret, align, n);
 }
 
@@ -441,9 +503,28 @@ EXPORT void _Exit(int status) __attribute__((alias("_exit")));
 
 /* ---- the mmap family ----------------------------------------------------- */
 
+/* The program's private anonymous mappings are sampled as allocations. */
+static inline bool sample_map(size_t len, int flags)
+{
+	return (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE && sites_tick(len);
+}
+
+static __attribute__((noinline)) void *sampled_mmap(void *addr, size_t len, int prot, int flags,
+						    int fd, off_t off)
+{
+	bool s = sites_begin(len);
+	void *p = rt_mmap(addr, len, prot, flags, fd, off);
+
+	if (s)
+		sites_end(p == MAP_FAILED ? NULL : p, PAGE_ALIGN_UP(len));
+	return p;
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	ensure_init();
+	if (sample_map(len, flags))
+		return sampled_mmap(addr, len, prot, flags, fd, off);
 	return rt_mmap(addr, len, prot, flags, fd, off);
 }
 EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -451,17 +532,21 @@ EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, o
 EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	ensure_init();
+	if (sample_map(len, flags))
+		return sampled_mmap(addr, len, prot, flags, fd, off);
 	return rt_mmap(addr, len, prot, flags, fd, off);
 }
 
 EXPORT int munmap(void *addr, size_t len)
 {
+	sites_unmap((uintptr_t)addr, len); /* before the range can be reused */
 	return rt_munmap(addr, len);
 }
 
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
-	void *new_addr = NULL;
+	struct sites_moved moved;
+	void *new_addr = NULL, *p;
 
 	if (flags & MREMAP_FIXED) {
 		va_list ap;
@@ -470,7 +555,13 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	return rt_mremap(old, old_len, new_len, flags, new_addr);
+	sites_take((uintptr_t)old, old_len, &moved);
+	p = rt_mremap(old, old_len, new_len, flags, new_addr);
+	if (p == MAP_FAILED)
+		sites_put(&moved, (uintptr_t)old, old_len);
+	else
+		sites_put(&moved, (uintptr_t)p, PAGE_ALIGN_UP(new_len));
+	return p;
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice)
@@ -681,6 +772,14 @@ static void *app_thread(void *p)
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
+/* The runtime's threads never sample allocations (sites.h). rt_start_thread
+ * starts them with a NULL argument: the trampoline takes their function. */
+static void *rt_thread_start(void *fn)
+{
+	sites_thread_exclude();
+	return ((void *(*)(void *))fn)(NULL);
+}
+
 EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	static pthread_create_fn real;
@@ -689,6 +788,8 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 
 	if (!real)
 		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+	if (rt_starting_thread && !arg)
+		return real(t, attr, rt_thread_start, (void *)fn);
 	if (state != ST_MANAGED || rt_starting_thread || !(s = malloc(sizeof(*s))))
 		return real(t, attr, fn, arg);
 	*s = (struct app_start){ fn, arg };

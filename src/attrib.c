@@ -384,15 +384,3 @@ void mrc_json(struct jbuf *j)
 	}
 	jb_printf(j, "]}");
 }
-
-/* TODO remove: until sites.c lands. */
-__attribute__((weak)) void sites_event(uintptr_t addr, enum attrib_ev ev)
-{
-	(void)addr;
-	(void)ev;
-}
-
-__attribute__((weak)) void sites_json(struct jbuf *j)
-{
-	jb_printf(j, "{\"sample_bytes\": 0, \"samples\": 0, \"sites\": []}");
-}
