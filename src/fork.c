@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "file.h"
+#include "ctl.h"
 #include "log.h"
 #include "monitor.h"
 #include "lru.h"
@@ -258,6 +259,7 @@ bool rt_fork_child(void)
 		uffd_close();
 		fault_fork_child(false, e, sizeof(e));
 		scan_fork_child(false, e, sizeof(e));
+		ctl_fork_child(); /* the parent's name is not ours to hold */
 		close(swap.fd);
 		if (swap.parent_fd >= 0)
 			close(swap.parent_fd);

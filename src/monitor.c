@@ -20,6 +20,7 @@
 #include "attrib.h"
 #include "balance.h"
 #include "config.h"
+#include "ctl.h"
 #include "jbuf.h"
 #include "log.h"
 #include "lru.h"
@@ -39,19 +40,6 @@
 #include <unistd.h>
 
 enum { PSI_THROTTLE, PSI_SWAPIN, PSI_MEMORY, NR_PSI };
-/* The control socket (ctl.c). Weak until ctl.c lands. TODO remove */
-int ctl_listen(char *err, size_t errlen);
-void ctl_serve(int lfd);
-__attribute__((weak)) int ctl_listen(char *err, size_t errlen)
-{
-	snprintf(err, errlen, "not built");
-	return -ENOSYS;
-}
-__attribute__((weak)) void ctl_serve(int lfd)
-{
-	(void)lfd;
-}
-
 static const char *const psi_names[NR_PSI] = { "throttle", "swapin", "memory" };
 
 #define MAX_WAITS 4096
@@ -591,8 +579,7 @@ int monitor_fork_child(char *err, size_t errlen)
 	psi.nr_waits = 0;
 	psi.nr[0] = psi.nr[1] = 0;
 	trace_fd = -1;
-	if (ctl_fd >= 0)
-		close(ctl_fd);
+	ctl_fork_child();
 	return start_thread(err, errlen);
 }
 
