@@ -7,7 +7,9 @@
  * the shell sees. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "ctl.h"
 #include "probe.h"
+#include "report.h"
 #include "swap.h"
 #include "uffd.h"
 
@@ -32,6 +34,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: uswap --limit SIZE [options] -- COMMAND [ARGS...]\n"
+		"       uswap report RUN [-o OUT.html] [--trace FILE]\n"
+		"       uswap ctl PID [show | set KEY=VALUE... | reclaim SIZE]\n"
 		"\n"
 		"Run COMMAND with its resident memory limited to SIZE; cold pages go to a swap file.\n"
 		"\n"
@@ -190,6 +194,11 @@ int main(int argc, char **argv)
 	const char *limit = NULL;
 	int i;
 
+	/* Subcommands, before any option is read. */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
 		const struct opt *o = NULL;
