@@ -507,8 +507,12 @@ static void *monitor_main(void *arg)
 		uint64_t now = sys_now_ns();
 		int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
 
-		if (poll(&pfd, ctl_fd >= 0, timeout) > 0 && (pfd.revents & POLLIN))
-			ctl_serve(ctl_fd);
+		/* A program that closes every descriptor closes ours too: the
+		 * number may be the program's now, so forget it, do not close it. */
+		if (poll(&pfd, ctl_fd >= 0, timeout) > 0 &&
+		    ((pfd.revents & (POLLNVAL | POLLERR)) ||
+		     ((pfd.revents & POLLIN) && ctl_serve(ctl_fd) == -EBADF)))
+			ctl_fd = -1;
 		now = sys_now_ns();
 		if (now >= next) {
 			tick(now);
