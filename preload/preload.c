@@ -280,6 +280,11 @@ static void runtime_init(void)
 		drop_from_environment();
 	if (config.track == TRACK_MPROTECT && install_segv_handler())
 		log_fatal_config("cannot install the SIGSEGV handler for mprotect tracking");
+	/* Still ST_INIT: what dlopen allocates for libunwind (the loader's
+	 * link map and TLS slot list) comes from the bootstrap arena. In the
+	 * managed heap, a forked child would fault on it in pthread_create,
+	 * before its fault handler runs. */
+	sites_init(true);
 	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);
 }
 
@@ -300,7 +305,8 @@ static bool ensure_init(void)
 		runtime_init();
 		if (state == ST_INIT)
 			state = ST_OFF;
-		sites_init(state == ST_MANAGED);
+		if (state == ST_OFF)
+			sites_init(false);
 	}
 	sys_unlock(&init_lock);
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) >= ST_MANAGED;

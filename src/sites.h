@@ -19,7 +19,9 @@
 
 /* Once the runtime is up (managed) or off: load libunwind and start
  * sampling if managed and config.sample_bytes != 0. Until then threads
- * that allocate check again on each allocation. */
+ * that allocate check again on each allocation. Called by the
+ * initialising thread while the bootstrap arena still serves its mallocs
+ * (dlopen's allocations must not be managed memory). */
 void sites_init(bool managed);
 /* The calling thread never samples (the runtime's own threads: an unwind
  * takes the loader's lock, which a program thread may hold while it

@@ -122,7 +122,9 @@ int stats_write_json(const char *path)
 	struct jbuf j = { 0 };
 	int fd, r = -1;
 
-	jb_printf(&j, "{\"limit_bytes\": %llu, ", (unsigned long long)(rt.limit_pages << PAGE_SHIFT));
+	/* The limit in force: as given, unless auto or ctl moved it. */
+	jb_printf(&j, "{\"limit_bytes\": %llu, ",
+		  (unsigned long long)(config.limit_auto ? rt.limit_pages << PAGE_SHIFT : config.limit_bytes));
 	stats_counters_json(&j);
 	if (config.swappiness == SWAPPINESS_AUTO)
 		jb_printf(&j, ", \"swappiness\": \"auto\"");
