@@ -66,8 +66,8 @@ for r in range(3):
 print("checksum=%08x" % h)
 """
 
-# Sizes. Measured on the 2-vCPU development VM: --quick takes about 2
-# minutes, the default about 6.
+# Sizes. Measured on the 2-vCPU development VM (other work running):
+# --quick takes about 2.5 minutes, the default about 7.
 QUICK = {
     "repeat": 3,
     "overhead": {"churn": (["96"], "48M"), "zipf": (["zipf", "128", "300000", "1"], "64M"),
@@ -251,7 +251,7 @@ def mrc(args, cfg, runner, failures):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (about 2 minutes)")
+    p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (about 2.5 minutes)")
     p.add_argument("--repeat", type=int, metavar="N", help="runs per configuration for the overhead")
     p.add_argument("--only", choices=("overhead", "mrc"), help="one half of the benchmark")
     p.add_argument("--out", metavar="FILE", help="also write the markdown report here")

@@ -567,6 +567,8 @@ int monitor_start(char *err, size_t errlen)
 	psi.now.t = t_start;
 	autolim.last_t = t_start;
 	limit_cap_pages = (lru.cap - 1024) / 2;
+	/* Before any stall is reported: with no count, full would mean one thread. */
+	sample_threads();
 	r = open_trace(err, errlen);
 	if (r)
 		return r;
