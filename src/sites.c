@@ -174,15 +174,43 @@ static bool load_unwinder(void)
 
 static void sites_setup(bool managed);
 
+#define FILTER_BITS_PER_SLOT 8
+
+/* Keys, filter bits and counts in one mapping. */
 static struct sites_set *set_new(uint64_t slots)
 {
-	struct sites_set *s = sys_alloc_meta(sizeof(*s) + slots * sizeof(uintptr_t));
+	uint64_t nbits = slots * FILTER_BITS_PER_SLOT;
+	size_t keys = sizeof(struct sites_set) + slots * sizeof(uintptr_t);
+	struct sites_set *s = sys_alloc_meta(keys + nbits / 8 + nbits);
 
 	if (s) {
 		s->mask = slots - 1;
 		s->shift = 64 - (unsigned)__builtin_ctzll(slots);
+		s->bshift = 64 - (unsigned)__builtin_ctzll(nbits);
+		s->bits = (uint64_t *)((char *)s + keys);
+		s->count = (uint8_t *)s->bits + nbits / 8;
 	}
 	return s;
+}
+
+static void filter_add(struct sites_set *s, uintptr_t p)
+{
+	uint64_t b = sites_hash(p, s->bshift);
+
+	if (s->count[b] == 255)
+		return;
+	if (s->count[b]++ == 0)
+		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] | (1ULL << (b & 63)), __ATOMIC_RELEASE);
+}
+
+static void filter_del(struct sites_set *s, uintptr_t p)
+{
+	uint64_t b = sites_hash(p, s->bshift);
+
+	if (s->count[b] == 255)
+		return; /* saturated: set until the next rebuild */
+	if (--s->count[b] == 0)
+		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] & ~(1ULL << (b & 63)), __ATOMIC_RELEASE);
 }
 
 void sites_init(bool managed)
@@ -330,6 +358,7 @@ static void set_add_to(struct sites_set *s, uintptr_t p)
 	if (s->key[i] == KEY_EMPTY)
 		S.set_used++;
 	__atomic_store_n(&s->key[i], p, __ATOMIC_RELEASE);
+	filter_add(s, p);
 }
 
 /* Drop the deleted slots, and double while over an eighth live: the load
@@ -356,6 +385,9 @@ static bool set_rebuild(void)
 		 * end; the odd seq sends them to the lock. */
 		for (uint64_t i = 0; i <= s->mask; i++)
 			__atomic_store_n(&s->key[i], KEY_EMPTY, __ATOMIC_RELAXED);
+		for (uint64_t i = 0; i < (s->mask + 1) * FILTER_BITS_PER_SLOT / 64; i++)
+			__atomic_store_n(&s->bits[i], 0, __ATOMIC_RELAXED);
+		memset(s->count, 0, (s->mask + 1) * FILTER_BITS_PER_SLOT);
 	}
 	/* The live keys are the records' starts. */
 	for (uint32_t r = 1; r < S.top_rec; r++)
@@ -386,6 +418,7 @@ static void set_del(uintptr_t p)
 	for (uint64_t i = sites_hash(p, s->shift); s->key[i] != KEY_EMPTY; i = (i + 1) & s->mask)
 		if (s->key[i] == p) {
 			__atomic_store_n(&s->key[i], KEY_DELETED, __ATOMIC_RELEASE);
+			filter_del(s, p);
 			return;
 		}
 }

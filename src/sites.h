@@ -48,13 +48,18 @@ bool sites_begin(size_t n);
 void sites_end(void *p, size_t n);
 
 /* The live sampled allocations' start addresses: an open-addressing set
- * that free() probes without a lock. Written under the sites lock; a
- * rebuild (growth, tombstone purge) makes seq odd while it runs, and a
- * reader that saw seq change asks again under the lock. */
+ * that free() probes without a lock, behind a one-bit-per-hash filter
+ * (8 bits per slot, so at most 1/64 of them set): a pointer that was not
+ * sampled mostly costs one load of a small, hot bitmap. Written under the
+ * sites lock; a rebuild (growth, tombstone purge) makes seq odd while it
+ * runs, and a reader that saw seq change asks again under the lock. */
 struct sites_set {
-	uint64_t mask;
-	unsigned shift;
-	uintptr_t key[]; /* 0 empty, 1 deleted, else a start address */
+	uint64_t mask;        /* slots - 1 */
+	unsigned shift;       /* 64 - log2(slots) */
+	unsigned bshift;      /* 64 - log2(filter bits) */
+	uint64_t *bits;       /* the filter: bit h set if a live key hashes to h */
+	uint8_t *count;       /* live keys per filter bit (255: for good) */
+	uintptr_t key[];      /* 0 empty, 1 deleted, else a start address */
 };
 struct sites_live {
 	uint32_t nr;              /* live sampled records (0: free() skips all) */
@@ -86,6 +91,9 @@ static inline void sites_free(void *p)
 		sites_free_slow(p);
 		return;
 	}
+	i = sites_hash((uintptr_t)p, s->bshift);
+	if (!((__atomic_load_n(&s->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1))
+		goto absent;
 	for (i = sites_hash((uintptr_t)p, s->shift);; i = (i + 1) & s->mask) {
 		uintptr_t k = __atomic_load_n(&s->key[i], __ATOMIC_RELAXED);
 
@@ -96,6 +104,7 @@ static inline void sites_free(void *p)
 		if (k == 0)
 			break;
 	}
+absent:
 	/* Not there, unless a rebuild moved the keys under us. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&sites_live.seq, __ATOMIC_RELAXED) != seq)
