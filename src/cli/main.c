@@ -57,7 +57,7 @@ static void usage(FILE *f)
 		"  --run DIR           stats in DIR/stats.json, trace in DIR/trace.csv\n"
 		"                      (see uswap report DIR)\n"
 		"  --sample-bytes SIZE sample an allocation call stack every SIZE bytes on\n"
-		"                      average (default 512K; 0: off)\n"
+		"                      average (default 0: off; 512K is a good value)\n"
 		"  --limit auto        size the limit by stall time: lower it while the\n"
 		"                      memory stall stays under --auto-target percent\n"
 		"                      (default 1), raise it when it rises; --auto-step F\n"

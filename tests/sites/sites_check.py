@@ -4,7 +4,7 @@
 
   sites_check.py --uswap build/uswap --program build/tests/sites/sitesprog CASE
 
-attribution  --limit 24M, default --sample-bytes (512K): a hot 8 MiB table,
+attribution  --limit 24M, --sample-bytes 512K: a hot 8 MiB table,
              a 48 MiB cold log in 1 MiB chunks, 100000 strdup'ed names.
              The output equals the native run's. In "sites": the top site
              by evictions is alloc_cold_log (its "function" and its first
@@ -51,7 +51,7 @@ def by_function(sites, name):
 
 def case_attribution(args, wd):
     want = native(args, wd)
-    res = run(args, wd, "sampled")
+    res = run(args, wd, "sampled", extra=["--sample-bytes", "512K"])
     ut.check(res.stdout_bytes() == want, f"output differs from the native run: "
              f"{res.stdout_bytes()!r} vs {want!r}")
     st = res.stats
