@@ -55,7 +55,6 @@ setup errors.
 """
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -289,10 +288,8 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes (48+48 MiB under a 64 MiB limit)")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per mode; report medians")
-    p.add_argument("--out", metavar="FILE", help="also write the markdown report here")
-    p.add_argument("--json", metavar="FILE", help="write every raw result here")
-    p.add_argument("--build-dir", default=os.path.join(run.REPO, "build"))
-    p.add_argument("--uswap", help="uswap CLI (default BUILD/uswap)")
+    run.add_common_args(p, swap_dir_help="scratch directory for the data and swap files"
+                                         " (default: /var/tmp; not a tmpfs)")
     p.add_argument("--mixed", dest="mixed_exe", help="mixed program (default BUILD/benchmarks/mixed)")
     p.add_argument("--runtimes", default=",".join(RUNTIMES), metavar="R,...",
                    help=f"of {','.join(RUNTIMES)}")
@@ -309,13 +306,7 @@ def parse_args(argv):
     p.add_argument("--readahead", action="store_true",
                    help="leave the file mapping's readahead on (no MADV_RANDOM; see the top comment)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--timeout", type=int, help="seconds per run before it is killed")
-    p.add_argument("--swap-dir", help="scratch directory for the data and swap files"
-                                      " (default: /var/tmp; not a tmpfs)")
-    p.add_argument("--uswap-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for the uswap CLI (repeatable)")
-    a = p.parse_args(argv)
-    a.uswap = a.uswap or os.path.join(a.build_dir, "uswap")
+    a = run.parse_common(p, argv)
     a.mixed_exe = a.mixed_exe or os.path.join(a.build_dir, "benchmarks", "mixed")
     return a
 
@@ -415,14 +406,8 @@ def main(argv):
         report += table(rows, native_row["wall_s"] if native_row else None, args.repeat)
         report += ["", "Best fixed swappiness, and auto against it:", ""] + best_lines(rows)
         text = "\n".join(report) + "\n"
-        print(text, end="")
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"config": cfg, "args": vars(args), "rows": rows,
-                           "runs": [r for m in modes for r in results[m]]}, f, indent=1)
+        run.write_report(args, text, {"config": cfg, "args": vars(args), "rows": rows,
+                                      "runs": [r for m in modes for r in results[m]]})
         return 1 if any(r["ok"] is False for r in rows) else 0
     except run.Interrupted as e:
         run.log(f"balance.py: {e}; cleaning up")

@@ -254,20 +254,12 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (about 2.5 minutes)")
     p.add_argument("--repeat", type=int, metavar="N", help="runs per configuration for the overhead")
     p.add_argument("--only", choices=("overhead", "mrc"), help="one half of the benchmark")
-    p.add_argument("--out", metavar="FILE", help="also write the markdown report here")
-    p.add_argument("--json", metavar="FILE", help="write every raw result here")
-    p.add_argument("--build-dir", default=os.path.join(run.REPO, "build"))
-    p.add_argument("--uswap", help="uswap CLI (default BUILD/uswap)")
+    run.add_common_args(p)
     p.add_argument("--patterns", help="patterns program (default BUILD/benchmarks/patterns)")
     p.add_argument("--churn", help="churn program (default BUILD/examples/churn)")
     p.add_argument("--python", default=os.path.realpath(sys.executable),
                    help="the CPython binary of the malloc-heavy workload (not a wrapper script)")
-    p.add_argument("--timeout", type=int, help="seconds per run before it is killed")
-    p.add_argument("--swap-dir", help="where swap files go (default: /var/tmp, not a tmpfs)")
-    p.add_argument("--uswap-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for the uswap CLI (repeatable)")
-    a = p.parse_args(argv)
-    a.uswap = a.uswap or os.path.join(a.build_dir, "uswap")
+    a = run.parse_common(p, argv)
     a.patterns = a.patterns or os.path.join(a.build_dir, "benchmarks", "patterns")
     a.churn = a.churn or os.path.join(a.build_dir, "examples", "churn")
     return a
@@ -332,13 +324,7 @@ def main(argv):
         summary.append(f"- {len(failures)} failed runs; total {time.monotonic() - t0:.0f} s")
         report += ["", "## Summary", ""] + summary
         text = "\n".join(report) + "\n"
-        print(text, end="")
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"config": cfg, "results": raw}, f, indent=1, default=str)
+        run.write_report(args, text, {"config": cfg, "results": raw}, default=str)
         return 1 if failures else 0
     except run.Interrupted as e:
         run.log(f"observe.py: {e}; cleaning up")

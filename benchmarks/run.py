@@ -530,14 +530,42 @@ def environment_lines(args, cfg, modes, memcg_note, workdir):
     ]
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small sizes (128 MiB footprint, 32 MiB limit)")
+def add_common_args(p, swap_dir_help="where swap files go (default: /var/tmp, not a tmpfs)"):
+    """The options every benchmark script takes: where results go, what to
+    run, and how runs are controlled."""
     p.add_argument("--out", metavar="FILE", help="also write the markdown report here")
     p.add_argument("--json", metavar="FILE", help="write every raw result here")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--uswap", help="uswap CLI (default BUILD/uswap)")
+    p.add_argument("--timeout", type=int, help="seconds per run before it is killed")
+    p.add_argument("--swap-dir", help=swap_dir_help)
+    p.add_argument("--uswap-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for the uswap CLI (repeatable)")
+
+
+def parse_common(p, argv):
+    """parse_args, with the uswap CLI defaulting to the build directory's."""
+    a = p.parse_args(argv)
+    a.uswap = a.uswap or os.path.join(a.build_dir, "uswap")
+    return a
+
+
+def write_report(args, text, data, **dump_kw):
+    """Print the report; copy it to --out and the raw data to --json."""
+    print(text, end="")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1, **dump_kw)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes (128 MiB footprint, 32 MiB limit)")
+    add_common_args(p)
     p.add_argument("--patterns", dest="patterns_exe", help="patterns program (default BUILD/benchmarks/patterns)")
     p.add_argument("--faultlat", dest="faultlat_exe", help="faultlat program (default BUILD/benchmarks/faultlat)")
     p.add_argument("--footprint-mib", type=int)
@@ -550,12 +578,7 @@ def parse_args(argv):
                    help="patterns --verify: check every read against a shadow copy kept outside"
                         " the limit (names each wrong word; costs 128 bytes/page and some CPU)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--timeout", type=int, help="seconds per run before it is killed")
-    p.add_argument("--swap-dir", help="where swap files go (default: /var/tmp, not a tmpfs)")
-    p.add_argument("--uswap-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for the uswap CLI (repeatable)")
-    a = p.parse_args(argv)
-    a.uswap = a.uswap or os.path.join(a.build_dir, "uswap")
+    a = parse_common(p, argv)
     a.patterns_exe = a.patterns_exe or os.path.join(a.build_dir, "benchmarks", "patterns")
     a.faultlat_exe = a.faultlat_exe or os.path.join(a.build_dir, "benchmarks", "faultlat")
     return a
@@ -659,13 +682,7 @@ def main(argv):
                 report += r["stdout"].strip().splitlines()[-5:] + err
                 report += ["```", ""]
         text = "\n".join(report) + "\n"
-        print(text, end="")
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"config": cfg, "patterns": pat_results, "faultlat": lat_results}, f, indent=1)
+        write_report(args, text, {"config": cfg, "patterns": pat_results, "faultlat": lat_results})
         return 1 if failures else 0
     except Interrupted as e:
         log(f"run.py: {e}; cleaning up")
