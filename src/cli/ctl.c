@@ -10,11 +10,11 @@
 
 #include "../ctl.h"
 #include "config.h"
+#include "msg.h"
 
 #include <json-c/json.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -48,18 +48,8 @@ static void ctl_usage(FILE *f)
 		ctl_settable);
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("uswap: ctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
+/* An error: one line, and the exit status that goes with it. */
+#define fail(...) cli_error("ctl: ", __VA_ARGS__)
 
 static int parse_pid(const char *s, int *pid)
 {

@@ -7,6 +7,7 @@
  * the shell sees. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "msg.h"
 #include "ctl.h"
 #include "probe.h"
 #include "report.h"
@@ -15,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,30 +75,8 @@ static void usage(FILE *f)
 		"      --version       print the version\n");
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("uswap: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("uswap: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define die(...) cli_die("", __VA_ARGS__)
+#define warn(...) cli_msg("warning: ", __VA_ARGS__)
 
 struct opt {
 	const char *name;

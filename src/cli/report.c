@@ -9,6 +9,7 @@
  * stats files have no psi, regions, sites or mrc, and a run may have no
  * trace; each part of the page says what it lacks instead of failing. */
 #define _GNU_SOURCE
+#include "msg.h"
 #include "report.h"
 
 #include <json-c/json.h>
@@ -32,30 +33,8 @@
 #define TOP_TEXT 10	  /* rows in the text summary's tables */
 #define TOP_HTML 25	  /* rows in the page's tables */
 
-static void rdie(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void rdie(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("uswap: report: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static void rwarn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void rwarn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("uswap: report: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define rdie(...) cli_die("report: ", __VA_ARGS__)
+#define rwarn(...) cli_msg("report: warning: ", __VA_ARGS__)
 
 static void *xrealloc(void *p, size_t n)
 {
