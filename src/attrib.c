@@ -95,8 +95,10 @@ void origin_resident(uint32_t o, int delta)
 
 void attrib_event(const struct region *r, uintptr_t addr, enum attrib_ev ev)
 {
-	if (origins)
+	if (origins) {
 		origins[r->origin].ev[ev]++;
+		origins[r->origin].ev[EV_FAULT] += ev == EV_MAJFAULT;
+	}
 	if (r->kind != REGION_FILE && config.sample_bytes)
 		sites_event(addr, ev);
 }
@@ -280,12 +282,10 @@ void eviction_distance_json(struct jbuf *j)
 	for (unsigned i = 0; i < MRC_BUCKETS; i++)
 		jb_printf(j, "%s%.0f", i ? ", " : "", mrc_bucket_lo(i));
 	jb_printf(j, "]");
-	for (int t = 0; t < 2; t++) {
-		jb_printf(j, ", \"%s\": [", t ? "file" : "anon");
-		for (unsigned i = 0; i < MRC_BUCKETS; i++)
-			jb_printf(j, "%s%llu", i ? ", " : "", (unsigned long long)mrc_hist[t][i]);
-		jb_printf(j, "]");
-	}
+	jb_printf(j, ", \"anon\": ");
+	jb_u64s(j, mrc_hist[0], MRC_BUCKETS);
+	jb_printf(j, ", \"file\": ");
+	jb_u64s(j, mrc_hist[1], MRC_BUCKETS);
 	jb_printf(j, "}");
 }
 

@@ -9,7 +9,7 @@
 
 enum attrib_ev {
 	EV_FAULT,    /* a fault that filled the page (zero fill or read) */
-	EV_MAJFAULT, /* ... that needed a read (swap or file) */
+	EV_MAJFAULT, /* ... that needed a read (swap or file): counts as an EV_FAULT too */
 	EV_EVICT,    /* the page was reclaimed */
 	EV_REFAULT,  /* the page was read back after being reclaimed */
 	NR_EV,

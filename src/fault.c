@@ -518,7 +518,6 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (!(fr->flags & F_READAHEAD)) {
 		stats.pgmajfault++;
 		stats.pgfault++;
-		attrib_event(r, fr->addr, EV_FAULT);
 		attrib_event(r, fr->addr, EV_MAJFAULT);
 	}
 	fr->flags &= ~F_READAHEAD;

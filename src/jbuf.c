@@ -71,6 +71,14 @@ void jb_str(struct jbuf *j, const char *s)
 	jb_printf(j, "\"");
 }
 
+void jb_u64s(struct jbuf *j, const uint64_t *v, size_t n)
+{
+	jb_printf(j, "[");
+	for (size_t i = 0; i < n; i++)
+		jb_printf(j, "%s%llu", i ? ", " : "", (unsigned long long)v[i]);
+	jb_printf(j, "]");
+}
+
 void jb_free(struct jbuf *j)
 {
 	if (j->p)

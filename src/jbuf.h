@@ -4,6 +4,7 @@
 #define USWAP_JBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct jbuf {
 	char *p;
@@ -14,6 +15,8 @@ struct jbuf {
 void jb_printf(struct jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON string literal, quotes included, escaped. */
 void jb_str(struct jbuf *j, const char *s);
+/* A JSON array of n numbers: [1, 2, 3]. */
+void jb_u64s(struct jbuf *j, const uint64_t *v, size_t n);
 void jb_free(struct jbuf *j);
 
 #endif

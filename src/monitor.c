@@ -180,14 +180,20 @@ static void wait_end(uint32_t i, uint64_t now)
 	*w = psi.waits[--psi.nr_waits];
 }
 
-void psi_throttle_begin(int tid, uintptr_t page)
+/* A stall begins: the clock runs on to now under the old counts first. */
+static void wait_begin(int tid, uintptr_t page, int kind)
 {
 	uint64_t now = sys_now_ns();
 
 	sys_lock(&psi.lock);
 	psi_advance(now);
-	wait_add(tid, page, PSI_THROTTLE, now);
+	wait_add(tid, page, kind, now);
 	sys_unlock(&psi.lock);
+}
+
+void psi_throttle_begin(int tid, uintptr_t page)
+{
+	wait_begin(tid, page, PSI_THROTTLE);
 }
 
 void psi_throttle_end(int tid, uintptr_t page, bool reading)
@@ -209,12 +215,7 @@ void psi_throttle_end(int tid, uintptr_t page, bool reading)
 
 void psi_read_begin(int tid, uintptr_t page)
 {
-	uint64_t now = sys_now_ns();
-
-	sys_lock(&psi.lock);
-	psi_advance(now);
-	wait_add(tid, page, PSI_SWAPIN, now);
-	sys_unlock(&psi.lock);
+	wait_begin(tid, page, PSI_SWAPIN);
 	psi_fault(tid, true);
 }
 

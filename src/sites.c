@@ -630,7 +630,11 @@ void sites_event(uintptr_t addr, enum attrib_ev ev)
 		uintptr_t lo = R(r).start > pg ? R(r).start : pg;
 		uintptr_t hi = R(r).end < pe ? R(r).end : pe;
 
-		S.site[R(r).site].ev[ev] += (double)(hi - lo) / (double)PAGE_SIZE * R(r).inv_q;
+		double share = (double)(hi - lo) / (double)PAGE_SIZE * R(r).inv_q;
+
+		S.site[R(r).site].ev[ev] += share;
+		if (ev == EV_MAJFAULT) /* a major fault is a fault too */
+			S.site[R(r).site].ev[EV_FAULT] += share;
 		if (R(r).end >= pe)
 			break;
 	}

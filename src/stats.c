@@ -117,8 +117,7 @@ void stats_counters_json(struct jbuf *j)
 
 int stats_write_json(const char *path)
 {
-	static uint64_t sum[NR_STATS];
-	uint64_t procs = sum_children(path, sum);
+	uint64_t sum[NR_STATS] = { 0 }, procs = sum_children(path, sum);
 	struct jbuf j = { 0 };
 	int fd, r = -1;
 
@@ -132,13 +131,10 @@ int stats_write_json(const char *path)
 		jb_printf(&j, ", \"swappiness\": %d", config.swappiness);
 	jb_printf(&j, ", \"track\": \"%s\"", config.track == TRACK_UFFD ? "uffd" : "mprotect");
 	/* Refault distances in pages; bucket 0 = 0, bucket i = [2^(i-1), 2^i). */
-	jb_printf(&j, ", \"refault_distance\": {");
-	for (int t = 0; t < 2; t++) {
-		jb_printf(&j, "%s\"%s\": [", t ? ", " : "", t ? "file" : "anon");
-		for (int i = 0; i < REFAULT_BUCKETS; i++)
-			jb_printf(&j, "%s%llu", i ? ", " : "", (unsigned long long)refault_hist[t][i]);
-		jb_printf(&j, "]");
-	}
+	jb_printf(&j, ", \"refault_distance\": {\"anon\": ");
+	jb_u64s(&j, refault_hist[0], REFAULT_BUCKETS);
+	jb_printf(&j, ", \"file\": ");
+	jb_u64s(&j, refault_hist[1], REFAULT_BUCKETS);
 	jb_printf(&j, "}, \"eviction_distance\": ");
 	eviction_distance_json(&j);
 	jb_printf(&j, ", ");
