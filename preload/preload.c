@@ -13,13 +13,18 @@
 #undef _FILE_OFFSET_BITS
 #include "config.h"
 #include "file.h"
+#include "fork.h"
+#include "heap.h"
 #include "log.h"
+#include "madvise.h"
+#include "mlock.h"
+#include "mmap.h"
+#include "mprotect.h"
 #include "probe.h"
-#include "rt.h"
+#include "runtime.h"
 #include "sites.h"
-#include "stats.h"
 #include "sys.h"
-#include "track.h"
+#include "thread.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -90,7 +95,7 @@ struct extent_hooks_s {
 	bool (*merge)(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned);
 };
 
-static void *heap_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
+static void *extent_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
 			bool *commit, unsigned ind)
 {
 	void *p;
@@ -98,7 +103,7 @@ static void *heap_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 	(void)h, (void)ind;
 	if (new_addr)
 		return NULL;
-	p = rt_heap_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align);
+	p = heap_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align);
 	if (p) {
 		*zero = true; /* never-touched managed memory reads zeros */
 		*commit = true;
@@ -107,37 +112,37 @@ static void *heap_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 }
 
 /* Opt out of unmapping: jemalloc retains the range and reuses it. */
-static bool heap_dalloc(extent_hooks_t *h, void *a, size_t s, bool c, unsigned i)
+static bool extent_dalloc(extent_hooks_t *h, void *a, size_t s, bool c, unsigned i)
 {
 	(void)h, (void)a, (void)s, (void)c, (void)i;
 	return true;
 }
 
-static bool heap_purge(extent_hooks_t *h, void *a, size_t size, size_t off, size_t len, unsigned i)
+static bool extent_purge(extent_hooks_t *h, void *a, size_t size, size_t off, size_t len, unsigned i)
 {
 	(void)h, (void)size, (void)i;
-	rt_heap_purge((char *)a + off, len);
+	heap_purge((char *)a + off, len);
 	return false;
 }
 
-static bool heap_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c, unsigned i)
+static bool extent_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c, unsigned i)
 {
 	(void)h, (void)a, (void)s, (void)sa, (void)sb, (void)c, (void)i;
 	return false;
 }
 
-static bool heap_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c, unsigned i)
+static bool extent_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c, unsigned i)
 {
 	(void)h, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)i;
 	return false;
 }
 
 static extent_hooks_t heap_hooks = {
-	.alloc = heap_alloc,
-	.dalloc = heap_dalloc,
-	.purge_forced = heap_purge,
-	.split = heap_split,
-	.merge = heap_merge,
+	.alloc = extent_alloc,
+	.dalloc = extent_dalloc,
+	.purge_forced = extent_purge,
+	.split = extent_split,
+	.merge = extent_merge,
 };
 
 /* ---- bootstrap ----------------------------------------------------------- */
@@ -178,23 +183,19 @@ static void *boot_alloc(size_t n, size_t align)
 static void (*real_sigaction_fn)(void);
 static int install_segv_handler(void);
 
-/* fork(): see src/fork.c. While the child rebuilds its runtime, its one
- * thread's own allocations (pthread_create's) come from the bootstrap
- * arena, as during start-up: the managed heap has no handler yet. */
+/* fork(): see src/runtime/fork.c. While the child rebuilds its runtime,
+ * its one thread's own allocations (pthread_create's) come from the
+ * bootstrap arena, as during start-up: the managed heap has no handler yet. */
 static void atfork_prepare(void)
 {
-	if (state == ST_MANAGED) {
-		rt_fork_prepare();
-		sites_fork_prepare();
-	}
+	if (state == ST_MANAGED)
+		fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-	if (state == ST_MANAGED) {
-		sites_fork_parent();
-		rt_fork_parent();
-	}
+	if (state == ST_MANAGED)
+		fork_parent();
 }
 
 static int nr_app_threads_reset(void);
@@ -205,11 +206,10 @@ static void atfork_child(void)
 	if (state != ST_MANAGED)
 		return;
 	nr_app_threads_reset();
-	sites_fork_child();
 	init_lock.word = 0;
 	init_tid = sys_gettid();
 	__atomic_store_n(&state, ST_INIT, __ATOMIC_RELEASE);
-	rt_fork_child();
+	fork_child();
 	__atomic_store_n(&state, ST_MANAGED, __ATOMIC_RELEASE);
 }
 
@@ -241,7 +241,7 @@ static void drop_from_environment(void)
 		unsetenv("LD_PRELOAD");
 }
 
-static void runtime_init(void)
+static void boot(void)
 {
 	char err[512];
 	size_t sz = sizeof(arena);
@@ -261,7 +261,7 @@ static void runtime_init(void)
 		state = ST_OFF;
 		return;
 	}
-	r = rt_init(err, sizeof(err));
+	r = runtime_init(err, sizeof(err));
 	if (r && config.stats_pid > 0 && config.stats_pid != getpid()) {
 		/* A descendant of the program the CLI checked, which cannot have
 		 * what its ancestor had (it dropped privileges and lost
@@ -278,7 +278,7 @@ static void runtime_init(void)
 	count_threads_init();
 	if (config.no_children)
 		drop_from_environment();
-	if (config.track == TRACK_MPROTECT && install_segv_handler())
+	if (runtime_traps_sigsegv() && install_segv_handler())
 		log_fatal_config("cannot install the SIGSEGV handler for mprotect tracking");
 	/* Still ST_INIT: what dlopen allocates for libunwind (the loader's
 	 * link map and TLS slot list) comes from the bootstrap arena. In the
@@ -302,7 +302,7 @@ static bool ensure_init(void)
 	if (state == ST_NEW) {
 		init_tid = sys_gettid();
 		state = ST_INIT;
-		runtime_init();
+		boot();
 		if (state == ST_INIT)
 			state = ST_OFF;
 		if (state == ST_OFF)
@@ -331,8 +331,8 @@ __attribute__((constructor)) static void preload_ctor(void)
 
 __attribute__((destructor)) static void preload_dtor(void)
 {
-	if (state == ST_MANAGED && rt.enabled && rt.pid == getpid())
-		rt_exit_report();
+	if (state == ST_MANAGED)
+		runtime_exit();
 }
 
 /* ---- the malloc family --------------------------------------------------- *
@@ -499,8 +499,8 @@ EXPORT size_t malloc_usable_size(void *p)
 /* _exit skips destructors; the stats are still owed. */
 EXPORT void _exit(int status)
 {
-	if (state == ST_MANAGED && rt.enabled && rt.pid == getpid())
-		rt_exit_report();
+	if (state == ST_MANAGED)
+		runtime_exit();
 	syscall(SYS_exit_group, status);
 	__builtin_unreachable();
 }
@@ -648,7 +648,7 @@ static void before_read(int fd, long off, size_t len)
 	struct file_io io;
 	int saved = errno;
 
-	if (unlikely(__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED)))
+	if (unlikely(file_mapped_any()))
 		file_io_begin(fd, off, len, false, &io);
 	errno = saved;
 }
@@ -658,7 +658,7 @@ static bool before_write(int fd, long off, size_t len, struct file_io *io)
 	int saved = errno;
 	bool hooked = false;
 
-	if (unlikely(__atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED)))
+	if (unlikely(file_mapped_any()))
 		hooked = file_io_begin(fd, off, len, true, io);
 	errno = saved;
 	return hooked;
@@ -794,9 +794,9 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 
 	if (!real)
 		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-	if (rt_starting_thread && !arg)
+	if (thread_starting && !arg)
 		return real(t, attr, rt_thread_start, (void *)fn);
-	if (state != ST_MANAGED || rt_starting_thread || !(s = malloc(sizeof(*s))))
+	if (state != ST_MANAGED || thread_starting || !(s = malloc(sizeof(*s))))
 		return real(t, attr, fn, arg);
 	*s = (struct app_start){ fn, arg };
 	__atomic_add_fetch(&nr_app_threads, 1, __ATOMIC_ACQ_REL);
@@ -929,7 +929,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	int saved = errno;
 	struct sigaction app = app_segv;
 
-	if (si->si_code == SEGV_ACCERR && track_sigsegv((uintptr_t)si->si_addr)) {
+	if (si->si_code == SEGV_ACCERR && runtime_sigsegv((uintptr_t)si->si_addr)) {
 		errno = saved;
 		return;
 	}

@@ -72,13 +72,14 @@
 	X(swap_file_bytes, "swap file size at exit")
 
 /* Every counter's identity, so that a reader naming a key that is not in
- * the list fails to compile: USWAP_STAT_KEY(pgfault) is "pgfault". */
+ * the list fails to compile: USWAP_STAT_KEY(pgfault) is "pgfault" (an
+ * address constant: usable in static tables). */
 enum uswap_stat_id {
 #define USWAP_STAT_ID_(name, desc) USWAP_STAT_ID_##name,
 	USWAP_STATS_COUNTERS(USWAP_STAT_ID_)
 #undef USWAP_STAT_ID_
 	USWAP_NR_STATS
 };
-#define USWAP_STAT_KEY(name) ((void)USWAP_STAT_ID_##name, #name)
+#define USWAP_STAT_KEY(name) (#name + 0 * USWAP_STAT_ID_##name)
 
 #endif

@@ -7,10 +7,10 @@
  * the shell sees. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "ctl_client.h"
 #include "msg.h"
-#include "ctl.h"
 #include "probe.h"
-#include "report.h"
+#include "report/report.h"
 #include "swap.h"
 #include "uffd.h"
 
@@ -38,73 +38,39 @@ static void usage(FILE *f)
 		"       uswap ctl PID [show | set KEY=VALUE... | reclaim SIZE]\n"
 		"\n"
 		"Run COMMAND with its resident memory limited to SIZE; cold pages go to a swap file.\n"
-		"\n"
-		"  --limit SIZE        resident limit (bytes, or K/M/G suffix), required\n"
-		"  --swap PATH         swap file location: a directory, or a new file's path\n"
-		"                      (default: an anonymous file under $TMPDIR, else /tmp)\n"
-		"  --swap-size SIZE    cap on the swap file (default: until the disk is full)\n"
-		"  --swappiness N      0..200, anon vs file reclaim balance (default 60), or\n"
-		"                      auto: balance by the measured cost of each kind's I/O\n"
-		"  --file-maps POLICY  file mmaps: managed (default) or kernel (left alone)\n"
-		"  --file-cache POLICY an evicted file page: keep (default) in the kernel's\n"
-		"                      page cache, or drop it from there too\n"
-		"  --refault-activate on|off  refaults within the working set go straight\n"
-		"                      to the active list (default on)\n"
-		"  --stats FILE        write counters as JSON at exit\n"
-		"  --trace FILE        record the counters every interval: CSV if FILE ends\n"
-		"                      in .csv, else JSON lines\n"
-		"  --interval DUR      trace period (default 100ms; 10ms..60s)\n"
+		"\n");
+	/* The settings' options, from the one table (base/config.h). */
+	for (int i = 0; i < NR_CONFIG_SETTINGS; i++) {
+		const struct config_setting *s = &config_settings[i];
+		char head[64];
+		const char *h = s->help;
+
+		if (!s->option || !*h)
+			continue;
+		snprintf(head, sizeof(head), "%s%s%s%s", i == CONFIG_VERBOSE ? "-v, " : "", s->option,
+			 s->arg ? " " : "", s->arg ? s->arg : "");
+		fprintf(f, "  %-19s", head);
+		if (strlen(head) > 19)
+			fprintf(f, "\n  %-19s", "");
+		for (;;) {
+			const char *nl = strchr(h, '\n');
+
+			fprintf(f, " %.*s\n", nl ? (int)(nl - h) : (int)strlen(h), h);
+			if (!nl)
+				break;
+			h = nl + 1;
+			fprintf(f, "  %-19s", "");
+		}
+	}
+	fprintf(f,
 		"  --run DIR           stats in DIR/stats.json, trace in DIR/trace.csv\n"
 		"                      (see uswap report DIR)\n"
-		"  --sample-bytes SIZE sample an allocation call stack every SIZE bytes on\n"
-		"                      average (default 0: off; 512K is a good value)\n"
-		"  --limit auto        size the limit by stall time: lower it while the\n"
-		"                      memory stall stays under --auto-target percent\n"
-		"                      (default 1), raise it when it rises; --auto-step F\n"
-		"                      (default 0.05), --auto-period DUR (default 1s)\n"
-		"  --track MECH        access tracking: uffd (default) or mprotect\n"
-		"  --on-fork POLICY    a forked child: managed (default: its own runtime and\n"
-		"                      swap file) or unmanaged (its pages restored, no limit)\n"
-		"  --no-children       manage only COMMAND itself: programs it runs, and its\n"
-		"                      forked children, run without uswap\n"
-		"  --wmark-min F       free fraction of the limit below which faults wait (default 0)\n"
-		"  --wmark-low F       free fraction that wakes the scanner (default 0.02)\n"
-		"  --wmark-high F      free fraction the scanner reclaims to (default 0.04)\n"
-		"  -v, --verbose       print a summary on stderr at exit\n"
 		"  -h, --help          this help\n"
 		"      --version       print the version\n");
 }
 
 #define die(...) cli_die("", __VA_ARGS__)
 #define warn(...) cli_msg("warning: ", __VA_ARGS__)
-
-struct opt {
-	const char *name;
-	const char *env;
-};
-
-static const struct opt opts[] = {
-	{ "--limit", "USWAP_LIMIT" },
-	{ "--swap", "USWAP_SWAP" },
-	{ "--swap-size", "USWAP_SWAP_SIZE" },
-	{ "--swappiness", "USWAP_SWAPPINESS" },
-	{ "--stats", "USWAP_STATS" },
-	{ "--track", "USWAP_TRACK" },
-	{ "--on-fork", "USWAP_ON_FORK" },
-	{ "--file-maps", "USWAP_FILE_MAPS" },
-	{ "--file-cache", "USWAP_FILE_CACHE" },
-	{ "--refault-activate", "USWAP_REFAULT_ACTIVATE" },
-	{ "--wmark-min", "USWAP_WMARK_MIN" },
-	{ "--wmark-low", "USWAP_WMARK_LOW" },
-	{ "--wmark-high", "USWAP_WMARK_HIGH" },
-	{ "--trace", "USWAP_TRACE" },
-	{ "--interval", "USWAP_INTERVAL" },
-	{ "--sample-bytes", "USWAP_SAMPLE_BYTES" },
-	{ "--auto-target", "USWAP_AUTO_TARGET" },
-	{ "--auto-step", "USWAP_AUTO_STEP" },
-	{ "--auto-period", "USWAP_AUTO_PERIOD" },
-	{ "--run", NULL },
-};
 
 static void find_preload(char *out, size_t len)
 {
@@ -179,7 +145,7 @@ int main(int argc, char **argv)
 		return ctl_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
-		const struct opt *o = NULL;
+		const struct config_setting *o = NULL;
 		size_t k;
 
 		if (!strcmp(a, "--")) {
@@ -196,33 +162,39 @@ int main(int argc, char **argv)
 			printf("uswap %s\n", USWAP_VERSION);
 			return 0;
 		}
-		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			setenv("USWAP_VERBOSE", "1", 1);
+		if (!strcmp(a, "-v"))
+			a = "--verbose";
+		if (!strncmp(a, "--run", 5) && (a[5] == 0 || a[5] == '=')) {
+			if (!a[5] && i + 1 >= argc)
+				die("option %s needs a value", "--run");
+			run_dir(a[5] ? a + 6 : argv[++i]);
 			continue;
 		}
-		if (!strcmp(a, "--no-children")) {
-			setenv("USWAP_NO_CHILDREN", "1", 1);
-			continue;
-		}
-		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
-			size_t n = strlen(opts[k].name);
+		for (k = 0; k < NR_CONFIG_SETTINGS; k++) {
+			size_t n;
 
-			if (!strncmp(a, opts[k].name, n) && (a[n] == 0 || a[n] == '=')) {
-				o = &opts[k];
+			if (!config_settings[k].option)
+				continue;
+			n = strlen(config_settings[k].option);
+			if (!strncmp(a, config_settings[k].option, n) && (a[n] == 0 || a[n] == '=')) {
+				o = &config_settings[k];
 				val = a[n] == '=' ? a + n + 1 : NULL;
 				break;
 			}
 		}
+		if (o && !o->arg && val)
+			o = NULL; /* a flag takes no value */
 		if (!o)
 			die("unknown option '%s' (see uswap --help)", a);
+		if (!o->arg) {
+			/* A flag. */
+			setenv(o->env, "1", 1);
+			continue;
+		}
 		if (!val) {
 			if (i + 1 >= argc)
-				die("option %s needs a value", o->name);
+				die("option %s needs a value", o->option);
 			val = argv[++i];
-		}
-		if (!o->env) {
-			run_dir(val);
-			continue;
 		}
 		if (config_check(o->env, val, err, sizeof(err)))
 			die("%s", err);

@@ -228,7 +228,7 @@ static void load_watermark_order(void)
 	setenv("USWAP_WMARK_HIGH", "0.1", 1);
 	t_check(config_load(err, sizeof(err)) == 0, "equal watermarks rejected: %s", err);
 
-	/* A NaN fraction must not reach rt_set_limit(), where converting it to
+	/* A NaN fraction must not reach pager_init(), where converting it to
 	 * an integer is undefined: whichever check catches it, load fails. */
 	config.wmark_min = 0.0, config.wmark_low = 0.02, config.wmark_high = 0.04;
 	clear_uswap_env();

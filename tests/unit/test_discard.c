@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_discard: rt_discard_locked() releases exactly the managed pages of a
+ * test_discard: page_discard() releases exactly the managed pages of a
  * range (munmap, MADV_DONTNEED and friends call it before the real call),
  * including after earlier calls trimmed or split the regions involved.
  *
@@ -15,7 +15,8 @@
 #include "lru.h"
 #include "page.h"
 #include "region.h"
-#include "rt.h"
+#include "page.h"
+#include "pager.h"
 #include "stats.h"
 #include "swap.h"
 
@@ -94,13 +95,13 @@ static void expect_populated(uintptr_t p)
 	if (p % 2 == 0) {
 		t_check(ps_type(w) == PS_RESIDENT, "page %lu: state %#" PRIx64 ", expected resident",
 			(unsigned long)p, w);
-		t_eq(frame_of(ps_index(w))->addr, a);
-		t_eq(frame_of(ps_index(w))->lru, LRU_ACTIVE_ANON);
+		t_eq(frame_of(ps_frame(w))->addr, a);
+		t_eq(frame_of(ps_frame(w))->lru, LRU_ACTIVE_ANON);
 	} else {
 		t_check(ps_type(w) == PS_SWAPPED, "page %lu: state %#" PRIx64 ", expected swapped",
 			(unsigned long)p, w);
-		t_check(swap.bitmap[ps_index(w) / 64] & (1ULL << (ps_index(w) % 64)),
-			"page %lu: its slot %u was freed", (unsigned long)p, ps_index(w));
+		t_check(swap.bitmap[ps_slot(w) / 64] & (1ULL << (ps_slot(w) % 64)),
+			"page %lu: its slot %u was freed", (unsigned long)p, ps_slot(w));
 	}
 }
 
@@ -115,7 +116,7 @@ static void expect_discarded(uintptr_t p)
 /* What rt_munmap does with the lock held. */
 static void unmap(uintptr_t first, uintptr_t n)
 {
-	rt_discard_locked(BASE + PG(first), PG(n));
+	page_discard(BASE + PG(first), PG(n));
 	region_remove(BASE + PG(first), BASE + PG(first + n));
 }
 
@@ -126,7 +127,7 @@ static void discard_subrange(void)
 	setup();
 	add_populated(0, 64);
 	before = now();
-	rt_discard_locked(BASE + PG(16), PG(16));
+	page_discard(BASE + PG(16), PG(16));
 	expect_released(before, 8, 8);
 	for (uintptr_t p = 0; p < 64; p++) {
 		if (p >= 16 && p < 32)
@@ -136,7 +137,7 @@ static void discard_subrange(void)
 	}
 	/* Discarding it again releases nothing more. */
 	before = now();
-	rt_discard_locked(BASE + PG(16), PG(16));
+	page_discard(BASE + PG(16), PG(16));
 	expect_released(before, 0, 0);
 }
 
@@ -148,7 +149,7 @@ static void discard_across_regions(void)
 	add_populated(0, 20);
 	add_populated(30, 20); /* a gap of unmanaged pages between */
 	before = now();
-	rt_discard_locked(BASE + PG(10), PG(30)); /* [10, 40) */
+	page_discard(BASE + PG(10), PG(30)); /* [10, 40) */
 	expect_released(before, 10, 10);
 	for (uintptr_t p = 0; p < 10; p++)
 		expect_populated(p);
@@ -179,7 +180,7 @@ static void discard_split_half_exactly(void)
 /*
  * munmap(p, 40 pages) then munmap(p, 100 pages): legal (unmapped parts are
  * ignored). The region now starts at page 40 but keeps touched_lo = page 0,
- * so rt_discard_locked's loop starts below r->start and region_pst() is
+ * so page_discard's loop starts below r->start and region_pst() is
  * indexed with (addr - r->start) >> 12 wrapped to ~2^52: a wild pointer.
  * End to end, a program doing exactly this dies with SIGSEGV under uswap.
  */
@@ -209,7 +210,7 @@ static void discard_after_split(void)
 	add_populated(0, 100);
 	unmap(40, 20);
 	before = now();
-	rt_discard_locked(BASE + PG(30), PG(40)); /* [30, 70) */
+	page_discard(BASE + PG(30), PG(40)); /* [30, 70) */
 	expect_released(before, 10, 10);
 	for (uintptr_t p = 0; p < 30; p++)
 		expect_populated(p);

@@ -230,7 +230,7 @@ static void move_between_lists(void)
  * Reference model: per list an array in head-to-tail order, and per frame
  * whether it is allocated and its address. Operations pick only legal
  * arguments (lru_add needs an isolated frame, lru_frame_free one that is
- * off the lists), as the runtime does under rt.lock.
+ * off the lists), as the runtime does under the pager lock.
  */
 enum { MCAP = 97 };
 

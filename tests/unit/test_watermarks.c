@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_watermarks: rt_set_limit() turns the limit and the watermark
+ * test_watermarks: pager_init() turns the limit and the watermark
  * fractions of config into free-page watermarks.
  *
- * The rules (src/rt.c): each watermark starts as fraction * limit pages;
+ * The rules (src/mm/pager.c): each watermark starts as fraction * limit pages;
  * high is raised to low + batch so the scanner works in whole batches;
  * nothing exceeds half the limit; and min <= low <= high always holds.
  * The invariants are checked for every combination below, and the exact
@@ -13,7 +13,7 @@
 #include "helpers.h"
 
 #include "config.h"
-#include "rt.h"
+#include "pager.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -34,37 +34,37 @@ static void check_rules(uint64_t bytes)
 	uint64_t raw_low = (uint64_t)(config.wmark_low * (double)pages);
 	uint64_t raw_high = (uint64_t)(config.wmark_high * (double)pages);
 
-	t_check(rt.limit_pages == pages, "limit %" PRIu64 " bytes: limit_pages %" PRIu64
-		", expected %" PRIu64, bytes, rt.limit_pages, pages);
-	t_check(rt.wmark_min <= rt.wmark_low && rt.wmark_low <= rt.wmark_high,
+	t_check(pager.limit_pages == pages, "limit %" PRIu64 " bytes: limit_pages %" PRIu64
+		", expected %" PRIu64, bytes, pager.limit_pages, pages);
+	t_check(pager.wmark_min <= pager.wmark_low && pager.wmark_low <= pager.wmark_high,
 		"limit %" PRIu64 " pages, fractions %g/%g/%g batch %u: min %" PRIu64 " low %" PRIu64
 		" high %" PRIu64 " out of order", pages, config.wmark_min, config.wmark_low,
-		config.wmark_high, config.batch, rt.wmark_min, rt.wmark_low, rt.wmark_high);
-	t_check(rt.wmark_high <= pages / 2,
-		"limit %" PRIu64 " pages: high %" PRIu64 " above half the limit", pages, rt.wmark_high);
+		config.wmark_high, config.batch, pager.wmark_min, pager.wmark_low, pager.wmark_high);
+	t_check(pager.wmark_high <= pages / 2,
+		"limit %" PRIu64 " pages: high %" PRIu64 " above half the limit", pages, pager.wmark_high);
 	/* At least a batch between low and high, unless the half-limit cap
 	 * is what stopped it. */
-	t_check(rt.wmark_high >= rt.wmark_low + config.batch || rt.wmark_high == pages / 2,
+	t_check(pager.wmark_high >= pager.wmark_low + config.batch || pager.wmark_high == pages / 2,
 		"limit %" PRIu64 " pages batch %u: low %" PRIu64 " high %" PRIu64
-		" less than a batch apart and not capped", pages, config.batch, rt.wmark_low,
-		rt.wmark_high);
+		" less than a batch apart and not capped", pages, config.batch, pager.wmark_low,
+		pager.wmark_high);
 	/* Never lower than the fractions ask for, except where capped. */
-	t_check(rt.wmark_high >= raw_high || rt.wmark_high == pages / 2,
-		"high %" PRIu64 " below the fraction's %" PRIu64, rt.wmark_high, raw_high);
-	t_check(rt.wmark_low == raw_low || rt.wmark_low == rt.wmark_high,
+	t_check(pager.wmark_high >= raw_high || pager.wmark_high == pages / 2,
+		"high %" PRIu64 " below the fraction's %" PRIu64, pager.wmark_high, raw_high);
+	t_check(pager.wmark_low == raw_low || pager.wmark_low == pager.wmark_high,
 		"low %" PRIu64 " differs from the fraction's %" PRIu64 " without being capped",
-		rt.wmark_low, raw_low);
+		pager.wmark_low, raw_low);
 }
 
 static void expect(uint64_t bytes, uint64_t min, uint64_t low, uint64_t high)
 {
-	rt_set_limit(bytes);
+	pager_init(bytes);
 	check_rules(bytes);
-	t_check(rt.wmark_min == min && rt.wmark_low == low && rt.wmark_high == high,
+	t_check(pager.wmark_min == min && pager.wmark_low == low && pager.wmark_high == high,
 		"limit %" PRIu64 " MiB, fractions %g/%g/%g batch %u: got %" PRIu64 "/%" PRIu64
 		"/%" PRIu64 ", expected %" PRIu64 "/%" PRIu64 "/%" PRIu64, bytes >> 20,
-		config.wmark_min, config.wmark_low, config.wmark_high, config.batch, rt.wmark_min,
-		rt.wmark_low, rt.wmark_high, min, low, high);
+		config.wmark_min, config.wmark_low, config.wmark_high, config.batch, pager.wmark_min,
+		pager.wmark_low, pager.wmark_high, min, low, high);
 }
 
 static void defaults(void)
@@ -104,7 +104,7 @@ static void custom_fractions(void)
 	set(0.3, 0.4, 0.45, 1024);
 	expect(1 * MiB, 76, 102, 128);
 
-	/* ...and min above low (config_load refuses it, rt_set_limit still
+	/* ...and min above low (config_load refuses it, pager_init still
 	 * keeps the order). */
 	set(0.3, 0.1, 0.2, 32);
 	expect(32 * MiB, 819, 819, 1638);
@@ -120,7 +120,7 @@ static void custom_fractions(void)
 
 static void tiny_and_odd_limits(void)
 {
-	/* Limits below the configured minimum can still reach rt_set_limit
+	/* Limits below the configured minimum can still reach pager_init
 	 * (raised or lowered at run time): the order holds down to zero. */
 	set(0.0, 0.02, 0.04, 32);
 	expect(0, 0, 0, 0);
@@ -147,7 +147,7 @@ static void sweep(void)
 				for (size_t k = 0; k < sizeof(batches) / sizeof(batches[0]); k++)
 					for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
 						set(fr[a], fr[b], fr[c], batches[k]);
-						rt_set_limit(limits[l]);
+						pager_init(limits[l]);
 						check_rules(limits[l]);
 					}
 }

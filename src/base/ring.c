@@ -1,0 +1,55 @@
+#define _GNU_SOURCE
+#include "ring.h"
+
+#include "sys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define MAX_BUFS 1024
+
+int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs,
+	       unsigned nbufs, const int *files, unsigned nfiles, char *err, size_t errlen)
+{
+	struct io_uring_params p = { .flags = flags };
+	struct iovec v[MAX_BUFS];
+	int r;
+
+	if (nbufs > MAX_BUFS) {
+		snprintf(err, errlen, "io_uring setup: too many buffers (%u)", nbufs);
+		return -EINVAL;
+	}
+	r = io_uring_queue_init_params(entries, ring, &p);
+	if (r == -EINVAL && flags)
+		r = io_uring_queue_init(entries, ring, 0);
+	if (r) {
+		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
+			 strerror(-r));
+		return r;
+	}
+	/* A forked child must not see (or write) the parent's ring. */
+	io_uring_ring_dontfork(ring);
+	for (unsigned i = 0; i < nbufs; i++)
+		v[i] = (struct iovec){ bufs + ((size_t)i << PAGE_SHIFT), PAGE_SIZE };
+	r = io_uring_register_buffers(ring, v, nbufs);
+	if (!r)
+		r = io_uring_register_files(ring, files, nfiles);
+	if (r) {
+		snprintf(err, errlen, "io_uring registration failed: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void ring_forget(struct io_uring *ring)
+{
+	if (ring->ring_fd >= 0)
+		close(ring->ring_fd);
+	if (ring->enter_ring_fd != ring->ring_fd && ring->enter_ring_fd >= 0)
+		close(ring->enter_ring_fd);
+	memset(ring, 0, sizeof(*ring));
+	ring->ring_fd = ring->enter_ring_fd = -1;
+}

@@ -1,0 +1,34 @@
+/* The runtime's own threads (the fault handler, the scanner, the monitor):
+ * started with every signal blocked, on stacks of their own, and counted,
+ * so that the program's thread count and the threads' CPU time can be
+ * told apart from ours. */
+#ifndef USWAP_THREAD_H
+#define USWAP_THREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum thread_role {
+	THREAD_HANDLER, /* engine/fault.c */
+	THREAD_SCANNER, /* engine/scan.c */
+	THREAD_MONITOR, /* control/monitor.c */
+	NR_THREAD_ROLES,
+};
+
+/* Set while thread_start creates one of our threads (the preload's
+ * pthread_create hook tells ours from the program's by it). */
+extern __thread bool thread_starting __attribute__((tls_model("initial-exec")));
+
+/* Start fn(NULL) as the thread of role, named name. 0, or -errno with a
+ * reason in err. */
+int thread_start(enum thread_role role, void *(*fn)(void *), const char *name, char *err,
+		 size_t errlen);
+/* The runtime's threads in this process (not the program's). */
+uint32_t thread_nr(void);
+/* CPU time of the thread of role, 0 if it is not running. */
+uint64_t thread_cpu_ns(enum thread_role role);
+/* In a forked child: none of the parent's threads exist here. */
+void thread_fork_child(void);
+
+#endif

@@ -1,0 +1,766 @@
+/*
+ * The fault handler thread: serves every userfaultfd fault of the process.
+ *
+ * One thread, one io_uring. The ring carries a multishot poll on the uffd,
+ * a multishot poll on an eventfd the scanner (or a free) writes when memory
+ * is released, and the swap-in reads. So one wait serves faults, wake-ups
+ * and I/O completions, and a slow swap-in never holds up other faults.
+ *
+ * A fault on:
+ *   an armed (inactive) page   move it back: that is the reference bit
+ *   a never-filled page        a zero page, if a frame is free
+ *   a swapped page             read its slot into a bounce buffer, then
+ *                              UFFDIO_COPY it in (write-protected, so a page
+ *                              that is only read keeps its swap copy valid)
+ * A fault that needs a frame when none is free waits in a FIFO queue: the
+ * faulting thread stays blocked in the kernel (throttled), the handler goes
+ * on serving others, and the scanner is woken. The handler never reclaims.
+ *
+ * The handler never touches managed memory and takes no lock but the pager
+ * lock (and the PSI lock, a leaf),
+ * which no thread holds while it can fault.
+ */
+#define _GNU_SOURCE
+#include "fault.h"
+
+#include "aging.h"
+#include "balance.h"
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "mapfile.h"
+#include "mrc.h"
+#include "page.h"
+#include "pager.h"
+#include "psi.h"
+#include "region.h"
+#include "ring.h"
+#include "stats.h"
+#include "swap.h"
+#include "thread.h"
+#include "track.h"
+#include "uffd.h"
+#include "workingset.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Swap-ins in flight at once; reads are device-bound (~200 us each here),
+ * so a few dozen keep the device busy. */
+#define NR_READ_BUFS 64
+#define NR_MSGS 64
+#define WQ_CAP 65536
+
+enum { UD_UFFD = 1, UD_EFD = 2, UD_READ = 3 };
+
+struct waiter {
+	uintptr_t addr;
+	uint64_t t0;
+	int tid;
+};
+
+/* The handler thread's state: one struct, so a forked child starts afresh
+ * with one assignment (fault_fork_child). */
+static struct handler {
+	struct io_uring ring;
+	char *rbufs;                       /* NR_READ_BUFS bounce pages */
+	uint32_t rbuf_free[NR_READ_BUFS];
+	uint32_t nr_rbuf_free;
+	uint64_t rbuf_t0[NR_READ_BUFS];    /* submission time of each buffer's read */
+	struct waiter *wq;                 /* WQ_CAP faults waiting for memory */
+	uint32_t wq_head, wq_tail;         /* wq_tail - wq_head = queued */
+	uintptr_t ra_lo, ra_hi;            /* read-ahead: last faulting page; end of the pages read ahead */
+	unsigned ra_window;
+	uintptr_t zf_next;                 /* zero fault-around: the page that continues the stream */
+	unsigned zf_window;
+	uintptr_t prefetch_lo, prefetch_hi; /* MADV_WILLNEED range still to read (pager lock) */
+} H;
+
+static void arm_poll(int fd, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&H.ring);
+
+	io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ud);
+}
+
+static uint64_t ud_read(uint32_t f, uint32_t buf)
+{
+	return ((uint64_t)f << 32) | ((uint64_t)buf << 8) | UD_READ;
+}
+
+static void maybe_wake_scanner(void)
+{
+	if (pager_free_pages() < pager.wmark_low)
+		pager_wake_scanner();
+}
+
+enum fault_result {
+	FAULT_DONE,   /* served, or nothing to do */
+	FAULT_WAIT,   /* needs memory (or a read buffer): queue it */
+	FAULT_READING,/* a swap-in is in flight: its completion wakes the thread */
+};
+
+/* Start reading a page of region r into frame f: from its swap slot, or
+ * from its file. */
+static void start_read(const struct region *r, uint32_t f, uint32_t b)
+{
+	struct frame *fr = frame_of(f);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&H.ring);
+	char *buf = H.rbufs + ((size_t)b << PAGE_SHIFT);
+
+	if (!sqe) {
+		io_uring_submit(&H.ring);
+		sqe = io_uring_get_sqe(&H.ring);
+	}
+	if (fr->flags & F_FILE) {
+		io_uring_prep_read_fixed(sqe, r->file->fd, buf, PAGE_SIZE, region_file_off(r, fr->addr), (int)b);
+	} else {
+		io_uring_prep_read_fixed(sqe, swap_file_index(fr->slot), buf, PAGE_SIZE,
+					 swap_offset(fr->slot), (int)b);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+	io_uring_sqe_set_data64(sqe, ud_read(f, b));
+	H.rbuf_t0[b] = sys_now_ns();
+}
+
+/* Does the page need reading in: swapped out, or a file page not in memory? */
+static bool needs_read(const struct region *r, uint64_t w)
+{
+	return ps_type(w) == PS_SWAPPED || ps_type(w) == PS_FILE ||
+	       (ps_type(w) == PS_NONE && r->kind == REGION_FILE);
+}
+
+enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_PREFETCH };
+
+/* Start reading the page at addr (needs_read) into a new frame. NIL if no frame. */
+static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
+{
+	uint64_t *pst = region_pst(r, page), w = *pst;
+	bool file = ps_type(w) != PS_SWAPPED;
+	uint32_t f = lru_frame_alloc(page, r->origin);
+	struct frame *fr;
+
+	if (f == NIL)
+		return NIL;
+	fr = frame_of(f);
+	if (file)
+		fr->flags |= F_FILE;
+	else
+		fr->slot = ps_slot(w);
+	if (why != SI_FAULT) {
+		fr->flags |= F_READAHEAD;
+		if (why == SI_PREFETCH)
+			stats.swap_prefetch++;
+		else
+			stats.swap_ra++;
+	}
+	/* Read-ahead too, as the kernel does for every page it brings back. */
+	if (ps_type(w) != PS_NONE) {
+		workingset_refault(fr, file, w);
+		region_event(r, page, EV_REFAULT);
+	} else {
+		mrc_fill();
+	}
+	pst_set_reading(pst, f);
+	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
+	start_read(r, f, H.rbuf_free[--H.nr_rbuf_free]);
+	return f;
+}
+
+/*
+ * Swap read-ahead, for sequential fault streams only (a random workload
+ * would only fill memory with pages nobody asked for). A major fault within
+ * the stream (between the previous fault and the end of what was read
+ * ahead) opens or doubles a window of following pages (up to RA_MAX) that
+ * are read along if they are swapped out, while more than the min
+ * watermark plus the window is free: read-ahead takes only headroom the
+ * scanner is already refilling, never a frame a waiting fault needs.
+ * Measured: 256 MiB written then read twice under 32 MiB, 12.8 s -> 5.1 s,
+ * major faults 38k -> 4k (window capped at the low watermark: 10.9 s).
+ */
+#define RA_MIN 4
+#define RA_MAX 32
+
+static void swap_readahead(struct region *r, uintptr_t page)
+{
+	uintptr_t a, start, end;
+
+	if (page < H.ra_lo || page > H.ra_hi) {
+		/* Not following the stream: start watching afresh. */
+		H.ra_window = 0;
+		H.ra_lo = page;
+		H.ra_hi = page + PAGE_SIZE;
+		return;
+	}
+	H.ra_window = H.ra_window ? (H.ra_window * 2 > RA_MAX ? RA_MAX : H.ra_window * 2) : RA_MIN;
+	start = H.ra_hi > page + PAGE_SIZE ? H.ra_hi : page + PAGE_SIZE;
+	end = page + PAGE_SIZE * (1 + H.ra_window);
+	if (end > r->end)
+		end = r->end;
+	for (a = start; a < end; a += PAGE_SIZE) {
+		if (!needs_read(r, *region_pst(r, a)))
+			continue;
+		if (!H.nr_rbuf_free || pager_free_pages() <= pager.wmark_min + H.ra_window)
+			break;
+		if (page_in(r, a, SI_READAHEAD) == NIL)
+			break;
+	}
+	H.ra_lo = page;
+	H.ra_hi = a > page + PAGE_SIZE ? a : page + PAGE_SIZE;
+}
+
+/*
+ * Zero fault-around: a program that touches fresh memory in order (memset
+ * of a new allocation, a growing array) would take one userfaultfd round
+ * trip (~12 us here, against ~2 us for the kernel's own first touch) per
+ * page. A first touch right after the previous one maps a window of the
+ * following never-touched pages with one UFFDIO_ZEROPAGE, doubling up to
+ * ZF_MAX. They are shared zero pages until written, and only taken while
+ * more than the low watermark is free; an untouched one costs no I/O when
+ * reclaimed (see shrink_inactive).
+ */
+#define ZF_MAX 16
+
+static void zero_around(struct region *r, uintptr_t page)
+{
+	uint32_t frames[ZF_MAX];
+	uintptr_t start = page + PAGE_SIZE, end;
+	unsigned n = 0, done = 0;
+	struct uffdio_zeropage z;
+
+	if (page != H.zf_next) {
+		H.zf_window = 0;
+		H.zf_next = start;
+		return;
+	}
+	H.zf_window = H.zf_window ? (H.zf_window * 2 > ZF_MAX ? ZF_MAX : H.zf_window * 2) : 2;
+	end = start + PAGE_SIZE * H.zf_window;
+	if (end > r->end)
+		end = r->end;
+	while (start + PAGE_SIZE * n < end && ps_type(*region_pst(r, start + PAGE_SIZE * n)) == PS_NONE &&
+	       pager_free_pages() > pager.wmark_low + 1) {
+		frames[n] = lru_frame_alloc(start + PAGE_SIZE * n, r->origin);
+		if (frames[n] == NIL)
+			break;
+		n++;
+	}
+	if (n) {
+		z = (struct uffdio_zeropage){ .range = { .start = start, .len = PAGE_SIZE * n } };
+		if (ioctl(uffd_fd, UFFDIO_ZEROPAGE, &z) == 0)
+			done = n;
+		else if (z.zeropage > 0)
+			done = (unsigned)(z.zeropage / (long long)PAGE_SIZE);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t a = start + PAGE_SIZE * i;
+
+		if (i >= done) {
+			lru_frame_free(frames[i]);
+			continue;
+		}
+		pst_set_resident(region_pst(r, a), frames[i]);
+		region_touch(r, a);
+		lru_add(frames[i], LRU_ACTIVE_ANON, true);
+		stats.pgzerofill++;
+		mrc_fill();
+	}
+	H.zf_next = start + PAGE_SIZE * done;
+}
+
+enum {
+	HF_ALLOC = 1, /* may take a frame (no earlier fault is queued) */
+	HF_FORK = 2,  /* the forking thread's fault, see fork.c: over the limit if
+		       * need be, no read-ahead, wake only when the state is whole */
+};
+
+static enum fault_result handle_fault(uintptr_t addr, unsigned how)
+{
+	uintptr_t page = PAGE_ALIGN_DOWN(addr);
+	enum fault_result res = FAULT_DONE;
+	bool may_alloc = how & (HF_ALLOC | HF_FORK), forking = how & HF_FORK;
+	/* During a fork the forking thread holds the pager lock for us. */
+	bool lock = !(forking && __atomic_load_n(&pager.fork_locked, __ATOMIC_ACQUIRE));
+	uint64_t min_free = forking ? 0 : pager.wmark_min;
+	struct region *r;
+	struct frame *fr;
+	uint64_t *pst, w;
+	uint32_t f;
+	int err;
+
+	if (lock)
+		pager_lock();
+	r = region_lookup(page);
+	if (!r) {
+		if (lock)
+			pager_unlock();
+		/* Not ours (a race with munmap, or the staging area): never leave
+		 * a thread hanging. */
+		err = uffd_zeropage(page);
+		if (err && err != -EEXIST)
+			uffd_wake(page, PAGE_SIZE);
+		return FAULT_DONE;
+	}
+	pst = region_pst(r, page);
+	w = *pst;
+	switch (ps_type(w)) {
+	case PS_RESIDENT:
+		f = ps_frame(w);
+		fr = frame_of(f);
+		if (!(fr->flags & F_STAGED)) {
+			/* Raced with another thread's fault, or the page was zapped
+			 * behind our back (a raw madvise): EEXIST wakes, else zeros. */
+			uffd_zeropage(page);
+			break;
+		}
+		err = aging_activate(f);
+		if (err) {
+			log_line("cannot bring back page %#lx: %s", (unsigned long)page, strerror(-err));
+			uffd_wake(page, PAGE_SIZE);
+		}
+		break;
+	case PS_READING:
+		/* The swap-in's UFFDIO_COPY wakes every waiter. */
+		res = FAULT_READING;
+		fr = frame_of(ps_frame(w));
+		if (fr->flags & F_READAHEAD) {
+			fr->flags &= ~F_READAHEAD;
+			stats.swap_ra_hit++;
+			swap_readahead(r, page);
+		}
+		break;
+	case PS_NONE:
+		if (r->kind == REGION_FILE)
+			goto read_in; /* first touch of a file page: read the file */
+		if (!may_alloc || (pager_free_pages() <= min_free && !forking)) {
+			res = FAULT_WAIT;
+			break;
+		}
+		f = lru_frame_alloc(page, r->origin);
+		if (f == NIL) {
+			res = FAULT_WAIT;
+			break;
+		}
+		err = uffd_zeropage(page);
+		if (err && err != -EEXIST) {
+			lru_frame_free(f);
+			break;
+		}
+		pst_set_resident(pst, f);
+		region_touch(r, page);
+		lru_add(f, LRU_ACTIVE_ANON, true);
+		stats.pgfault++;
+		stats.pgzerofill++;
+		region_event(r, page, EV_FAULT);
+		mrc_fill();
+		if (!forking)
+			zero_around(r, page);
+		stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
+		break;
+	case PS_SWAPPED:
+	case PS_FILE:
+	read_in:
+		if (!may_alloc || (pager_free_pages() <= min_free && !forking) || !H.nr_rbuf_free) {
+			res = FAULT_WAIT;
+			break;
+		}
+		if (page_in(r, page, SI_FAULT) == NIL) {
+			res = FAULT_WAIT;
+			break;
+		}
+		res = FAULT_READING;
+		if (!forking)
+			swap_readahead(r, page);
+		break;
+	}
+	if (lock)
+		pager_unlock();
+	if (res != FAULT_WAIT)
+		maybe_wake_scanner();
+	return res;
+}
+
+/*
+ * A file page that lies wholly past the end of the file. Read ahead: not
+ * kept (a touch comes back here as a fault). Touched: the kernel's mapping
+ * of the file takes this one page back, so the access raises SIGBUS as it
+ * would without uswap (and reads the file if it has grown since).
+ */
+static void past_eof(struct region *r, uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	uintptr_t page = PAGE_ALIGN_DOWN(fr->addr);
+	int prot = r->app_prot != -1 ? r->app_prot : PROT_READ;
+
+	if (!(fr->flags & F_READAHEAD) &&
+	    sys_mmap((void *)page, PAGE_SIZE, prot, (r->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+		     r->file->fd, (off_t)region_file_off(r, page)) != MAP_FAILED) {
+		region_remove(page, page + PAGE_SIZE);
+	} else {
+		pst_set_none(region_pst(r, page));
+	}
+	lru_frame_free(f);
+	uffd_wake(page, PAGE_SIZE);
+}
+
+static void complete_read(uint32_t f, uint32_t b, int res)
+{
+	/* During a fork only the forking thread's reads are started: it holds
+	 * the pager lock for us and wakes only when the page's state is whole. */
+	bool forking = __atomic_load_n(&pager.fork_locked, __ATOMIC_ACQUIRE);
+	char *buf = H.rbufs + ((size_t)b << PAGE_SHIFT);
+	struct frame *fr;
+	struct region *r;
+	uint64_t *pst;
+	uintptr_t wake = 0;
+	uintptr_t page;
+	bool file;
+	int err;
+
+	if (!forking)
+		pager_lock();
+	uffd_dontwake = forking;
+	fr = frame_of(f);
+	page = PAGE_ALIGN_DOWN(fr->addr);
+	file = fr->flags & F_FILE;
+	balance_note_io(file, false, sys_now_ns() - H.rbuf_t0[b]);
+	if (fr->flags & F_DEAD) {
+		/* Released while being read: whoever faulted on it retries and
+		 * finds it gone (zeros, or SIGSEGV if unmapped). */
+		uffd_wake(PAGE_ALIGN_DOWN(fr->addr), PAGE_SIZE);
+		page_forget(f);
+		goto out;
+	}
+	r = region_lookup(fr->addr);
+	if (fr->flags & F_REREAD && r) {
+		/* The program wrote the file meanwhile (file.c): read it again. */
+		fr->flags &= ~F_REREAD;
+		start_read(r, f, b);
+		io_uring_submit(&H.ring);
+		uffd_dontwake = false;
+		if (!forking)
+			pager_unlock();
+		return;
+	}
+	if (res < 0 || (!file && res != (int)PAGE_SIZE)) {
+		if (!forking)
+			pager_unlock();
+		if (file)
+			log_oom_kill("reading %s failed (%s): the page at %#lx cannot be filled; killing the program",
+				     r ? r->file->path : "a mapped file", strerror(-res), (unsigned long)fr->addr);
+		stats.swap_read_errors++;
+		log_oom_kill("swap read failed (%s): the page at %#lx cannot be restored; killing the program",
+			     res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
+	}
+	if (file && res == 0 && r) {
+		past_eof(r, f);
+		goto out;
+	}
+	/* The end of the file: the rest of the page reads zeros. */
+	if (file && res < (int)PAGE_SIZE)
+		memset(buf + res, 0, PAGE_SIZE - (size_t)res);
+	pst = r ? region_pst(r, fr->addr) : NULL;
+	/* Installed write-protected where WP_ASYNC exists, so a page that is
+	 * only read shows as clean; either way it keeps its slot, and the
+	 * content hash decides at reclaim whether the slot is still good. */
+	wake = PAGE_ALIGN_DOWN(fr->addr);
+	err = uffd_copy(fr->addr, buf, true);
+	if (!pst || (err && err != -EEXIST)) {
+		page_forget(f);
+		if (pst)
+			pst_set_none(pst);
+		goto out;
+	}
+	pst_set_resident(pst, f);
+	region_touch(r, fr->addr);
+	fr->hash = page_hash(buf);
+	if (file) {
+		/* New file pages start inactive (used once, they go first) and
+		 * unarmed: reclaim arms them when they reach the tail. */
+		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE, true);
+		stats.pgpgin++;
+	} else {
+		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+		stats.pswpin++;
+	}
+	fr->flags &= ~F_REFAULT_ACTIVATE;
+	if (!(fr->flags & F_READAHEAD)) {
+		stats.pgmajfault++;
+		stats.pgfault++;
+		region_event(r, fr->addr, EV_MAJFAULT);
+	}
+	fr->flags &= ~F_READAHEAD;
+out:
+	uffd_dontwake = false;
+	if (forking && wake)
+		uffd_wake(wake, PAGE_SIZE);
+	if (!forking)
+		pager_unlock();
+	H.rbuf_free[H.nr_rbuf_free++] = b;
+	psi_read_end(page);
+}
+
+static void enqueue(uintptr_t addr, int tid)
+{
+	if (H.wq_tail - H.wq_head == WQ_CAP) {
+		/* Cannot happen with fewer than WQ_CAP threads: each waits on one fault. */
+		log_once("fault wait queue full");
+		return;
+	}
+	H.wq[H.wq_tail++ % WQ_CAP] = (struct waiter){ addr, sys_now_ns(), tid };
+	psi_throttle_begin(tid, PAGE_ALIGN_DOWN(addr));
+	__atomic_store_n(&pager.nr_waiting, H.wq_tail - H.wq_head, __ATOMIC_RELAXED);
+	stats.throttle_count++;
+	pager_wake_scanner();
+}
+
+/*
+ * MADV_WILLNEED on evicted pages: read them in, as read-ahead does, while
+ * more than the low watermark is free and read buffers last; the rest of
+ * the range waits for buffers, and is dropped (it is a hint) when memory
+ * is short.
+ */
+static void prefetch(void)
+{
+	uintptr_t a;
+
+	if (__atomic_load_n(&H.prefetch_hi, __ATOMIC_RELAXED) <= H.prefetch_lo)
+		return;
+	pager_lock();
+	for (a = H.prefetch_lo; a < H.prefetch_hi; a += PAGE_SIZE) {
+		struct region *r = region_lookup(a);
+
+		if (!r) {
+			/* Skip to the next managed region. */
+			struct region *next = region_first_in(a, H.prefetch_hi);
+
+			a = next ? next->start - PAGE_SIZE : H.prefetch_hi;
+			continue;
+		}
+		if (!needs_read(r, *region_pst(r, a)))
+			continue;
+		if (pager_free_pages() <= pager.wmark_low + 1) {
+			a = H.prefetch_hi; /* memory is short: drop the hint */
+			break;
+		}
+		if (!H.nr_rbuf_free || page_in(r, a, SI_PREFETCH) == NIL)
+			break;
+	}
+	H.prefetch_lo = a;
+	if (a >= H.prefetch_hi)
+		H.prefetch_lo = H.prefetch_hi = 0;
+	pager_unlock();
+	io_uring_submit(&H.ring);
+}
+
+/* The forking thread's fault (fork.c). */
+static void fork_fault(uintptr_t addr)
+{
+	enum fault_result res;
+
+	uffd_dontwake = true;
+	res = handle_fault(addr, HF_FORK);
+	uffd_dontwake = false;
+	/* A swap-in wakes it on completion; anything else is done now. */
+	if (res != FAULT_READING)
+		uffd_wake(PAGE_ALIGN_DOWN(addr), PAGE_SIZE);
+}
+
+static void serve_waiters(void)
+{
+	if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE))
+		return; /* deferred until the fork is done */
+	while (H.wq_head != H.wq_tail) {
+		struct waiter *w = &H.wq[H.wq_head % WQ_CAP];
+		enum fault_result res = handle_fault(w->addr, HF_ALLOC);
+
+		if (res == FAULT_WAIT)
+			break;
+		stats.throttle_ns += sys_now_ns() - w->t0;
+		psi_throttle_end(w->tid, PAGE_ALIGN_DOWN(w->addr), res == FAULT_READING);
+		H.wq_head++;
+	}
+	__atomic_store_n(&pager.nr_waiting, H.wq_tail - H.wq_head, __ATOMIC_RELAXED);
+}
+
+static void drain_uffd(void)
+{
+	struct uffd_msg msgs[NR_MSGS];
+
+	for (;;) {
+		ssize_t n = sys_read(uffd_fd, msgs, sizeof(msgs));
+
+		if (n <= 0)
+			return;
+		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+			enum fault_result res;
+			uintptr_t a;
+			int tid;
+
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			a = (uintptr_t)msgs[i].arg.pagefault.address;
+			tid = (int)msgs[i].arg.pagefault.feat.ptid;
+			if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE)) {
+				if ((pid_t)tid == pager.fork_tid)
+					fork_fault(a);
+				else
+					enqueue(a, tid);
+				continue;
+			}
+			res = handle_fault(a, H.wq_head == H.wq_tail ? HF_ALLOC : 0);
+			if (res == FAULT_WAIT)
+				enqueue(a, tid);
+			else if (res == FAULT_READING)
+				psi_read_begin(tid, PAGE_ALIGN_DOWN(a));
+			else
+				psi_fault(tid, false);
+		}
+		io_uring_submit(&H.ring);
+	}
+}
+
+static void *fault_main(void *arg)
+{
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	(void)arg;
+	arm_poll(uffd_fd, UD_UFFD);
+	arm_poll(pager.fault_efd, UD_EFD);
+	for (;;) {
+		unsigned head, seen = 0;
+
+		io_uring_submit_and_wait(&H.ring, 1);
+		io_uring_for_each_cqe(&H.ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+
+			seen++;
+			switch (ud & 0xff) {
+			case UD_UFFD:
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					arm_poll(uffd_fd, UD_UFFD);
+				drain_uffd();
+				break;
+			case UD_EFD:
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					arm_poll(pager.fault_efd, UD_EFD);
+				(void)!sys_read(pager.fault_efd, &v, sizeof(v));
+				break;
+			case UD_READ:
+				complete_read((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
+				break;
+			}
+		}
+		io_uring_cq_advance(&H.ring, seen);
+		serve_waiters();
+		if (!__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) && H.wq_head == H.wq_tail)
+			prefetch();
+		/* A fork is being prepared: ready once no read is in flight. */
+		if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) && H.nr_rbuf_free == NR_READ_BUFS &&
+		    !(__atomic_load_n(&pager.fork_parked, __ATOMIC_ACQUIRE) & FORK_PARKED_HANDLER))
+			pager_fork_park(FORK_PARKED_HANDLER);
+		stats.handler_cpu_ns = sys_thread_cpu_ns();
+	}
+	return NULL;
+}
+
+/* The ring, its registered read buffers and the swap file. */
+static int setup_ring(char *err, size_t errlen)
+{
+	/* Ours, and in a forked child the parent's (swap_file_index). */
+	int files[2] = { swap.fd, swap.parent_fd };
+
+	H.nr_rbuf_free = 0;
+	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
+		H.rbuf_free[H.nr_rbuf_free++] = i;
+	return ring_setup(&H.ring, 256, 0, H.rbufs, NR_READ_BUFS, files, swap.parent_fd >= 0 ? 2 : 1,
+			  err, errlen);
+}
+
+int fault_start(char *err, size_t errlen)
+{
+	int r;
+
+	H.wq = sys_alloc_meta(WQ_CAP * sizeof(*H.wq));
+	H.rbufs = sys_alloc_meta((size_t)NR_READ_BUFS << PAGE_SHIFT);
+	if (!H.wq || !H.rbufs) {
+		snprintf(err, errlen, "cannot allocate fault handler buffers");
+		return -ENOMEM;
+	}
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
+	return thread_start(THREAD_HANDLER, fault_main, "uswap-fault", err, errlen);
+}
+
+void fault_prefetch(uintptr_t s, size_t len)
+{
+	pager_assert_locked();
+	if (H.prefetch_hi <= H.prefetch_lo) {
+		H.prefetch_lo = s;
+		H.prefetch_hi = s + len;
+	} else {
+		H.prefetch_lo = s < H.prefetch_lo ? s : H.prefetch_lo;
+		H.prefetch_hi = s + len > H.prefetch_hi ? s + len : H.prefetch_hi;
+	}
+}
+
+/* In a forked child: the parent's ring is not mapped here (dontfork), only
+ * its descriptor is; the faults the parent had queued are not ours. With
+ * start false, only let go of what was the parent's. */
+int fault_fork_child(bool start, char *err, size_t errlen)
+{
+	int r;
+
+	ring_forget(&H.ring);
+	H = (struct handler){ .ring = H.ring, .rbufs = H.rbufs, .wq = H.wq,
+			      .prefetch_lo = H.prefetch_lo, .prefetch_hi = H.prefetch_hi };
+	if (!start)
+		return 0;
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
+	return thread_start(THREAD_HANDLER, fault_main, "uswap-fault", err, errlen);
+}
+
+/*
+ * mprotect tracking: a SIGSEGV at addr, in the thread that took it. An
+ * armed page is activated here, as the handler would for a userfault; 1
+ * if the fault was ours.
+ */
+int fault_sigsegv(uintptr_t addr)
+{
+	uintptr_t page = PAGE_ALIGN_DOWN(addr);
+	struct region *r;
+	int ours = 0;
+
+	if (track_mode != TRACK_MPROTECT || !pager.enabled)
+		return 0;
+	pager_lock();
+	r = region_lookup(page);
+	if (r) {
+		uint64_t w = *region_pst(r, page);
+		uint32_t f = ps_frame(w);
+
+		if (ps_type(w) == PS_RESIDENT && (frame_of(f)->flags & F_STAGED)) {
+			aging_activate(f);
+			ours = 1;
+		} else if (r->app_prot == (PROT_READ | PROT_WRITE)) {
+			/* We raced with the scanner dropping or the handler restoring
+			 * this page: the protection is ours and already undone. */
+			ours = 1;
+		}
+	}
+	pager_unlock();
+	return ours;
+}

@@ -1,0 +1,596 @@
+/*
+ * The scanner: the one thread that scans and reclaims (a userspace kswapd).
+ *
+ * Faulting threads never reclaim. When free memory (limit - resident) falls
+ * below the low watermark, the fault handler wakes the scanner, which works
+ * in batches of pager.batch (32) pages toward the high watermark and stops
+ * as soon as it is there (the 2.6.29 lesson: reclaim what is needed, then
+ * stop; over-reclaim only turns into refaults).
+ *
+ * One batch:
+ *   1. if the inactive list is low (inactive * ratio < active, the kernel's
+ *      inactive_is_low, policy/aging.c), deactivate pages from the active tail: arm them to
+ *      trap (track.c), first noting whether they were written since their
+ *      swap copy was made (WP_ASYNC + PAGEMAP_SCAN);
+ *   2. take pages from the inactive tail, i.e. not referenced since armed:
+ *      a page whose swap copy is still valid is dropped at once; any other
+ *      gets a slot and is copied to a bounce buffer and queued for writing.
+ *   3. submit the writes, all at once, through io_uring.
+ * Completions come back through the same ring; only then is the page
+ * dropped, so a page leaves memory only once its copy is on the file. A
+ * failed write leaves the page resident and counted.
+ *
+ * The state machine of a page in reclaim, all under the pager lock:
+ *
+ *   ACTIVE --arm--> INACTIVE (staged) --copy+write--> WRITEBACK (off-list)
+ *     ^                 |                               |        |
+ *     +--- trap --------+                     complete  |        | trap: moved
+ *                                                       v        v back, slot
+ *                                                   SWAPPED   ACTIVE  dropped
+ *
+ * If nothing at all can be reclaimed while faults wait (no swap space, every
+ * write failing, every page pinned), the scanner ends the program as the
+ * kernel's OOM killer would, rather than hang it.
+ */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include "aging.h"
+#include "balance.h"
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "mapfile.h"
+#include "page.h"
+#include "pager.h"
+#include "region.h"
+#include "ring.h"
+#include "stats.h"
+#include "swap.h"
+#include "thread.h"
+#include "track.h"
+#include "uffd.h"
+#include "workingset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Writes in flight at once: QD128 measured 3-4 us/page for O_DIRECT with
+ * SINGLE_ISSUER|DEFER_TASKRUN here (techniques.md, E12). */
+#define NR_WRITE_BUFS 128
+/* Give up after this long with waiting faults and no way to free memory. */
+#define OOM_STALL_NS (3ULL * 1000000000ULL)
+
+enum { UD_WAKE = 1, UD_WRITE = 2 };
+
+struct scan_control {
+	uint64_t nr_to_reclaim; /* pages this batch should free or start writing */
+	uint64_t nr_reclaimed;  /* dropped at once (clean copy on swap) */
+	uint64_t nr_writing;    /* writes queued */
+	uint64_t nr_scanned;    /* inactive pages looked at */
+	uint64_t nr_armed;      /* new file pages armed at the tail (reclaimable next time) */
+	bool swap_full;         /* no slot could be had */
+};
+
+/* The scanner thread's state: one struct, so a forked child starts afresh
+ * with one assignment (scan_fork_child). */
+static struct scanner {
+	struct io_uring ring;
+	char *wbufs;                       /* NR_WRITE_BUFS bounce pages */
+	uint32_t wbuf_free[NR_WRITE_BUFS];
+	uint32_t nr_wbuf_free;
+	uint64_t wbuf_t0[NR_WRITE_BUFS];   /* submission time of each buffer's write */
+	uint64_t swap_full_since;          /* when a swap slot could last not be had */
+	uint64_t activate_file_seen;       /* cache_trim: file activations at the last batch */
+} S;
+
+static bool page_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+	uint64_t acc = 0;
+
+	for (int i = 0; i < 512; i++)
+		acc |= w[i];
+	return acc == 0;
+}
+
+/* Drop an armed page whose copy is safe: in the swap slot, or in its file. */
+static void evict(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	struct region *r = region_lookup(fr->addr);
+	uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
+	bool file = fr->flags & F_FILE;
+
+	track_drop(f);
+	/* --file-cache drop: the kernel's copy goes too, so the next touch
+	 * costs what it would in a memcg (a read from the disk). */
+	if (file && r && r->file)
+		mapfile_evicted(r->file, region_file_off(r, fr->addr));
+	if (!p)
+		swap_slot_free(fr->slot);
+	workingset_evict(p, fr);
+	if (r)
+		region_event(r, fr->addr, EV_EVICT);
+	lru_frame_free(f);
+	stat_kind(pgsteal, file)++;
+}
+
+/* user_data of a write: frame, buffer, bytes, UD_WRITE. */
+static uint64_t ud_write(uint32_t f, uint32_t b, size_t n)
+{
+	return ((uint64_t)f << 32) | ((uint64_t)n << 19) | ((uint64_t)b << 8) | UD_WRITE;
+}
+
+static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, bool fixed, size_t n, uint64_t off)
+{
+	struct frame *fr = frame_of(f);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&S.ring);
+
+	fr->flags |= F_WRITEBACK;
+	pager.nr_writeback++;
+	io_uring_prep_write_fixed(sqe, fd, S.wbufs + ((size_t)b << PAGE_SHIFT), (unsigned)n, off, (int)b);
+	if (fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, ud_write(f, b, n));
+	S.wbuf_t0[b] = sys_now_ns();
+	balance_note_cost((fr->flags & F_FILE) != 0, 1, 0);
+	sc->nr_writing++;
+}
+
+enum reclaim_result {
+	RECLAIM_DONE,    /* dropped, or put back: the buffer is free again */
+	RECLAIM_WRITING, /* a write from the buffer is queued: its completion frees it */
+	RECLAIM_STOP,    /* no swap slot: stop this batch */
+};
+
+/*
+ * Reclaim one armed page from an inactive tail (off the lists now), its
+ * copy in S.wbufs[b]:
+ *   file, unchanged since read      drop it: the file has it
+ *   file, MAP_SHARED, changed       write it back to the file, then drop
+ *   file, MAP_PRIVATE, changed      it is anonymous now: on to swap
+ *   anon, all zeros                 drop it (not in a file region)
+ *   anon, equal to its swap copy    drop it
+ *   anon                            write it to a swap slot, then drop
+ */
+static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uint32_t b)
+{
+	struct frame *fr = frame_of(f);
+	char *buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
+	struct region *r = region_lookup(fr->addr);
+	uint32_t slot;
+
+	if (fr->flags & F_FILE) {
+		uint64_t off;
+		size_t n;
+
+		if (r && page_hash(buf) == fr->hash) {
+			evict(f);
+			balance_note_evict(true, false);
+			sc->nr_reclaimed++;
+			return RECLAIM_DONE;
+		}
+		if (r && r->shared) {
+			off = region_file_off(r, fr->addr);
+			if (mapfile_busy(r->file, off)) {
+				/* The program is writing these bytes with write(): later. */
+				lru_add(f, LRU_INACTIVE_FILE, true);
+				stats.pgrotated++;
+				return RECLAIM_DONE;
+			}
+			n = mapfile_page_bytes(r->file, off);
+			if (!n) {
+				/* Wholly past the end of the file: nothing to keep. */
+				evict(f);
+				sc->nr_reclaimed++;
+				return RECLAIM_DONE;
+			}
+			balance_note_evict(true, true);
+			queue_write(sc, f, b, r->file->fd, false, n, off);
+			return RECLAIM_WRITING;
+		}
+		/* A MAP_PRIVATE page the program changed: anonymous from now on. */
+		fr->flags &= ~F_FILE;
+	}
+	/* Never written, or written back to zeros: nothing to keep. In a file
+	 * region a dropped page would read the file again, so not there. */
+	if (page_is_zero(buf) && (!r || r->kind != REGION_FILE)) {
+		track_drop(f);
+		if (r)
+			pst_set_none(region_pst(r, fr->addr));
+		page_forget(f);
+		stats.pgsteal_anon++;
+		stats.pgsteal_zero++;
+		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
+	/* The staged copy is frozen: the program cannot write it without
+	 * trapping. If it equals the swap copy, drop it with no I/O. */
+	if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
+		evict(f);
+		balance_note_evict(false, false);
+		stats.pgsteal_clean++;
+		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
+	/* A slot a forked child may still read, or one in our parent's
+	 * file, is not rewritten: the page gets a new slot. */
+	if (fr->slot != NO_SLOT && !swap_slot_writable(fr->slot)) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
+	if (slot == NO_SLOT) {
+		lru_add(f, LRU_INACTIVE_ANON, true);
+		stats.swap_full++;
+		sc->swap_full = true;
+		S.swap_full_since = sys_now_ns();
+		return RECLAIM_STOP;
+	}
+	fr->slot = slot;
+	balance_note_evict(false, true);
+	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
+	return RECLAIM_WRITING;
+}
+
+/* Scan up to nr pages from the tail of one inactive list. */
+static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
+{
+	enum lru_list l = file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
+
+	if (aging_inactive_is_low(file) || lru_tail(l) == NIL)
+		aging_refill(file, (unsigned)nr);
+	while (nr-- && sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim) {
+		uint32_t f = lru_tail(l), b;
+		enum reclaim_result res;
+		struct frame *fr;
+
+		if (f == NIL || !S.nr_wbuf_free)
+			return;
+		fr = frame_of(f);
+		sc->nr_scanned++;
+		stat_kind(pgscan, file)++;
+		if (!(fr->flags & F_STAGED)) {
+			/* A new file page: armed now, it gets one more trip. */
+			if (aging_deactivate(f, false))
+				return;
+			sc->nr_armed++;
+			continue;
+		}
+		lru_del(f);
+		b = S.wbuf_free[--S.nr_wbuf_free];
+		if (track_copy_out(f, S.wbufs + ((size_t)b << PAGE_SHIFT))) {
+			S.wbuf_free[S.nr_wbuf_free++] = b;
+			lru_add(f, lru_of(fr, true), true);
+			stats.pgrotated++;
+			continue;
+		}
+		res = reclaim_page(sc, f, b);
+		if (res != RECLAIM_WRITING)
+			S.wbuf_free[S.nr_wbuf_free++] = b;
+		if (res == RECLAIM_STOP)
+			return;
+	}
+}
+
+/* The kernel's cache_trim_mode: plenty of inactive file pages and none of
+ * them coming back (no file refault activated since the last batch): take
+ * from file only. */
+static bool cache_trim(void)
+{
+	bool quiet = stats.workingset_activate_file == S.activate_file_seen;
+
+	S.activate_file_seen = stats.workingset_activate_file;
+	return quiet && lru.lists[LRU_INACTIVE_FILE].nr >= (pager.limit_pages >> 4) && !aging_inactive_is_low(true);
+}
+
+/* One batch: split the scan between anon and file (balance.c), in chunks
+ * taken alternately so both sides progress in proportion. */
+static void shrink_lists(struct scan_control *sc)
+{
+	uint64_t anon = lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_ANON].nr;
+	uint64_t file = lru.lists[LRU_INACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_FILE].nr;
+	/* Swap space ran out lately: anon cannot go anywhere for now. */
+	bool swap_ok = !S.swap_full_since || sys_now_ns() - S.swap_full_since > 100000000ULL;
+	uint64_t budget = 2 * (uint64_t)pager.batch, scan[2];
+	unsigned share = balance_anon_share(anon && swap_ok, file != 0, cache_trim());
+
+	scan[0] = budget * share / 1024;
+	scan[1] = budget - scan[0];
+	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim && (scan[0] || scan[1]) && S.nr_wbuf_free) {
+		uint64_t before = sc->nr_scanned;
+
+		for (int t = 1; t >= 0; t--) {
+			uint64_t n = scan[t] < 8 ? scan[t] : 8;
+
+			if (n) {
+				shrink_inactive(sc, t, n);
+				scan[t] -= n;
+			}
+		}
+		if (sc->nr_scanned == before)
+			break; /* nothing on the lists we were to scan */
+	}
+}
+
+static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
+{
+	struct frame *fr;
+	bool file;
+
+	pager_lock();
+	fr = frame_of(f);
+	file = fr->flags & F_FILE;
+	fr->flags &= ~F_WRITEBACK;
+	pager.nr_writeback--;
+	balance_note_io(file, true, sys_now_ns() - S.wbuf_t0[b]);
+	if (fr->flags & F_DEAD) {
+		page_forget(f);
+	} else if (res != (int)n) {
+		/* The page stays resident and counted; it may be tried again. */
+		if (file) {
+			stats.file_write_errors++;
+		} else {
+			stats.swap_write_errors++;
+			swap_slot_free(fr->slot);
+			fr->slot = NO_SLOT;
+		}
+		lru_add(f, lru_of(fr, !(fr->flags & F_STAGED)), true);
+		pager_unlock();
+		if (file)
+			log_once("writing a page back to its mapped file failed (%s): it stays in memory",
+				 res < 0 ? strerror(-res) : "short write");
+		else
+			log_once("swap write failed (%s): pages stay in memory",
+				 res < 0 ? strerror(-res) : "short write");
+		pager_lock();
+	} else if (fr->flags & F_STAGED) {
+		evict(f);
+		if (file)
+			stats.pgpgout++;
+		else
+			stats.pswpout++;
+	} else {
+		/* Touched while being written: it is live again. The copy written
+		 * holds what it was; the hash will tell whether it still is. */
+		fr->hash = page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT));
+		lru_add(f, lru_of(fr, true), true);
+		if (file)
+			stats.pgpgout++;
+	}
+	pager_unlock();
+	S.wbuf_free[S.nr_wbuf_free++] = b;
+}
+
+static unsigned reap(void)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0, done = 0;
+	uint64_t v;
+
+	io_uring_for_each_cqe(&S.ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+
+		seen++;
+		if ((ud & 0xff) == UD_WRITE) {
+			complete_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0x7ff),
+				       (size_t)((ud >> 19) & 0x1fff), cqe->res);
+			done++;
+		} else if ((ud & 0xff) == UD_WAKE) {
+			(void)!sys_read(pager.scan_efd, &v, sizeof(v));
+			if (!(cqe->flags & IORING_CQE_F_MORE)) {
+				struct io_uring_sqe *sqe = io_uring_get_sqe(&S.ring);
+
+				io_uring_prep_poll_multishot(sqe, pager.scan_efd, POLLIN);
+				io_uring_sqe_set_data64(sqe, UD_WAKE);
+			}
+		}
+	}
+	io_uring_cq_advance(&S.ring, seen);
+	if (done)
+		pager_wake_handler();
+	return done;
+}
+
+static bool need_reclaim(void)
+{
+	uint64_t free = pager_free_pages() + pager.nr_writeback;
+
+	return free < pager.wmark_high || __atomic_load_n(&pager.pageout_req, __ATOMIC_RELAXED) || (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) && pager_free_pages() <= pager.wmark_min);
+}
+
+static void sample_vmas(void)
+{
+	char buf[65536];
+	uint64_t lines = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((n = sys_read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	stat_max(&stats.vma_peak, lines);
+}
+
+/* A fork is being prepared (fork.c): let the writes in flight land, then
+ * wait, holding nothing, until it is done. */
+static void fork_park(void)
+{
+	uint32_t gen = __atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE);
+
+	while (pager.nr_writeback) {
+		io_uring_submit_and_wait(&S.ring, 1);
+		reap();
+	}
+	pager_fork_park(FORK_PARKED_SCANNER);
+	while (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) == gen)
+		sys_futex_wait(&pager.fork_req, gen, -1);
+}
+
+static void *scan_main(void *arg)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t stall_start = 0, last_vma_sample = 0;
+
+	(void)arg;
+	sqe = io_uring_get_sqe(&S.ring);
+	io_uring_prep_poll_multishot(sqe, pager.scan_efd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
+	io_uring_submit(&S.ring);
+	for (;;) {
+		struct scan_control sc = { 0 };
+		struct io_uring_cqe *cqe;
+		uint64_t now;
+
+		reap();
+		if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE)) {
+			fork_park();
+			continue;
+		}
+		swap_thaw_poll();
+		if (!need_reclaim()) {
+			struct __kernel_timespec ts = { .tv_sec = 1 };
+
+			__atomic_store_n(&pager.scanner_kick, 0, __ATOMIC_RELEASE);
+			if (need_reclaim())
+				continue;
+			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+			stats.scanner_cpu_ns = sys_thread_cpu_ns();
+			continue;
+		}
+		stats.scan_passes++;
+		pager_lock();
+		{
+			uint64_t free = pager_free_pages() + pager.nr_writeback;
+
+			sc.nr_to_reclaim = free < pager.wmark_high ? pager.wmark_high - free : 1;
+			/* MADV_PAGEOUT asked for its pages (at the inactive tail). */
+			if (sc.nr_to_reclaim < pager.pageout_req)
+				sc.nr_to_reclaim = pager.pageout_req;
+			if (sc.nr_to_reclaim > pager.batch)
+				sc.nr_to_reclaim = pager.batch;
+		}
+		shrink_lists(&sc);
+		{
+			uint64_t done = sc.nr_reclaimed + sc.nr_writing;
+
+			/* A request is a hint: it ends when the list runs dry. */
+			pager.pageout_req = done < pager.pageout_req && sc.nr_scanned ? pager.pageout_req - done : 0;
+		}
+		pager_unlock();
+		if (sc.nr_writing)
+			io_uring_submit(&S.ring);
+		if (sc.nr_reclaimed)
+			pager_wake_handler();
+		now = sys_now_ns();
+		if (now - last_vma_sample > 250000000ULL) {
+			sample_vmas();
+			last_vma_sample = now;
+		}
+		if (sc.nr_reclaimed || sc.nr_writing || sc.nr_armed) {
+			stall_start = 0;
+			continue;
+		}
+		if (pager.nr_writeback) {
+			/* Nothing more to start: wait for writes to land. */
+			io_uring_submit_and_wait(&S.ring, 1);
+			stall_start = 0;
+			continue;
+		}
+		/* No progress possible right now. */
+		if (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) && pager_free_pages() <= pager.wmark_min) {
+			if (!stall_start)
+				stall_start = now;
+			else if (now - stall_start > OOM_STALL_NS)
+				log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
+					     "(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
+					     (unsigned long long)(pager.limit_pages >> 8),
+					     (unsigned long long)lru.nr_allocated,
+					     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
+					     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
+					     (unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
+					     (unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr,
+					     sc.swap_full ? (swap.grow_error ? strerror(swap.grow_error) : "full")
+							  : stats.swap_write_errors ? "write errors" : "ok");
+		}
+		{
+			struct __kernel_timespec ts = { .tv_nsec = 10000000 };
+
+			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+static int setup_ring(char *err, size_t errlen)
+{
+	S.nr_wbuf_free = 0;
+	for (uint32_t i = 0; i < NR_WRITE_BUFS; i++)
+		S.wbuf_free[S.nr_wbuf_free++] = i;
+	/* Only the scanner thread submits to this ring, but SINGLE_ISSUER binds
+	 * to the creating task: plain setup, with COOP_TASKRUN to avoid IPIs. */
+	return ring_setup(&S.ring, 2 * NR_WRITE_BUFS, IORING_SETUP_COOP_TASKRUN, S.wbufs,
+			  NR_WRITE_BUFS, &swap.fd, 1, err, errlen);
+}
+
+int scan_start(char *err, size_t errlen)
+{
+	int r;
+
+	aging_init(pager.limit_pages);
+	S.wbufs = sys_alloc_meta((size_t)NR_WRITE_BUFS << PAGE_SHIFT);
+	if (!S.wbufs) {
+		snprintf(err, errlen, "cannot allocate scanner resources");
+		return -ENOMEM;
+	}
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
+	return thread_start(THREAD_SCANNER, scan_main, "uswap-scan", err, errlen);
+}
+
+/* In a forked child, as fault_fork_child. */
+int scan_fork_child(bool start, char *err, size_t errlen)
+{
+	int r;
+
+	ring_forget(&S.ring);
+	S = (struct scanner){ .ring = S.ring, .wbufs = S.wbufs };
+	if (!start)
+		return 0;
+	r = setup_ring(err, errlen);
+	if (r)
+		return r;
+	return thread_start(THREAD_SCANNER, scan_main, "uswap-scan", err, errlen);
+}
+
+/* The list sizes and the swappiness at exit, into the counters. */
+void scan_exit_counters(void)
+{
+	pager_lock();
+	stats.nr_inactive_anon = lru.lists[LRU_INACTIVE_ANON].nr;
+	stats.nr_active_anon = lru.lists[LRU_ACTIVE_ANON].nr;
+	stats.nr_inactive_file = lru.lists[LRU_INACTIVE_FILE].nr;
+	stats.nr_active_file = lru.lists[LRU_ACTIVE_FILE].nr;
+	stats.nr_inactive_anon_peak = lru.lists[LRU_INACTIVE_ANON].peak;
+	stats.nr_active_anon_peak = lru.lists[LRU_ACTIVE_ANON].peak;
+	stats.nr_inactive_file_peak = lru.lists[LRU_INACTIVE_FILE].peak;
+	stats.nr_active_file_peak = lru.lists[LRU_ACTIVE_FILE].peak;
+	stats.swappiness_effective = (uint64_t)balance_swappiness();
+	pager_unlock();
+	sample_vmas();
+}

@@ -1,0 +1,16 @@
+/* The scanner thread (scan.c): the one thread that scans and reclaims. */
+#ifndef USWAP_SCAN_H
+#define USWAP_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Its buffers, ring and thread. 0, or -errno with a reason in err. */
+int scan_start(char *err, size_t errlen);
+/* In a forked child, as fault_fork_child. */
+int scan_fork_child(bool start, char *err, size_t errlen);
+/* At exit: the list sizes and peaks, the swappiness in force and the
+ * mappings' count into the counters. */
+void scan_exit_counters(void);
+
+#endif

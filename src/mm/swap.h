@@ -1,0 +1,93 @@
+/* The swap file and its slot allocator. One slot = one page at offset
+ * slot * 4096. The file grows in chunks as slots are needed, up to the cap.
+ * Slot metadata is one bit per slot. Callers hold the pager lock. */
+#ifndef USWAP_SWAP_H
+#define USWAP_SWAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct swap {
+	int fd;
+	bool direct;          /* O_DIRECT (off on file systems that refuse it, e.g. tmpfs) */
+	uint64_t file_slots;  /* slots backed by the file's current size */
+	uint64_t max_slots;   /* cap from --swap-size, or the 32-bit slot space */
+	uint64_t nr_used;
+	uint64_t cursor;      /* next-fit: pages evicted together get neighbouring slots */
+	uint64_t *bitmap;
+	int grow_error;       /* errno of the last failed growth, 0 if none */
+	/* Copy-on-fork, parent side: slots a forked child may still read from
+	 * this file may be freed here but not reused until every such child is
+	 * done with them (it closes its end of a pipe: when it execs, exits,
+	 * or has no inherited slot left). */
+	uint64_t *frozen;
+	int *frozen_fds;
+	unsigned nr_frozen;
+	/* Child side: slots still holding what the parent wrote are read from
+	 * the parent's file, everything new goes to our own. */
+	int parent_fd;        /* the parent's file, or -1 */
+	uint64_t *inherited;  /* slots whose copy is in the parent's file */
+	uint64_t nr_inherited;
+	int done_fd;          /* our end of the parent's pipe, or -1 */
+};
+
+extern struct swap swap;
+
+/* Create the swap file: anonymous (O_TMPFILE, else created and unlinked,
+ * mode 0600) under path if it is a directory, else at path (which must not
+ * exist), else under $TMPDIR or /tmp. On failure writes a reason to err. */
+int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen);
+/* A free slot, growing the file if needed; UINT32_MAX when full. */
+uint32_t swap_slot_alloc(void);
+void swap_slot_free(uint32_t slot);
+
+/* Parent, at fork: freeze the slots in use until the child closes the
+ * other end of done_fd's pipe. */
+void swap_freeze(int done_fd);
+void swap_thaw_poll(void);
+/* Child, at fork: a swap file of its own; slots in use stay in the parent's
+ * file (same numbers) until freed. done_fd is closed when none is left. */
+int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen);
+/* A forked child that runs unmanaged: no swap file (ours or the parent's). */
+void swap_close(void);
+
+static inline uint64_t swap_offset(uint32_t slot)
+{
+	return (uint64_t)slot << 12;
+}
+
+static inline bool swap_bit(const uint64_t *map, uint32_t slot)
+{
+	return map && (map[slot / 64] >> (slot % 64) & 1);
+}
+
+static inline bool swap_slot_frozen(uint32_t slot)
+{
+	return swap_bit(swap.frozen, slot);
+}
+
+static inline bool swap_slot_inherited(uint32_t slot)
+{
+	return swap_bit(swap.inherited, slot);
+}
+
+/* Where a slot's copy is: the registered file index (0 ours, 1 the
+ * parent's), and the descriptor. */
+static inline int swap_file_index(uint32_t slot)
+{
+	return swap_slot_inherited(slot) ? 1 : 0;
+}
+
+static inline int swap_read_fd(uint32_t slot)
+{
+	return swap_slot_inherited(slot) ? swap.parent_fd : swap.fd;
+}
+
+/* Neither frozen for a child nor the parent's: may be written in place. */
+static inline bool swap_slot_writable(uint32_t slot)
+{
+	return !swap_slot_frozen(slot) && !swap_slot_inherited(slot);
+}
+
+#endif

@@ -1,0 +1,251 @@
+#define _GNU_SOURCE
+#include "track.h"
+
+#include "config.h"
+#include "log.h"
+#include "lru.h"
+#include "pager.h"
+#include "region.h"
+#include "sys.h"
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum track_mode track_mode;
+static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
+/* TRACK_UFFD: staging page of frame f, staging + f * 4096. */
+static uintptr_t staging;
+static size_t staging_len;
+/* mprotect tracking: each armed page can split its VMA in three. Keep the
+ * armed pages to a quarter of vm.max_map_count so the program's own
+ * mappings never run out. */
+static uint64_t max_armed;
+
+int track_init(char *err, unsigned long errlen)
+{
+	track_mode = config.track;
+	if (track_mode == TRACK_UFFD && !uffd_caps.move) {
+		/* Before 6.8 there is no UFFDIO_MOVE: fall back to mprotect tracking. */
+		log_line("kernel lacks UFFDIO_MOVE (Linux 6.8+): using mprotect tracking, see README for its limits");
+		track_mode = TRACK_MPROTECT;
+	}
+	/* /proc/self/mem reads pages the program made unreadable (PROT_NONE). */
+	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd < 0) {
+		snprintf(err, errlen, "uswap needs /proc/self/mem: %s", strerror(errno));
+		return -errno;
+	}
+	if (track_mode == TRACK_MPROTECT) {
+		char buf[32] = "65530";
+		int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!sys_read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		max_armed = strtoull(buf, NULL, 10) / 4;
+	}
+	return 0;
+}
+
+int track_init_staging(uint64_t frames, char *err, size_t errlen)
+{
+	void *p;
+	int r;
+
+	if (track_mode != TRACK_UFFD)
+		return 0;
+	p = sys_mmap(NULL, frames << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot reserve staging area: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	staging = (uintptr_t)p;
+	staging_len = frames << PAGE_SHIFT;
+	/* UFFDIO_MOVE needs its destination registered with the same uffd. */
+	r = uffd_register(staging, staging_len);
+	if (r) {
+		snprintf(err, errlen, "cannot register staging area: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+uintptr_t track_staging(uint32_t f)
+{
+	return staging + ((uintptr_t)f << PAGE_SHIFT);
+}
+
+void track_munlock_staging(void)
+{
+	if (staging)
+		syscall(SYS_munlock, staging, staging_len);
+}
+
+int track_fork_child(char *err, size_t errlen)
+{
+	int r;
+
+	if (mem_fd < 0)
+		return 0;
+	close(mem_fd); /* the parent's memory */
+	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd < 0) {
+		snprintf(err, errlen, "cannot open /proc/self/mem: %s", strerror(errno));
+		return -errno;
+	}
+	/* The new userfaultfd: the staging area again. */
+	if (staging && (r = uffd_register(staging, staging_len))) {
+		snprintf(err, errlen, "cannot register the staging area: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int app_prot(uintptr_t addr)
+{
+	struct region *r = region_lookup(addr);
+
+	return r ? r->app_prot : PROT_READ | PROT_WRITE;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * A page the program cannot write (it made it read-only, PROT_NONE or
+ * read+exec): UFFDIO_MOVE refuses it (the staging area's protection
+ * differs), but no write can race with a copy, so copy it to staging and
+ * drop it. Its next fault copies it back (track_disarm).
+ */
+static int arm_by_copy(uint32_t f)
+{
+	static char *buf;
+	struct frame *fr = frame_of(f);
+	int r;
+
+	if (!uffd_page_present(fr->addr))
+		return -ENOENT;
+	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
+		return -ENOMEM;
+	if (sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) != (ssize_t)PAGE_SIZE)
+		return -EIO;
+	r = uffd_copy(track_staging(f), buf, false);
+	if (r)
+		return r;
+	if (sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED)) {
+		r = -errno;
+		sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);
+		return r;
+	}
+	return 0;
+}
+
+static int arm_uffd(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int prot = app_prot(fr->addr);
+	int r;
+
+	if (prot != (PROT_READ | PROT_WRITE)) {
+		if (prot == -1 || (prot & PROT_WRITE))
+			return -EINVAL; /* unknown, or writable with other bits: leave it */
+		return arm_by_copy(f);
+	}
+	r = uffd_move(track_staging(f), fr->addr, PAGE_SIZE);
+	if (r == -EBUSY) {
+		/* Shared copy-on-write with a forked parent or child: break the
+		 * sharing as a write would (the contents stay), then move our own
+		 * copy. A page pinned for I/O stays busy. */
+		if (sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_POPULATE_WRITE) == 0)
+			r = uffd_move(track_staging(f), fr->addr, PAGE_SIZE);
+	}
+	return r;
+}
+
+int track_arm(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+
+	if (track_mode == TRACK_UFFD)
+		return arm_uffd(f);
+	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
+		return -EINVAL; /* the program chose this page's protection: leave it */
+	if (lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_INACTIVE_FILE].nr + pager.nr_writeback >= max_armed)
+		return -EAGAIN; /* VMA budget */
+	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
+}
+
+int track_disarm(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int r;
+
+	if (track_mode == TRACK_MPROTECT)
+		return sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr)) ? -errno : 0;
+	r = uffd_move(fr->addr, track_staging(f), PAGE_SIZE);
+	if (r == -EINVAL || r == -EBUSY) {
+		/* The program changed the page's protection since (MOVE needs equal
+		 * protections), or the staging page is pinned: copy instead. */
+		r = uffd_copy(fr->addr, (void *)track_staging(f), false);
+		if (r == 0 || r == -EEXIST)
+			sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);
+	}
+	return r == -EEXIST ? 0 : r;
+}
+
+int track_copy_out(uint32_t f, void *buf)
+{
+	struct frame *fr = frame_of(f);
+
+	if (track_mode == TRACK_UFFD) {
+		memcpy(buf, (void *)track_staging(f), PAGE_SIZE);
+		return 0;
+	}
+	return sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+int track_read_page(uint32_t f, void *buf)
+{
+	struct frame *fr = frame_of(f);
+
+	if (fr->flags & F_STAGED)
+		return track_copy_out(f, buf);
+	return sys_pread(mem_fd, buf, PAGE_SIZE, (off_t)fr->addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n)
+{
+	struct frame *fr = frame_of(f);
+
+	if ((fr->flags & F_STAGED) && track_mode == TRACK_UFFD) {
+		memcpy((char *)track_staging(f) + off, src, n);
+		return 0;
+	}
+	return sys_pwrite(mem_fd, src, n, (off_t)(fr->addr + off)) == (ssize_t)n ? 0 : -EIO;
+}
+
+int track_poke(uintptr_t addr, const void *page)
+{
+	return sys_pwrite(mem_fd, page, PAGE_SIZE, (off_t)addr) == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+void track_drop(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+
+	if (track_mode == TRACK_UFFD) {
+		sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);
+		return;
+	}
+	sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED);
+	sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr));
+}

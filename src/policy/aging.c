@@ -1,0 +1,118 @@
+/*
+ * Aging: the moves between the active and inactive lists (mm/lru.c draws
+ * them). A page is deactivated from the active tail when its inactive list
+ * is low, armed to trap (mm/track.c) on the way; a trap on an inactive
+ * page activates it (the reference bit); what reaches the inactive tail
+ * untouched is reclaimed (engine/scan.c). Refaults that skip the inactive
+ * list are policy/workingset.c.
+ */
+#define _GNU_SOURCE
+#include "aging.h"
+
+#include "balance.h"
+#include "lru.h"
+#include "page.h"
+#include "region.h"
+#include "stats.h"
+#include "swap.h"
+#include "track.h"
+#include "uffd.h"
+#include "workingset.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+
+static uint32_t inactive_ratio = 1;
+
+void aging_init(uint64_t limit_pages)
+{
+	uint64_t gb = (limit_pages << PAGE_SHIFT) >> 30;
+
+	/* The kernel's inactive_ratio: sqrt(10 * GiB), 1 below 1 GiB. */
+	inactive_ratio = gb ? (uint32_t)sqrt(10.0 * (double)gb) : 1;
+}
+
+bool aging_inactive_is_low(bool file)
+{
+	enum lru_list in = file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
+
+	return lru.lists[in].nr * inactive_ratio < lru.lists[in + 1].nr;
+}
+
+int aging_deactivate(uint32_t f, bool to_tail)
+{
+	struct frame *fr = frame_of(f);
+	int err;
+
+	if (region_locked_at(fr->addr)) {
+		/* mlock'd: set aside, as the kernel's unevictable list. */
+		lru_del(f);
+		fr->flags |= F_MLOCKED;
+		stats.unevictable_pgs_mlocked++;
+		return 0;
+	}
+	/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
+	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	err = track_arm(f);
+	if (err == -EAGAIN)
+		return err;
+	if (err == 0) {
+		fr->flags |= F_STAGED;
+		lru_move(f, lru_of(fr, false), !to_tail);
+		stats.pgdeactivate++;
+	} else if (err == -ENOENT) {
+		/* The page is gone from under us (a raw madvise): forget it. */
+		struct region *r = region_lookup(fr->addr);
+		uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
+
+		lru_del(f);
+		page_forget(f);
+		if (p)
+			pst_set_none(p);
+	} else {
+		/* Pinned (EBUSY), or a protection we must not change: keep it
+		 * active for now. */
+		lru_move(f, lru_of(fr, true), true);
+		stats.pgrotated++;
+	}
+	return 0;
+}
+
+void aging_refill(bool file, unsigned nr)
+{
+	while (nr-- && aging_inactive_is_low(file)) {
+		uint32_t f = lru_tail(file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
+
+		if (f == NIL || aging_deactivate(f, false))
+			return;
+	}
+}
+
+int aging_activate(uint32_t f)
+{
+	struct frame *fr = frame_of(f);
+	int err = track_disarm(f);
+
+	if (err)
+		return err;
+	fr->flags &= ~F_STAGED;
+	fr->flags |= F_WORKINGSET;
+	/* Referenced while inactive: a rotation, the cheap half of a list's cost. */
+	balance_note_cost((fr->flags & F_FILE) != 0, 0, 1);
+	if (!(fr->flags & F_WRITEBACK)) {
+		lru_move(f, lru_of(fr, true), true);
+		/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
+		if (track_mode == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async)
+			uffd_writeprotect(fr->addr, PAGE_SIZE);
+	}
+	workingset_activation();
+	stats.pgactivate++;
+	stats.tracking_faults++;
+	stats.pgfault++;
+	return 0;
+}
+

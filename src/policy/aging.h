@@ -1,0 +1,27 @@
+/* Aging (aging.c): how pages move between the active and inactive lists.
+ * Under the pager lock. */
+#ifndef USWAP_AGING_H
+#define USWAP_AGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The inactive:active target for a limit of limit_pages (the kernel's
+ * inactive_ratio). */
+void aging_init(uint64_t limit_pages);
+/* Is the inactive list of the kind too short for its active list? */
+bool aging_inactive_is_low(bool file);
+/* Deactivate one page: arm it to trap and put it on its inactive list (at
+ * the head, or the tail for MADV_PAGEOUT), its dirtiness noted first. Also
+ * how a new file page, which starts inactive but unarmed, is armed when it
+ * first reaches the tail. 0, or -EAGAIN when mprotect tracking's VMA
+ * budget is spent. */
+int aging_deactivate(uint32_t f, bool to_tail);
+/* Deactivate up to nr pages from the active tail while the inactive list
+ * is low. */
+void aging_refill(bool file, unsigned nr);
+/* A trap on an armed (inactive) page: disarm it and activate it, the
+ * reference bit. 0 or -errno (the page could not be brought back). */
+int aging_activate(uint32_t f);
+
+#endif

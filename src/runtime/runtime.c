@@ -1,0 +1,121 @@
+/*
+ * The runtime: start-up, exit, and what the preload layer asks of the core
+ * as a whole. Start-up brings the modules up bottom-up (the pager, the
+ * userfaultfd, tracking, the swap file, the frames, the heap), then the
+ * threads that use them (handler, scanner, monitor); only then is memory
+ * managed.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include "aging.h"
+#include "balance.h"
+#include "config.h"
+#include "debug.h"
+#include "fault.h"
+#include "file.h"
+#include "heap.h"
+#include "lru.h"
+#include "mapfile.h"
+#include "monitor.h"
+#include "pager.h"
+#include "scan.h"
+#include "statsfile.h"
+#include "swap.h"
+#include "track.h"
+#include "uffd.h"
+#include "workingset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static pid_t owner; /* the process the runtime's threads belong to */
+
+int runtime_init(char *err, size_t errlen)
+{
+	/* --limit auto: the controller starts from the machine's memory and works down. */
+	uint64_t limit = config.limit_auto ? (uint64_t)sysconf(_SC_PHYS_PAGES) << PAGE_SHIFT
+					   : config.limit_bytes;
+	uint64_t cap;
+	int r;
+
+	owner = getpid();
+	debug_init(config.debug);
+	balance_init();
+	workingset_init();
+	mapfile_init();
+	pager_init(limit);
+	r = uffd_open(err, errlen);
+	if (r)
+		return r;
+	r = track_init(err, errlen);
+	if (r)
+		return r;
+	r = swap_open(config.swap_path, config.swap_size, err, errlen);
+	if (r)
+		return r;
+	/* Frames: the limit plus room for the limit to be raised later. */
+	cap = pager.limit_pages * 2 + 1024;
+	if (cap > UINT32_MAX - 1)
+		cap = UINT32_MAX - 1;
+	if (lru_init((uint32_t)cap)) {
+		snprintf(err, errlen, "cannot allocate page frame table");
+		return -ENOMEM;
+	}
+	r = track_init_staging(cap, err, errlen);
+	if (r)
+		return r;
+	r = heap_init(err, errlen);
+	if (r)
+		return r;
+	r = pager_open(err, errlen);
+	if (r)
+		return r;
+	r = fault_start(err, errlen);
+	if (r)
+		return r;
+	r = scan_start(err, errlen);
+	if (r)
+		return r;
+	r = monitor_start(err, errlen);
+	if (r)
+		return r;
+	pager_enable();
+	return 0;
+}
+
+bool runtime_owns(void)
+{
+	return pager.enabled && owner == getpid();
+}
+
+pid_t runtime_owner(void)
+{
+	return owner;
+}
+
+void runtime_fork_child(void)
+{
+	owner = getpid();
+}
+
+void runtime_exit(void)
+{
+	if (!runtime_owns())
+		return;
+	file_flush_all();
+	scan_exit_counters();
+	monitor_stop();
+	statsfile_exit(heap_bytes());
+}
+
+bool runtime_traps_sigsegv(void)
+{
+	return track_mode == TRACK_MPROTECT;
+}
+
+int runtime_sigsegv(uintptr_t addr)
+{
+	return fault_sigsegv(addr);
+}
