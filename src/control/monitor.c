@@ -29,7 +29,7 @@
 /* The monitor thread's state: one struct, so a forked child starts afresh
  * with one assignment (monitor_fork_child). */
 static struct monitor {
-	struct sys_lock lock; /* a tick against the last row at exit (a leaf: trace.h) */
+	struct sys_lock lock; /* a tick against the last row at exit (2nd in mm/pager.h's order) */
 	bool stopped;         /* the last row is written: no more */
 	int ctl_fd;           /* the control socket, -1 if none */
 } M = { .ctl_fd = -1 };

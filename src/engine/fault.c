@@ -114,7 +114,7 @@ enum fault_result {
  * from its file. */
 static void start_read(const struct region *r, uint32_t f, uint32_t b)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&H.ring);
 	char *buf = H.rbufs + ((size_t)b << PAGE_SHIFT);
 
@@ -152,7 +152,7 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 
 	if (f == NIL)
 		return NIL;
-	fr = frame_of(f);
+	fr = lru_frame(f);
 	if (file)
 		fr->flags |= F_FILE;
 	else
@@ -279,7 +279,7 @@ static void zero_around(struct region *r, uintptr_t page)
 
 enum {
 	HF_ALLOC = 1, /* may take a frame (no earlier fault is queued) */
-	HF_FORK = 2,  /* the forking thread's fault, see fork.c: over the limit if
+	HF_FORK = 2,  /* the forking thread's fault, see runtime/fork.c: over the limit if
 		       * need be, no read-ahead, wake only when the state is whole */
 };
 
@@ -315,7 +315,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 	switch (ps_type(w)) {
 	case PS_RESIDENT:
 		f = ps_frame(w);
-		fr = frame_of(f);
+		fr = lru_frame(f);
 		if (!(fr->flags & F_STAGED)) {
 			/* Raced with another thread's fault, or the page was zapped
 			 * behind our back (a raw madvise): EEXIST wakes, else zeros. */
@@ -331,7 +331,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 	case PS_READING:
 		/* The swap-in's UFFDIO_COPY wakes every waiter. */
 		res = FAULT_READING;
-		fr = frame_of(ps_frame(w));
+		fr = lru_frame(ps_frame(w));
 		if (fr->flags & F_READAHEAD) {
 			fr->flags &= ~F_READAHEAD;
 			stats.swap_ra_hit++;
@@ -397,7 +397,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
  */
 static void past_eof(struct region *r, uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	uintptr_t page = PAGE_ALIGN_DOWN(fr->addr);
 	int prot = r->app_prot != -1 ? r->app_prot : PROT_READ;
 
@@ -429,7 +429,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (!forking)
 		pager_lock();
 	uffd_dontwake = forking;
-	fr = frame_of(f);
+	fr = lru_frame(f);
 	page = PAGE_ALIGN_DOWN(fr->addr);
 	file = fr->flags & F_FILE;
 	balance_note_io(file, false, sys_now_ns() - H.rbuf_t0[b]);
@@ -442,7 +442,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	r = region_lookup(fr->addr);
 	if (fr->flags & F_REREAD && r) {
-		/* The program wrote the file meanwhile (file.c): read it again. */
+		/* The program wrote the file meanwhile (runtime/file.c): read it again. */
 		fr->flags &= ~F_REREAD;
 		start_read(r, f, b);
 		io_uring_submit(&H.ring);
@@ -482,7 +482,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	pst_set_resident(pst, f);
 	region_touch(r, fr->addr);
-	fr->hash = page_hash(buf);
+	fr->hash = lru_page_hash(buf);
 	if (file) {
 		/* New file pages start inactive (used once, they go first) and
 		 * unarmed: reclaim arms them when they reach the tail. */
@@ -562,7 +562,7 @@ static void prefetch(void)
 	io_uring_submit(&H.ring);
 }
 
-/* The forking thread's fault (fork.c). */
+/* The forking thread's fault (runtime/fork.c). */
 static void fork_fault(uintptr_t addr)
 {
 	enum fault_result res;
@@ -752,7 +752,7 @@ int fault_sigsegv(uintptr_t addr)
 		uint64_t w = *region_pst(r, page);
 		uint32_t f = ps_frame(w);
 
-		if (ps_type(w) == PS_RESIDENT && (frame_of(f)->flags & F_STAGED)) {
+		if (ps_type(w) == PS_RESIDENT && (lru_frame(f)->flags & F_STAGED)) {
 			aging_activate(f);
 			ours = 1;
 		} else if (r->app_prot == (PROT_READ | PROT_WRITE)) {

@@ -10,7 +10,7 @@
  * One batch:
  *   1. if the inactive list is low (inactive * ratio < active, the kernel's
  *      inactive_is_low, policy/aging.c), deactivate pages from the active tail: arm them to
- *      trap (track.c), first noting whether they were written since their
+ *      trap (mm/track.c), first noting whether they were written since their
  *      swap copy was made (WP_ASYNC + PAGEMAP_SCAN);
  *   2. take pages from the inactive tail, i.e. not referenced since armed:
  *      a page whose swap copy is still valid is dropped at once; any other
@@ -107,7 +107,7 @@ static bool page_is_zero(const void *page)
 /* Drop an armed page whose copy is safe: in the swap slot, or in its file. */
 static void evict(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	struct region *r = region_lookup(fr->addr);
 	uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
 	bool file = fr->flags & F_FILE;
@@ -134,7 +134,7 @@ static uint64_t ud_write(uint32_t f, uint32_t b, size_t n)
 
 static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, bool fixed, size_t n, uint64_t off)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&S.ring);
 
 	fr->flags |= F_WRITEBACK;
@@ -166,7 +166,7 @@ enum reclaim_result {
  */
 static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uint32_t b)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	char *buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
 	struct region *r = region_lookup(fr->addr);
 	uint32_t slot;
@@ -175,7 +175,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		uint64_t off;
 		size_t n;
 
-		if (r && page_hash(buf) == fr->hash) {
+		if (r && lru_page_hash(buf) == fr->hash) {
 			evict(f);
 			balance_note_evict(true, false);
 			sc->nr_reclaimed++;
@@ -217,7 +217,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	}
 	/* The staged copy is frozen: the program cannot write it without
 	 * trapping. If it equals the swap copy, drop it with no I/O. */
-	if (fr->slot != NO_SLOT && page_hash(buf) == fr->hash) {
+	if (fr->slot != NO_SLOT && lru_page_hash(buf) == fr->hash) {
 		evict(f);
 		balance_note_evict(false, false);
 		stats.pgsteal_clean++;
@@ -258,7 +258,7 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 
 		if (f == NIL || !S.nr_wbuf_free)
 			return;
-		fr = frame_of(f);
+		fr = lru_frame(f);
 		sc->nr_scanned++;
 		stat_kind(pgscan, file)++;
 		if (!(fr->flags & F_STAGED)) {
@@ -295,7 +295,7 @@ static bool cache_trim(void)
 	return quiet && lru.lists[LRU_INACTIVE_FILE].nr >= (pager.limit_pages >> 4) && !aging_inactive_is_low(true);
 }
 
-/* One batch: split the scan between anon and file (balance.c), in chunks
+/* One batch: split the scan between anon and file (policy/balance.c), in chunks
  * taken alternately so both sides progress in proportion. */
 static void shrink_lists(struct scan_control *sc)
 {
@@ -330,7 +330,7 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 	bool file;
 
 	pager_lock();
-	fr = frame_of(f);
+	fr = lru_frame(f);
 	file = fr->flags & F_FILE;
 	fr->flags &= ~F_WRITEBACK;
 	pager.nr_writeback--;
@@ -364,7 +364,7 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 	} else {
 		/* Touched while being written: it is live again. The copy written
 		 * holds what it was; the hash will tell whether it still is. */
-		fr->hash = page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT));
+		fr->hash = lru_page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT));
 		lru_add(f, lru_of(fr, true), true);
 		if (file)
 			stats.pgpgout++;
@@ -426,7 +426,7 @@ static void sample_vmas(void)
 	stat_max(&stats.vma_peak, lines);
 }
 
-/* A fork is being prepared (fork.c): let the writes in flight land, then
+/* A fork is being prepared (runtime/fork.c): let the writes in flight land, then
  * wait, holding nothing, until it is done. */
 static void fork_park(void)
 {

@@ -29,6 +29,7 @@
  */
 #include "lru.h"
 
+#include "debug.h"
 #include "origin.h"
 #include "sys.h"
 
@@ -70,6 +71,9 @@ void lru_frame_free(uint32_t f)
 {
 	struct frame *fr = &lru.frames[f];
 
+	/* Off every list, and not freed already. */
+	debug_assert(fr->lru == LRU_NONE && (fr->flags & F_ALLOCATED));
+
 	origin_resident(fr->origin, -1);
 	fr->flags = 0;
 	fr->next = lru.free_head;
@@ -82,6 +86,7 @@ void lru_add(uint32_t f, enum lru_list l, bool at_head)
 	struct lru_head *h = &lru.lists[l];
 	struct frame *fr = &lru.frames[f];
 
+	debug_assert(fr->lru == LRU_NONE && (fr->flags & F_ALLOCATED));
 	fr->lru = (uint8_t)l;
 	if (at_head) {
 		fr->prev = NIL;

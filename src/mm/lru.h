@@ -74,14 +74,14 @@ void lru_add(uint32_t f, enum lru_list l, bool at_head);
 void lru_del(uint32_t f);
 void lru_move(uint32_t f, enum lru_list l, bool at_head);
 
-static inline struct frame *frame_of(uint32_t f)
+static inline struct frame *lru_frame(uint32_t f)
 {
 	return &lru.frames[f];
 }
 
 /* A 64-bit hash of a page's contents: proves a page still equals its swap
  * copy before it is dropped without writing. */
-static inline uint64_t page_hash(const void *page)
+static inline uint64_t lru_page_hash(const void *page)
 {
 	const uint64_t *w = page;
 	uint64_t a = 0x9e3779b97f4a7c15ULL, b = 0xc2b2ae3d27d4eb4fULL;

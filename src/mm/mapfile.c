@@ -1,7 +1,7 @@
 /*
  * The files the program has mapped and uswap manages (runtime/file.c):
  * one entry per file, holding a descriptor of our own, referenced by the
- * regions that map it. Under the pager lock; nr_mapfiles is read without
+ * regions that map it. Under the pager lock; mapfile_nr is read without
  * it by the read/write hooks, which do nothing while it is 0.
  */
 #define _GNU_SOURCE
@@ -23,7 +23,7 @@
 static bool cache_drop; /* --file-cache drop */
 
 static struct mapfile *mapfiles;
-unsigned nr_mapfiles;
+unsigned mapfile_nr;
 
 void mapfile_get(struct mapfile *mf)
 {
@@ -36,7 +36,7 @@ void mapfile_put(struct mapfile *mf)
 	if (mf && --mf->refs == 0) {
 		close(mf->fd);
 		mf->fd = -1;
-		__atomic_store_n(&nr_mapfiles, nr_mapfiles - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&mapfile_nr, mapfile_nr - 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -91,7 +91,7 @@ struct mapfile *mapfile_open(int fd, const struct stat *st)
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, mf->path, sizeof(mf->path) - 1);
 		mf->path[n > 0 ? n : 0] = 0;
-		__atomic_store_n(&nr_mapfiles, nr_mapfiles + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&mapfile_nr, mapfile_nr + 1, __ATOMIC_RELAXED);
 		return mf;
 	}
 	close(nfd);

@@ -28,7 +28,7 @@ static inline bool mapfile_busy(const struct mapfile *mf, uint64_t off)
 
 /* Open mapped files; read without the lock (the read/write hooks do
  * nothing while it is 0). */
-extern unsigned nr_mapfiles;
+extern unsigned mapfile_nr;
 
 void mapfile_get(struct mapfile *mf);
 void mapfile_put(struct mapfile *mf);

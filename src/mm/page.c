@@ -15,7 +15,8 @@
 
 void page_forget(uint32_t f)
 {
-	swap_slot_free(frame_of(f)->slot);
+	pager_assert_locked();
+	swap_slot_free(lru_frame(f)->slot);
 	lru_frame_free(f);
 }
 
@@ -25,6 +26,7 @@ void page_release(uint64_t *pst)
 	uint32_t f = ps_frame(w);
 	struct frame *fr;
 
+	pager_assert_locked();
 	switch (ps_type(w)) {
 	case PS_NONE:
 		return;
@@ -36,10 +38,10 @@ void page_release(uint64_t *pst)
 	case PS_READING:
 		/* The swap-in completion sees F_DEAD, frees frame and slot, and
 		 * wakes the faulting threads (they then find the page gone). */
-		frame_of(f)->flags |= F_DEAD;
+		lru_frame(f)->flags |= F_DEAD;
 		break;
 	case PS_RESIDENT:
-		fr = frame_of(f);
+		fr = lru_frame(f);
 		if (fr->flags & F_STAGED)
 			track_drop(f);
 		lru_del(f);

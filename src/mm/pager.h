@@ -12,15 +12,16 @@
  * below it:
  *
  *   1. the fork lock (runtime/fork.c): one fork at a time
- *   2. the auto-limit lock (policy/autolimit.c): the controller and the
+ *   2. the monitor lock (control/monitor.c): a monitor tick against the
+ *      last trace row at exit; a tick steps the auto limit under it
+ *   3. the auto-limit lock (policy/autolimit.c): the controller and the
  *      live settings change the limit under it
- *   3. pager.lock: page states (mm/page.h), regions, frames and lists,
+ *   4. pager.lock: page states (mm/page.h), regions, frames and lists,
  *      swap slots, mapped files, staging
- *   4. leaf locks, held for a few instructions around their own data and
+ *   5. leaf locks, held for a few instructions around their own data and
  *      never across another lock: the PSI lock (obs/psi.c), the sites
  *      lock (obs/sites.c; the handler only tries it, see sites_event), the
- *      heap's bump lock (runtime/heap.c), the trace file's lock
- *      (control/trace.c)
+ *      heap's bump lock (runtime/heap.c)
  *
  * No thread holds pager.lock while it can fault on managed memory: the
  * fault handler would wait for it while the faulting thread waits for the

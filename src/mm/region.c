@@ -13,8 +13,8 @@ struct pst_block {
 	long refs;
 };
 
-struct region *regions;
-size_t nr_regions;
+struct region *region_table;
+size_t region_nr;
 static size_t cap_regions;
 
 static struct pst_block *block_new(size_t npages)
@@ -42,11 +42,11 @@ static int grow(void)
 
 	if (!n)
 		return -1;
-	if (regions) {
-		memcpy(n, regions, nr_regions * sizeof(*n));
-		sys_munmap(regions, PAGE_ALIGN_UP(cap_regions * sizeof(*n)));
+	if (region_table) {
+		memcpy(n, region_table, region_nr * sizeof(*n));
+		sys_munmap(region_table, PAGE_ALIGN_UP(cap_regions * sizeof(*n)));
 	}
-	regions = n;
+	region_table = n;
 	cap_regions = ncap;
 	return 0;
 }
@@ -54,12 +54,12 @@ static int grow(void)
 /* Index of the first region with end > addr. */
 static size_t search(uintptr_t addr)
 {
-	size_t lo = 0, hi = nr_regions;
+	size_t lo = 0, hi = region_nr;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (regions[mid].end <= addr)
+		if (region_table[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -71,7 +71,7 @@ struct region *region_first_in(uintptr_t s, uintptr_t e)
 {
 	size_t i = search(s);
 
-	return i < nr_regions && regions[i].start < e ? &regions[i] : NULL;
+	return i < region_nr && region_table[i].start < e ? &region_table[i] : NULL;
 }
 
 bool region_overlaps(uintptr_t start, size_t len)
@@ -90,19 +90,19 @@ struct region *region_lookup(uintptr_t addr)
 {
 	size_t i = search(addr);
 
-	if (i < nr_regions && regions[i].start <= addr)
-		return &regions[i];
+	if (i < region_nr && region_table[i].start <= addr)
+		return &region_table[i];
 	return NULL;
 }
 
 static struct region *insert_at(size_t i)
 {
-	if (nr_regions == cap_regions && grow())
+	if (region_nr == cap_regions && grow())
 		return NULL;
-	memmove(&regions[i + 1], &regions[i], (nr_regions - i) * sizeof(*regions));
-	nr_regions++;
-	stat_max(&stats.nr_regions_peak, nr_regions);
-	return &regions[i];
+	memmove(&region_table[i + 1], &region_table[i], (region_nr - i) * sizeof(*region_table));
+	region_nr++;
+	stat_max(&stats.nr_regions_peak, region_nr);
+	return &region_table[i];
 }
 
 struct region *region_add(uintptr_t start, uintptr_t end, enum region_kind kind)
@@ -134,8 +134,8 @@ void region_remove(uintptr_t start, uintptr_t end)
 {
 	size_t i = search(start);
 
-	while (i < nr_regions && regions[i].start < end) {
-		struct region *r = &regions[i];
+	while (i < region_nr && region_table[i].start < end) {
+		struct region *r = &region_table[i];
 
 		if (r->start < start && r->end > end) {
 			/* Punch a hole: the upper part becomes a new region sharing the array. */
@@ -148,7 +148,7 @@ void region_remove(uintptr_t start, uintptr_t end)
 			u = insert_at(i + 1);
 			if (!u)
 				return; /* metadata exhausted: the whole region stays managed */
-			r = &regions[i];
+			r = &region_table[i];
 			r->end = start;
 			*u = upper;
 			u->blk->refs++;
@@ -168,8 +168,8 @@ void region_remove(uintptr_t start, uintptr_t end)
 		}
 		block_put(r->blk);
 		mapfile_put(r->file);
-		memmove(r, r + 1, (nr_regions - i - 1) * sizeof(*r));
-		nr_regions--;
+		memmove(r, r + 1, (region_nr - i - 1) * sizeof(*r));
+		region_nr--;
 	}
 }
 
@@ -206,8 +206,8 @@ uintptr_t region_next(struct region *r, struct region_walk *walk, uintptr_t a, u
 /* The first page at or after a, in region it->i or a later one. */
 static uintptr_t iter_from(struct region_iter *it, uintptr_t a, struct region **rp)
 {
-	for (; it->i < nr_regions && regions[it->i].start < it->end; it->i++, a = 0) {
-		struct region *r = &regions[it->i];
+	for (; it->i < region_nr && region_table[it->i].start < it->end; it->i++, a = 0) {
+		struct region *r = &region_table[it->i];
 		uintptr_t lo, hi;
 
 		region_span(r, it->start, it->end, &lo, &hi);
@@ -236,16 +236,16 @@ int region_split(uintptr_t addr)
 	size_t i = search(addr);
 	struct region *r, upper;
 
-	if (i == nr_regions || regions[i].start >= addr)
+	if (i == region_nr || region_table[i].start >= addr)
 		return 0;
-	upper = regions[i];
-	upper.pst = region_pst(&regions[i], addr);
-	upper.file_off = region_file_off(&regions[i], addr);
+	upper = region_table[i];
+	upper.pst = region_pst(&region_table[i], addr);
+	upper.file_off = region_file_off(&region_table[i], addr);
 	upper.start = addr;
 	r = insert_at(i + 1);
 	if (!r)
 		return -1;
-	regions[i].end = addr;
+	region_table[i].end = addr;
 	*r = upper;
 	r->blk->refs++;
 	mapfile_get(r->file);
@@ -259,19 +259,19 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 	struct pst_block *b;
 	uintptr_t lo, hi, at;
 
-	if (i == nr_regions || regions[i].start > start)
+	if (i == region_nr || region_table[i].start > start)
 		return NULL;
-	if (regions[i].end >= end)
-		return &regions[i];
+	if (region_table[i].end >= end)
+		return &region_table[i];
 	/* A run of touching regions must cover [start, end); file regions
 	 * must map one file contiguously. */
-	for (j = i, at = regions[i].end; at < end; at = regions[j].end)
-		if (++j == nr_regions || regions[j].start != at || regions[j].kind != regions[i].kind ||
-		    regions[j].file != regions[i].file || regions[j].shared != regions[i].shared ||
-		    (regions[i].file && regions[j].file_off != region_file_off(&regions[i], at)))
+	for (j = i, at = region_table[i].end; at < end; at = region_table[j].end)
+		if (++j == region_nr || region_table[j].start != at || region_table[j].kind != region_table[i].kind ||
+		    region_table[j].file != region_table[i].file || region_table[j].shared != region_table[i].shared ||
+		    (region_table[i].file && region_table[j].file_off != region_file_off(&region_table[i], at)))
 			return NULL;
-	lo = regions[i].start;
-	hi = regions[j].end;
+	lo = region_table[i].start;
+	hi = region_table[j].end;
 	b = block_new((hi - lo) >> PAGE_SHIFT);
 	if (!b)
 		return NULL;
@@ -282,15 +282,15 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 		.blk = b,
 		.touched_lo = hi,
 		.touched_hi = lo,
-		.kind = regions[i].kind,
-		.app_prot = regions[i].app_prot,
-		.shared = regions[i].shared,
-		.file = regions[i].file,
-		.file_off = regions[i].file_off,
+		.kind = region_table[i].kind,
+		.app_prot = region_table[i].app_prot,
+		.shared = region_table[i].shared,
+		.file = region_table[i].file,
+		.file_off = region_table[i].file_off,
 	};
 	mapfile_get(merged.file); /* each part's reference is put below */
 	for (size_t k = i; k <= j; k++) {
-		r = &regions[k];
+		r = &region_table[k];
 		if (r->app_prot != merged.app_prot)
 			merged.app_prot = -1;
 		if (r->touched_lo < r->touched_hi) {
@@ -307,8 +307,8 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 		block_put(r->blk);
 		mapfile_put(r->file);
 	}
-	regions[i] = merged;
-	memmove(&regions[i + 1], &regions[j + 1], (nr_regions - j - 1) * sizeof(*regions));
-	nr_regions -= j - i;
-	return &regions[i];
+	region_table[i] = merged;
+	memmove(&region_table[i + 1], &region_table[j + 1], (region_nr - j - 1) * sizeof(*region_table));
+	region_nr -= j - i;
+	return &region_table[i];
 }

@@ -47,8 +47,8 @@ static inline uint64_t region_file_off(const struct region *r, uintptr_t addr)
 	return r->file_off + (addr - r->start);
 }
 
-extern struct region *regions;
-extern size_t nr_regions;
+extern struct region *region_table;
+extern size_t region_nr;
 
 /* Add [start, end) with a fresh, all-zero state array. Returns the region or NULL. */
 struct region *region_add(uintptr_t start, uintptr_t end, enum region_kind kind);
@@ -67,7 +67,7 @@ bool region_overlaps(uintptr_t start, size_t len);
 struct region *region_first_in(uintptr_t s, uintptr_t e);
 static inline struct region *region_next_in(struct region *r, uintptr_t e)
 {
-	return r + 1 < regions + nr_regions && r[1].start < e ? r + 1 : NULL;
+	return r + 1 < region_table + region_nr && r[1].start < e ? r + 1 : NULL;
 }
 #define region_for_each_in(r, s, e) \
 	for (struct region *r = region_first_in(s, e); r; r = region_next_in(r, e))

@@ -129,7 +129,7 @@ static int app_prot(uintptr_t addr)
 static int arm_by_copy(uint32_t f)
 {
 	static char *buf;
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	int r;
 
 	if (!uffd_page_present(fr->addr))
@@ -151,7 +151,7 @@ static int arm_by_copy(uint32_t f)
 
 static int arm_uffd(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	int prot = app_prot(fr->addr);
 	int r;
 
@@ -173,7 +173,9 @@ static int arm_uffd(uint32_t f)
 
 int track_arm(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
+
+	pager_assert_locked();
 
 	if (track_mode == TRACK_UFFD)
 		return arm_uffd(f);
@@ -186,8 +188,10 @@ int track_arm(uint32_t f)
 
 int track_disarm(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	int r;
+
+	pager_assert_locked();
 
 	if (track_mode == TRACK_MPROTECT)
 		return sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr)) ? -errno : 0;
@@ -204,7 +208,7 @@ int track_disarm(uint32_t f)
 
 int track_copy_out(uint32_t f, void *buf)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 
 	if (track_mode == TRACK_UFFD) {
 		memcpy(buf, (void *)track_staging(f), PAGE_SIZE);
@@ -215,7 +219,7 @@ int track_copy_out(uint32_t f, void *buf)
 
 int track_read_page(uint32_t f, void *buf)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 
 	if (fr->flags & F_STAGED)
 		return track_copy_out(f, buf);
@@ -224,7 +228,7 @@ int track_read_page(uint32_t f, void *buf)
 
 int track_write_bytes(uint32_t f, size_t off, const void *src, size_t n)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 
 	if ((fr->flags & F_STAGED) && track_mode == TRACK_UFFD) {
 		memcpy((char *)track_staging(f) + off, src, n);
@@ -240,7 +244,9 @@ int track_poke(uintptr_t addr, const void *page)
 
 void track_drop(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
+
+	pager_assert_locked();
 
 	if (track_mode == TRACK_UFFD) {
 		sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);

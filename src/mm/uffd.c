@@ -10,7 +10,7 @@
 #include <string.h>
 
 int uffd_fd = -1;
-int pagemap_fd = -1;
+int uffd_pagemap_fd = -1;
 struct uffd_caps uffd_caps;
 bool uffd_dontwake;
 
@@ -69,8 +69,8 @@ int uffd_open(char *why, size_t whylen)
 	}
 	uffd_caps.move = want & UFFD_FEATURE_MOVE;
 	uffd_caps.wp_async = want & UFFD_FEATURE_WP_ASYNC;
-	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (pagemap_fd < 0)
+	uffd_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (uffd_pagemap_fd < 0)
 		uffd_caps.wp_async = uffd_caps.move = false;
 	uffd_fd = fd;
 	return 0;
@@ -80,9 +80,9 @@ void uffd_close(void)
 {
 	if (uffd_fd >= 0)
 		close(uffd_fd);
-	if (pagemap_fd >= 0)
-		close(pagemap_fd);
-	uffd_fd = pagemap_fd = -1;
+	if (uffd_pagemap_fd >= 0)
+		close(uffd_pagemap_fd);
+	uffd_fd = uffd_pagemap_fd = -1;
 }
 
 int uffd_register(uintptr_t start, size_t len)
@@ -150,7 +150,7 @@ bool uffd_page_present(uintptr_t addr)
 {
 	uint64_t e = 0;
 
-	if (sys_pread(pagemap_fd, &e, sizeof(e), (off_t)(addr >> PAGE_SHIFT) * 8) != sizeof(e))
+	if (sys_pread(uffd_pagemap_fd, &e, sizeof(e), (off_t)(addr >> PAGE_SHIFT) * 8) != sizeof(e))
 		return false;
 	return e >> 63;
 }
@@ -215,7 +215,7 @@ int uffd_page_written(uintptr_t addr)
 		.category_mask = PAGE_IS_WRITTEN,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
-	long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
+	long n = ioctl(uffd_pagemap_fd, PAGEMAP_SCAN, &a);
 
 	if (n < 0)
 		return -errno;

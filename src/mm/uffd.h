@@ -17,7 +17,7 @@ extern int uffd_fd;
  * do not wake the faulting thread; the caller wakes it with uffd_wake once
  * its bookkeeping is complete. */
 extern bool uffd_dontwake;
-extern int pagemap_fd;
+extern int uffd_pagemap_fd;
 extern struct uffd_caps uffd_caps;
 
 /* Open a userfaultfd that serves kernel-mode faults. On failure, writes a

@@ -33,7 +33,7 @@ struct jbuf;
 uint32_t origin_new(enum origin_kind kind, uintptr_t start, size_t len, const char *path);
 /* An event of a page of origin o. */
 void origin_event(uint32_t o, enum obs_ev ev);
-/* Resident page count of an origin: frames taken and released (lru.c). */
+/* Resident page count of an origin: frames taken and released (mm/lru.c). */
 void origin_resident(uint32_t o, int delta);
 /* The "regions" array of the stats file, heaviest first: mapped(o) says
  * whether origin o still has a region, heap_bytes is the heap's size. */

@@ -25,7 +25,7 @@
  * free of a link-time dependency.
  *
  * All memory here is sys_alloc_meta, never managed: sites_event runs in
- * the fault handler under rt.lock, and takes the sites lock with a bounded
+ * the fault handler under the pager lock, and takes the sites lock with a bounded
  * spin (an event is dropped, and counted, rather than wait on an
  * application thread that holds it).
  */
@@ -598,7 +598,7 @@ void sites_put(const struct sites_moved *m, uintptr_t addr, size_t len)
 	sys_unlock(&S.lock);
 }
 
-/* ---- events (fault handler and scanner, under rt.lock) ---------------------- */
+/* ---- events (fault handler and scanner, under the pager lock) ---------------------- */
 
 /* Never wait on a program thread: it may be faulting on a page whose
  * fault is what we are counting. */

@@ -11,7 +11,9 @@
 
 #include "balance.h"
 #include "lru.h"
+#include "debug.h"
 #include "page.h"
+#include "pager.h"
 #include "region.h"
 #include "stats.h"
 #include "swap.h"
@@ -42,8 +44,11 @@ bool aging_inactive_is_low(bool file)
 
 int aging_deactivate(uint32_t f, bool to_tail)
 {
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	int err;
+
+	pager_assert_locked();
+	debug_assert(fr->lru != LRU_NONE);
 
 	if (region_locked_at(fr->addr)) {
 		/* mlock'd: set aside, as the kernel's unevictable list. */
@@ -94,8 +99,11 @@ void aging_refill(bool file, unsigned nr)
 
 int aging_activate(uint32_t f)
 {
-	struct frame *fr = frame_of(f);
-	int err = track_disarm(f);
+	struct frame *fr = lru_frame(f);
+	int err;
+
+	debug_assert(fr->flags & F_STAGED);
+	err = track_disarm(f);
 
 	if (err)
 		return err;

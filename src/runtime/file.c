@@ -110,7 +110,7 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
 		return;
 	if (ps_type(w) == PS_RESIDENT)
 		have = !track_read_page(f, buf) &&
-		       (!(frame_of(f)->flags & F_FILE) || page_hash(buf) != frame_of(f)->hash);
+		       (!(lru_frame(f)->flags & F_FILE) || lru_page_hash(buf) != lru_frame(f)->hash);
 	else if (ps_type(w) == PS_SWAPPED)
 		have = sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE, (off_t)swap_offset(ps_slot(w))) ==
 		       (ssize_t)PAGE_SIZE;
@@ -127,7 +127,7 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
  */
 static void release_region(size_t i)
 {
-	struct region *r = &regions[i];
+	struct region *r = &region_table[i];
 	uintptr_t s = r->start, e = r->end, tmp;
 	int prot = r->app_prot != -1 ? r->app_prot : r->file->writable ? PROT_READ | PROT_WRITE : PROT_READ;
 	struct mapfile *mf = r->file;
@@ -170,8 +170,8 @@ static void release_file(dev_t dev, ino_t ino)
 {
 	size_t i = 0;
 
-	while (i < nr_regions)
-		if (regions[i].kind == REGION_FILE && regions[i].file->dev == dev && regions[i].file->ino == ino)
+	while (i < region_nr)
+		if (region_table[i].kind == REGION_FILE && region_table[i].file->dev == dev && region_table[i].file->ino == ino)
 			release_region(i); /* regions[i] is the next one now */
 		else
 			i++;
@@ -267,7 +267,7 @@ out:
 static int flush_page(struct region *r, uintptr_t a, uint32_t f)
 {
 	static char *buf;
-	struct frame *fr = frame_of(f);
+	struct frame *fr = lru_frame(f);
 	uint64_t off = region_file_off(r, a), h;
 	size_t n;
 
@@ -275,7 +275,7 @@ static int flush_page(struct region *r, uintptr_t a, uint32_t f)
 		return -ENOMEM;
 	if (!(fr->flags & F_FILE) || track_read_page(f, buf))
 		return 0;
-	h = page_hash(buf);
+	h = lru_page_hash(buf);
 	if (h == fr->hash)
 		return 0;
 	n = mapfile_page_bytes(r->file, off);
@@ -322,7 +322,7 @@ static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *,
  * our copy lacks them until file_io_end puts them in. */
 static int busy_page(struct region *r, uintptr_t a, uint32_t f)
 {
-	return (frame_of(f)->flags & F_WRITEBACK) || mapfile_busy(r->file, region_file_off(r, a));
+	return (lru_frame(f)->flags & F_WRITEBACK) || mapfile_busy(r->file, region_file_off(r, a));
 }
 
 static int flush_err;
@@ -370,10 +370,10 @@ void file_fork_prepare(void)
 {
 	size_t i = 0;
 
-	if (!nr_mapfiles)
+	if (!mapfile_nr)
 		return;
-	while (i < nr_regions)
-		if (is_shared_file(&regions[i]))
+	while (i < region_nr)
+		if (is_shared_file(&region_table[i]))
 			release_region(i); /* regions[i] is the next one now */
 		else
 			i++;
@@ -482,9 +482,9 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 		return false;
 	}
 	/* What the call reads, or overwrites in part, must be in the file first. */
-	for (size_t i = 0; i < nr_regions; i++)
-		if (regions[i].file == mf && regions[i].shared &&
-		    file_span(&regions[i], (uint64_t)off, (uint64_t)off + len, &s, &e))
+	for (size_t i = 0; i < region_nr; i++)
+		if (region_table[i].file == mf && region_table[i].shared &&
+		    file_span(&region_table[i], (uint64_t)off, (uint64_t)off + len, &s, &e))
 			file_flush_locked(s, e); /* may drop the lock: regions may move */
 	*io = (struct file_io){ .mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write };
 	if (write) {
@@ -514,7 +514,7 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 	for (uintptr_t a = s; a < e; a += PAGE_SIZE) {
 		uint64_t w = *region_pst(r, a), poff = region_file_off(r, a);
 		uint32_t f = ps_frame(w);
-		struct frame *fr = frame_of(f);
+		struct frame *fr = lru_frame(f);
 		uint64_t b0 = (lo > poff ? lo : poff) - poff, b1 = (hi < poff + PAGE_SIZE ? hi : poff + PAGE_SIZE) - poff;
 		bool clean;
 
@@ -526,7 +526,7 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 		    track_read_page(f, page))
 			continue;
 		/* A MAP_PRIVATE page the program wrote is its own copy now. */
-		clean = page_hash(page) == fr->hash;
+		clean = lru_page_hash(page) == fr->hash;
 		if (!r->shared && !clean)
 			continue;
 		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) != (ssize_t)(b1 - b0))
@@ -534,7 +534,7 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 		if (track_write_bytes(f, (size_t)b0, page + b0, (size_t)(b1 - b0)))
 			continue;
 		if (clean)
-			fr->hash = page_hash(page);
+			fr->hash = lru_page_hash(page);
 	}
 }
 

@@ -14,7 +14,7 @@
  * this one load, while none is. */
 static inline bool file_mapped_any(void)
 {
-	return __atomic_load_n(&nr_mapfiles, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&mapfile_nr, __ATOMIC_RELAXED) != 0;
 }
 
 /* mmap of a file (not MAP_ANONYMOUS): managed if it can be, else the
@@ -28,7 +28,7 @@ int file_flush_locked(uintptr_t s, uintptr_t e);
 /* ... of every file region. */
 void file_flush_all(void);
 /* The fork hook: MAP_SHARED file regions go back to the kernel, so that
- * parent and child keep sharing them. Called with rt.lock held, the
+ * parent and child keep sharing them. Called with the pager lock held, the
  * scanner and handler parked. */
 void file_fork_prepare(void);
 

@@ -117,7 +117,7 @@ static void restore_all(void)
 
 	for (uintptr_t a = region_iter_first(&it, 0, UINTPTR_MAX, &r); a; a = region_iter_next(&it, &r)) {
 		uint64_t w = *region_pst(r, a);
-		struct frame *fr = frame_of(ps_frame(w));
+		struct frame *fr = lru_frame(ps_frame(w));
 		const void *src = NULL;
 
 		if (ps_type(w) == PS_SWAPPED) {

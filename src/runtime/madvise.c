@@ -32,7 +32,7 @@ static void hint_cold(uintptr_t s, uintptr_t e, bool pageout)
 	for (uintptr_t a = region_iter_first(&it, s, e, &r); a; a = region_iter_next(&it, &r)) {
 		uint64_t w = *region_pst(r, a);
 		uint32_t f = ps_frame(w);
-		struct frame *fr = frame_of(f);
+		struct frame *fr = lru_frame(f);
 
 		if (ps_type(w) != PS_RESIDENT || (fr->flags & (F_WRITEBACK | F_MLOCKED)))
 			continue;

@@ -41,7 +41,7 @@ static void mark_locked(uintptr_t s, uintptr_t e, bool lock)
 static void unlock_frames(uintptr_t s, uintptr_t e)
 {
 	for (uint32_t f = 0; f < lru.next_fresh; f++) {
-		struct frame *fr = frame_of(f);
+		struct frame *fr = lru_frame(f);
 
 		if ((fr->flags & F_MLOCKED) && fr->addr >= s && fr->addr < e && !region_locked_at(fr->addr)) {
 			fr->flags &= ~F_MLOCKED;
@@ -101,7 +101,7 @@ static uintptr_t lock_in_use(uintptr_t from)
 	for (uintptr_t a = region_iter_first(&it, from, UINTPTR_MAX, &r); a;
 	     a = region_iter_next(&it, &r)) {
 		uint64_t w = *region_pst(r, a);
-		struct frame *fr = frame_of(ps_frame(w));
+		struct frame *fr = lru_frame(ps_frame(w));
 
 		if (ps_type(w) == PS_NONE)
 			continue;

@@ -158,7 +158,7 @@ static void move_states(struct region *src, uintptr_t old, uintptr_t new, size_t
 		if (ps_type(w) == PS_NONE)
 			continue;
 		if (ps_type(w) == PS_RESIDENT || ps_type(w) == PS_READING)
-			frame_of(ps_frame(w))->addr = to;
+			lru_frame(ps_frame(w))->addr = to;
 		pst_move(region_pst(dst, to), sp);
 		region_touch(dst, to);
 	}
@@ -194,10 +194,10 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(r, a);
 
-			if (ps_type(w) == PS_RESIDENT && (frame_of(ps_frame(w))->flags & F_STAGED) &&
-			    !(frame_of(ps_frame(w))->flags & F_WRITEBACK) && track_disarm(ps_frame(w)) == 0) {
-				frame_of(ps_frame(w))->flags &= ~F_STAGED;
-				lru_move(ps_frame(w), lru_of(frame_of(ps_frame(w)), true), true);
+			if (ps_type(w) == PS_RESIDENT && (lru_frame(ps_frame(w))->flags & F_STAGED) &&
+			    !(lru_frame(ps_frame(w))->flags & F_WRITEBACK) && track_disarm(ps_frame(w)) == 0) {
+				lru_frame(ps_frame(w))->flags &= ~F_STAGED;
+				lru_move(ps_frame(w), lru_of(lru_frame(ps_frame(w)), true), true);
 			}
 		}
 	}

@@ -14,7 +14,7 @@
 /*
  * The program's own protections keep their meaning: the kernel applies
  * them, and the regions remember them (split at the range's ends) so that
- * reclaim knows what it may do with a page (track.c). In mprotect tracking
+ * reclaim knows what it may do with a page (mm/track.c). In mprotect tracking
  * the range's armed pages are disarmed first: the program owns their
  * protection now.
  */
@@ -59,7 +59,7 @@ int rt_mprotect(void *addr, size_t len, int prot)
 		region_span(rg, s, e, &lo, &hi);
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(rg, a);
-			struct frame *fr = frame_of(ps_frame(w));
+			struct frame *fr = lru_frame(ps_frame(w));
 
 			if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_STAGED))
 				continue;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "../common.h"
+#include "debug.h"
 
 #define T_PAGE 4096UL
 
@@ -105,6 +106,10 @@ static inline int t_run(const struct t_case *cases, size_t nr, unsigned timeout,
 			return T_EXIT_FAIL;
 		}
 		if (pid == 0) {
+			const char *dbg = getenv("USWAP_DEBUG");
+
+			/* USWAP_DEBUG=1: the core's assertions on, as in the runtime. */
+			debug_init(dbg && *dbg && strcmp(dbg, "0"));
 			alarm(timeout);
 			cases[i].fn();
 			fflush(NULL);

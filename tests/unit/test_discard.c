@@ -95,8 +95,8 @@ static void expect_populated(uintptr_t p)
 	if (p % 2 == 0) {
 		t_check(ps_type(w) == PS_RESIDENT, "page %lu: state %#" PRIx64 ", expected resident",
 			(unsigned long)p, w);
-		t_eq(frame_of(ps_frame(w))->addr, a);
-		t_eq(frame_of(ps_frame(w))->lru, LRU_ACTIVE_ANON);
+		t_eq(lru_frame(ps_frame(w))->addr, a);
+		t_eq(lru_frame(ps_frame(w))->lru, LRU_ACTIVE_ANON);
 	} else {
 		t_check(ps_type(w) == PS_SWAPPED, "page %lu: state %#" PRIx64 ", expected swapped",
 			(unsigned long)p, w);
@@ -116,7 +116,9 @@ static void expect_discarded(uintptr_t p)
 /* What rt_munmap does with the lock held. */
 static void unmap(uintptr_t first, uintptr_t n)
 {
+	pager_lock();
 	page_discard(BASE + PG(first), PG(n));
+	pager_unlock();
 	region_remove(BASE + PG(first), BASE + PG(first + n));
 }
 
@@ -127,7 +129,9 @@ static void discard_subrange(void)
 	setup();
 	add_populated(0, 64);
 	before = now();
+	pager_lock();
 	page_discard(BASE + PG(16), PG(16));
+	pager_unlock();
 	expect_released(before, 8, 8);
 	for (uintptr_t p = 0; p < 64; p++) {
 		if (p >= 16 && p < 32)
@@ -137,7 +141,9 @@ static void discard_subrange(void)
 	}
 	/* Discarding it again releases nothing more. */
 	before = now();
+	pager_lock();
 	page_discard(BASE + PG(16), PG(16));
+	pager_unlock();
 	expect_released(before, 0, 0);
 }
 
@@ -149,7 +155,9 @@ static void discard_across_regions(void)
 	add_populated(0, 20);
 	add_populated(30, 20); /* a gap of unmanaged pages between */
 	before = now();
+	pager_lock();
 	page_discard(BASE + PG(10), PG(30)); /* [10, 40) */
+	pager_unlock();
 	expect_released(before, 10, 10);
 	for (uintptr_t p = 0; p < 10; p++)
 		expect_populated(p);
@@ -174,7 +182,7 @@ static void discard_split_half_exactly(void)
 	expect_released(before, 20, 20);
 	for (uintptr_t p = 60; p < 100; p++)
 		expect_populated(p);
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 }
 
 /*
@@ -194,7 +202,7 @@ static void discard_after_prefix_trim(void)
 	before = now();
 	unmap(0, 100);
 	expect_released(before, 30, 30);
-	t_eq(nr_regions, 0);
+	t_eq(region_nr, 0);
 }
 
 /*
@@ -210,7 +218,9 @@ static void discard_after_split(void)
 	add_populated(0, 100);
 	unmap(40, 20);
 	before = now();
+	pager_lock();
 	page_discard(BASE + PG(30), PG(40)); /* [30, 70) */
+	pager_unlock();
 	expect_released(before, 10, 10);
 	for (uintptr_t p = 0; p < 30; p++)
 		expect_populated(p);

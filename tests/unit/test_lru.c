@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_lru: frames and the LRU lists (src/lru.c).
+ * test_lru: frames and the LRU lists (src/mm/lru.c).
  *
  * Every case checks the lists by walking them both ways and comparing
  * against what the case expects, not by trusting lru.lists[].nr. The last
@@ -20,18 +20,18 @@ static void check_list(enum lru_list l, const uint32_t *want, size_t n)
 	size_t i = 0;
 
 	t_check(h->nr == n, "list %d: nr %" PRIu64 ", expected %zu", l, h->nr, n);
-	for (f = h->head; f != NIL; prev = f, f = frame_of(f)->next, i++) {
+	for (f = h->head; f != NIL; prev = f, f = lru_frame(f)->next, i++) {
 		t_check(i < n, "list %d: more than %zu frames walking forward", l, n);
 		t_check(f == want[i], "list %d: position %zu is frame %u, expected %u", l, i, f, want[i]);
-		t_check(frame_of(f)->prev == prev, "list %d: frame %u prev %u, expected %u", l, f,
-			frame_of(f)->prev, prev);
-		t_check(frame_of(f)->lru == l, "list %d: frame %u says it is on list %u", l, f,
-			frame_of(f)->lru);
+		t_check(lru_frame(f)->prev == prev, "list %d: frame %u prev %u, expected %u", l, f,
+			lru_frame(f)->prev, prev);
+		t_check(lru_frame(f)->lru == l, "list %d: frame %u says it is on list %u", l, f,
+			lru_frame(f)->lru);
 	}
 	t_check(i == n, "list %d: %zu frames walking forward, expected %zu", l, i, n);
 	t_check(h->tail == (n ? want[n - 1] : NIL), "list %d: tail %u", l, h->tail);
 	i = n;
-	for (f = h->tail; f != NIL; f = frame_of(f)->prev) {
+	for (f = h->tail; f != NIL; f = lru_frame(f)->prev) {
 		t_check(i > 0, "list %d: more than %zu frames walking backward", l, n);
 		i--;
 		t_check(f == want[i], "list %d: backward position %zu is frame %u, expected %u", l, i,
@@ -42,11 +42,11 @@ static void check_list(enum lru_list l, const uint32_t *want, size_t n)
 
 static void check_off_list(uint32_t f)
 {
-	t_check(frame_of(f)->lru == LRU_NONE, "frame %u: lru %u, expected LRU_NONE", f,
-		frame_of(f)->lru);
-	t_check(frame_of(f)->prev == NIL && frame_of(f)->next == NIL,
-		"frame %u off all lists still linked (%u, %u)", f, frame_of(f)->prev,
-		frame_of(f)->next);
+	t_check(lru_frame(f)->lru == LRU_NONE, "frame %u: lru %u, expected LRU_NONE", f,
+		lru_frame(f)->lru);
+	t_check(lru_frame(f)->prev == NIL && lru_frame(f)->next == NIL,
+		"frame %u off all lists still linked (%u, %u)", f, lru_frame(f)->prev,
+		lru_frame(f)->next);
 }
 
 static void init(uint32_t cap)
@@ -73,7 +73,7 @@ static void alloc_until_full(void)
 		t_check(f < CAP, "frame index %u out of range", f);
 		t_check(!seen[f], "frame %u handed out twice", f);
 		seen[f] = true;
-		fr = frame_of(f);
+		fr = lru_frame(f);
 		t_eq(fr->addr, addr);
 		t_eq(fr->slot, NO_SLOT);
 		t_eq(fr->flags, F_ALLOCATED);
@@ -96,16 +96,16 @@ static void free_and_reuse(void)
 	t_eq(lru_frame_alloc(0xdead000, 0), NIL);
 
 	/* A freed frame is the one handed out next, with fresh contents. */
-	frame_of(f[3])->flags |= F_WORKINGSET | F_STAGED;
-	frame_of(f[3])->slot = 77;
+	lru_frame(f[3])->flags |= F_WORKINGSET | F_STAGED;
+	lru_frame(f[3])->slot = 77;
 	lru_frame_free(f[3]);
 	t_eq(lru.nr_allocated, CAP - 1);
-	t_check(!(frame_of(f[3])->flags & F_ALLOCATED), "freed frame still F_ALLOCATED");
+	t_check(!(lru_frame(f[3])->flags & F_ALLOCATED), "freed frame still F_ALLOCATED");
 	g = lru_frame_alloc(0xbeef000, 0);
 	t_eq(g, f[3]);
-	t_eq(frame_of(g)->addr, 0xbeef000);
-	t_eq(frame_of(g)->slot, NO_SLOT);
-	t_eq(frame_of(g)->flags, F_ALLOCATED);
+	t_eq(lru_frame(g)->addr, 0xbeef000);
+	t_eq(lru_frame(g)->slot, NO_SLOT);
+	t_eq(lru_frame(g)->flags, F_ALLOCATED);
 	check_off_list(g);
 	t_eq(lru_frame_alloc(0xdead000, 0), NIL);
 
@@ -280,8 +280,8 @@ static void model_check(const struct model *m)
 	for (uint32_t f = 0; f < MCAP; f++) {
 		if (!m->allocated[f])
 			continue;
-		t_check(frame_of(f)->flags & F_ALLOCATED, "frame %u lost F_ALLOCATED", f);
-		t_eq(frame_of(f)->addr, m->addr[f]);
+		t_check(lru_frame(f)->flags & F_ALLOCATED, "frame %u lost F_ALLOCATED", f);
+		t_eq(lru_frame(f)->addr, m->addr[f]);
 		if (m->on[f] < 0)
 			check_off_list(f);
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_region: the table of managed ranges (src/region.c).
+ * test_region: the table of managed ranges (src/mm/region.c).
  *
  * Regions are only bookkeeping, so the addresses used here are never
  * mapped. Each page's state word is given a value derived from its address
@@ -80,12 +80,12 @@ static void expect_tags(uintptr_t start, uintptr_t end)
 
 static void check_sorted(void)
 {
-	for (size_t i = 0; i < nr_regions; i++) {
-		t_check(regions[i].start < regions[i].end, "region %zu is empty or inverted", i);
-		t_check(!(regions[i].start & (T_PAGE - 1)) && !(regions[i].end & (T_PAGE - 1)),
+	for (size_t i = 0; i < region_nr; i++) {
+		t_check(region_table[i].start < region_table[i].end, "region %zu is empty or inverted", i);
+		t_check(!(region_table[i].start & (T_PAGE - 1)) && !(region_table[i].end & (T_PAGE - 1)),
 			"region %zu not page aligned", i);
 		if (i)
-			t_check(regions[i - 1].end <= regions[i].start,
+			t_check(region_table[i - 1].end <= region_table[i].start,
 				"regions %zu and %zu out of order or overlapping", i - 1, i);
 	}
 }
@@ -105,7 +105,7 @@ static void add_lookup(void)
 	t_check(!region_lookup(BASE), "lookup in an empty table found a region");
 	r = add(BASE, BASE + PG(10));
 	t_eq(r->kind, REGION_MMAP);
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 	t_check(r->touched_lo >= r->touched_hi, "a new region already has touched pages");
 	expect_region(BASE, BASE, BASE + PG(10));
 	expect_region(BASE + PG(9) + 4095, BASE, BASE + PG(10));
@@ -115,7 +115,7 @@ static void add_lookup(void)
 	/* A second region before, one after; lookups stay exact at the seams. */
 	add(BASE - PG(5), BASE);
 	add(BASE + PG(10), BASE + PG(11));
-	t_eq(nr_regions, 3);
+	t_eq(region_nr, 3);
 	check_sorted();
 	expect_region(BASE - 1, BASE - PG(5), BASE);
 	expect_region(BASE, BASE, BASE + PG(10));
@@ -124,8 +124,8 @@ static void add_lookup(void)
 	expect_unmanaged(BASE + PG(11));
 
 	/* Each region has its own state array. */
-	for (size_t i = 0; i < nr_regions; i++)
-		fill_tags(&regions[i]);
+	for (size_t i = 0; i < region_nr; i++)
+		fill_tags(&region_table[i]);
 	expect_tags(BASE - PG(5), BASE + PG(11));
 
 	/* Touch bookkeeping. */
@@ -144,7 +144,7 @@ static void remove_whole(void)
 	fill_tags(r);
 	t_check(is_mapped(blk), "state array not mapped");
 	region_remove(BASE, BASE + PG(4));
-	t_eq(nr_regions, 0);
+	t_eq(region_nr, 0);
 	expect_unmanaged(BASE);
 	t_check(!is_mapped(blk), "state array still mapped after its only region went");
 
@@ -152,7 +152,7 @@ static void remove_whole(void)
 	add(BASE, BASE + PG(4));
 	region_remove(BASE + PG(8), BASE + PG(16));
 	region_remove(BASE - PG(8), BASE);
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 	expect_region(BASE, BASE, BASE + PG(4));
 }
 
@@ -165,7 +165,7 @@ static void split_middle(void)
 	region_touch(r, BASE);
 	region_touch(r, BASE + PG(99));
 	region_remove(BASE + PG(40), BASE + PG(60));
-	t_eq(nr_regions, 2);
+	t_eq(region_nr, 2);
 	check_sorted();
 	lo = expect_region(BASE, BASE, BASE + PG(40));
 	expect_region(BASE + PG(39), BASE, BASE + PG(40));
@@ -191,11 +191,11 @@ static void split_middle(void)
 
 	/* The array outlives the first half to go (shared, counted). */
 	region_remove(BASE, BASE + PG(40));
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 	t_check(is_mapped(blk), "state array unmapped while the upper half still uses it");
 	expect_tags(BASE + PG(60), BASE + PG(100));
 	region_remove(BASE + PG(60), BASE + PG(100));
-	t_eq(nr_regions, 0);
+	t_eq(region_nr, 0);
 	t_check(!is_mapped(blk), "state array leaked after both halves went");
 }
 
@@ -206,7 +206,7 @@ static void split_twice(void)
 	fill_tags(r);
 	region_remove(BASE + PG(10), BASE + PG(12));
 	region_remove(BASE + PG(20), BASE + PG(21));
-	t_eq(nr_regions, 3);
+	t_eq(region_nr, 3);
 	check_sorted();
 	expect_region(BASE + PG(5), BASE, BASE + PG(10));
 	expect_region(BASE + PG(12), BASE + PG(12), BASE + PG(20));
@@ -220,7 +220,7 @@ static void split_twice(void)
 	expect_region(BASE + PG(14), BASE + PG(14), BASE + PG(20));
 	expect_tags(BASE + PG(12), BASE + PG(13));
 	expect_tags(BASE + PG(14), BASE + PG(20));
-	t_eq(nr_regions, 4);
+	t_eq(region_nr, 4);
 }
 
 static void trim_prefix_suffix(void)
@@ -229,14 +229,14 @@ static void trim_prefix_suffix(void)
 
 	fill_tags(r);
 	region_remove(BASE, BASE + PG(10)); /* prefix */
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 	expect_unmanaged(BASE + PG(9));
 	r = expect_region(BASE + PG(10), BASE + PG(10), BASE + PG(50));
 	t_eq(*region_pst(r, BASE + PG(10)), tag(BASE + PG(10)));
 	expect_tags(BASE + PG(10), BASE + PG(50));
 
 	region_remove(BASE + PG(40), BASE + PG(50)); /* suffix */
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 	expect_unmanaged(BASE + PG(40));
 	expect_region(BASE + PG(39), BASE + PG(10), BASE + PG(40));
 	expect_tags(BASE + PG(10), BASE + PG(40));
@@ -246,7 +246,7 @@ static void trim_prefix_suffix(void)
 	region_remove(BASE + PG(38), BASE + PG(1000));
 	expect_region(BASE + PG(12), BASE + PG(12), BASE + PG(38));
 	expect_tags(BASE + PG(12), BASE + PG(38));
-	t_eq(nr_regions, 1);
+	t_eq(region_nr, 1);
 }
 
 static void remove_across_regions(void)
@@ -257,9 +257,9 @@ static void remove_across_regions(void)
 
 	for (size_t i = 0; i < 4; i++)
 		fill_tags(add(BASE + PG(spans[i][0]), BASE + PG(spans[i][1])));
-	t_eq(nr_regions, 4);
+	t_eq(region_nr, 4);
 	region_remove(BASE + PG(5), BASE + PG(55));
-	t_eq(nr_regions, 2);
+	t_eq(region_nr, 2);
 	check_sorted();
 	expect_region(BASE, BASE, BASE + PG(5));
 	expect_region(BASE + PG(55), BASE + PG(55), BASE + PG(60));
@@ -279,9 +279,9 @@ static void split_when_table_full(void)
 	 * with room for 256 and doubles. */
 	for (n = 0; n < 256; n++)
 		fill_tags(add(BASE + PG(10 * n), BASE + PG(10 * n + 8)));
-	t_eq(nr_regions, 256);
+	t_eq(region_nr, 256);
 	region_remove(BASE + PG(10 * 128 + 3), BASE + PG(10 * 128 + 5));
-	t_eq(nr_regions, 257);
+	t_eq(region_nr, 257);
 	check_sorted();
 	expect_region(BASE + PG(10 * 128), BASE + PG(10 * 128), BASE + PG(10 * 128 + 3));
 	expect_region(BASE + PG(10 * 128 + 5), BASE + PG(10 * 128 + 5), BASE + PG(10 * 128 + 8));
@@ -339,7 +339,7 @@ static void random_vs_model(void)
 		if (i % 64 == 0)
 			check_sorted();
 	}
-	t_eq(nr_regions, nr_expect);
+	t_eq(region_nr, nr_expect);
 	check_sorted();
 
 	for (int step = 0; step < 300; step++) {
@@ -368,7 +368,7 @@ static void random_vs_model(void)
 		}
 		/* Runs of managed pages never merge across slots, so the
 		 * table has exactly one region per run. */
-		t_eq(nr_regions, nr_runs);
+		t_eq(region_nr, nr_runs);
 	}
 }
 
@@ -382,7 +382,7 @@ static void split_at(void)
 	t_eq(region_split(BASE + PG(30)), 0);
 	t_eq(region_split(BASE), 0);            /* at a start: nothing to do */
 	t_eq(region_split(BASE + PG(200)), 0);  /* outside: nothing to do */
-	t_eq(nr_regions, 2);
+	t_eq(region_nr, 2);
 	check_sorted();
 	lo = expect_region(BASE + PG(29), BASE, BASE + PG(30));
 	hi = expect_region(BASE + PG(30), BASE + PG(30), BASE + PG(100));

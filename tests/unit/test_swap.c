@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_swap: the swap file and its slot allocator (src/swap.c).
+ * test_swap: the swap file and its slot allocator (src/mm/swap.c).
  *
  * Each case works in its own mkdtemp() directory under /tmp and removes it;
  * rmdir() failing at the end means swap_open() left a file behind. The
