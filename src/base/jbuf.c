@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static int jb_grow(struct jbuf *j, size_t need)
+static int jbuf_grow(struct jbuf *j, size_t need)
 {
 	size_t cap = j->cap ? j->cap : 16384;
 	char *p;
@@ -31,7 +31,7 @@ static int jb_grow(struct jbuf *j, size_t need)
 	return 0;
 }
 
-void jb_printf(struct jbuf *j, const char *fmt, ...)
+void jbuf_printf(struct jbuf *j, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -50,36 +50,36 @@ void jb_printf(struct jbuf *j, const char *fmt, ...)
 			j->n += (size_t)n;
 			return;
 		}
-		if (jb_grow(j, (size_t)n))
+		if (jbuf_grow(j, (size_t)n))
 			return;
 	}
 }
 
-void jb_str(struct jbuf *j, const char *s)
+void jbuf_str(struct jbuf *j, const char *s)
 {
-	jb_printf(j, "\"");
+	jbuf_printf(j, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			jb_printf(j, "\\%c", c);
+			jbuf_printf(j, "\\%c", c);
 		else if (c < 0x20)
-			jb_printf(j, "\\u%04x", c);
+			jbuf_printf(j, "\\u%04x", c);
 		else
-			jb_printf(j, "%c", c);
+			jbuf_printf(j, "%c", c);
 	}
-	jb_printf(j, "\"");
+	jbuf_printf(j, "\"");
 }
 
-void jb_u64s(struct jbuf *j, const uint64_t *v, size_t n)
+void jbuf_u64s(struct jbuf *j, const uint64_t *v, size_t n)
 {
-	jb_printf(j, "[");
+	jbuf_printf(j, "[");
 	for (size_t i = 0; i < n; i++)
-		jb_printf(j, "%s%llu", i ? ", " : "", (unsigned long long)v[i]);
-	jb_printf(j, "]");
+		jbuf_printf(j, "%s%llu", i ? ", " : "", (unsigned long long)v[i]);
+	jbuf_printf(j, "]");
 }
 
-void jb_free(struct jbuf *j)
+void jbuf_free(struct jbuf *j)
 {
 	if (j->p)
 		sys_munmap(j->p, j->cap);

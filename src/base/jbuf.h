@@ -12,11 +12,11 @@ struct jbuf {
 	int oom; /* an allocation failed: the text is truncated */
 };
 
-void jb_printf(struct jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jbuf_printf(struct jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON string literal, quotes included, escaped. */
-void jb_str(struct jbuf *j, const char *s);
+void jbuf_str(struct jbuf *j, const char *s);
 /* A JSON array of n numbers: [1, 2, 3]. */
-void jb_u64s(struct jbuf *j, const uint64_t *v, size_t n);
-void jb_free(struct jbuf *j);
+void jbuf_u64s(struct jbuf *j, const uint64_t *v, size_t n);
+void jbuf_free(struct jbuf *j);
 
 #endif

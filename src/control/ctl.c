@@ -183,12 +183,12 @@ static void do_show(int fd, uint64_t deadline)
 	struct jbuf j = { 0 };
 
 	live_snapshot_json(&j);
-	jb_printf(&j, "\n");
+	jbuf_printf(&j, "\n");
 	if (j.oom)
 		reply(fd, deadline, "error: out of memory for the snapshot");
 	else
 		send_all(fd, j.p, j.n, deadline);
-	jb_free(&j);
+	jbuf_free(&j);
 }
 
 static void do_set(int fd, int n, char **w, uint64_t deadline)

@@ -102,23 +102,23 @@ void live_snapshot_json(struct jbuf *j)
 
 	current(&c);
 	psi_read(&p);
-	jb_printf(j, "{\"limit_bytes\": %llu, \"resident_bytes\": %llu, \"limit_mode\": \"%s\", ",
+	jbuf_printf(j, "{\"limit_bytes\": %llu, \"resident_bytes\": %llu, \"limit_mode\": \"%s\", ",
 		  (unsigned long long)(pager.limit_pages << 12), (unsigned long long)(lru.nr_allocated << 12),
 		  c.limit_auto ? "auto" : "fixed");
 	if (c.swappiness == SWAPPINESS_AUTO)
-		jb_printf(j, "\"swappiness\": \"auto\", ");
+		jbuf_printf(j, "\"swappiness\": \"auto\", ");
 	else
-		jb_printf(j, "\"swappiness\": %d, ", c.swappiness);
-	jb_printf(j, "\"swappiness_effective\": %d, \"wmark_min\": %g, \"wmark_low\": %g, \"wmark_high\": %g, "
+		jbuf_printf(j, "\"swappiness\": %d, ", c.swappiness);
+	jbuf_printf(j, "\"swappiness_effective\": %d, \"wmark_min\": %g, \"wmark_low\": %g, \"wmark_high\": %g, "
 		  "\"batch\": %u, \"refault_activate\": \"%s\", \"file_cache\": \"%s\", \"uptime_s\": %.3f, ",
 		  balance_swappiness(), c.wmark_min, c.wmark_low, c.wmark_high, c.batch,
 		  c.refault_activate ? "on" : "off", c.file_cache_drop ? "drop" : "keep",
 		  (double)(p.t - psi_start_time()) / 1e9);
 	trace_values(v, &p);
 	for (int i = 0; i < USWAP_TRACE_NCOL; i++)
-		jb_printf(j, "\"now_%s\": %llu, ", trace_column(i), (unsigned long long)v[i]);
+		jbuf_printf(j, "\"now_%s\": %llu, ", trace_column(i), (unsigned long long)v[i]);
 	stats_counters_json(j);
-	jb_printf(j, ", \"psi\": ");
+	jbuf_printf(j, ", \"psi\": ");
 	psi_json(j, &p);
-	jb_printf(j, "}");
+	jbuf_printf(j, "}");
 }

@@ -115,17 +115,17 @@ static void run_json(struct jbuf *j)
 			cmd[i] = ' ';
 	cmd[n > 0 ? n : 0] = 0;
 	psi_read(&p);
-	jb_printf(j, "\"run\": {\"pid\": %d, \"command\": ", (int)getpid());
-	jb_str(j, cmd);
-	jb_printf(j, ", \"duration_s\": %.3f, \"interval_ms\": %.0f, \"trace\": ",
+	jbuf_printf(j, "\"run\": {\"pid\": %d, \"command\": ", (int)getpid());
+	jbuf_str(j, cmd);
+	jbuf_printf(j, ", \"duration_s\": %.3f, \"interval_ms\": %.0f, \"trace\": ",
 		  (double)(p.t - psi_start_time()) / 1e9, (double)config.interval_ns / 1e6);
 	if (trace_path())
-		jb_str(j, trace_path());
+		jbuf_str(j, trace_path());
 	else
-		jb_printf(j, "null");
-	jb_printf(j, ", \"limit_mode\": \"%s\"}, \"psi\": ", autolimit_on() ? "auto" : "fixed");
+		jbuf_printf(j, "null");
+	jbuf_printf(j, ", \"limit_mode\": \"%s\"}, \"psi\": ", autolimit_on() ? "auto" : "fixed");
 	psi_json(j, &p);
-	jb_printf(j, ", \"threads\": ");
+	jbuf_printf(j, ", \"threads\": ");
 	psi_threads_json(j, &p);
 	autolimit_json(j);
 }
@@ -158,36 +158,36 @@ static int write_json(const char *path, uint64_t heap_bytes)
 	int fd, r = -1;
 
 	/* The limit in force: as given, unless auto or ctl moved it. */
-	jb_printf(&j, "{\"schema_version\": %d, \"limit_bytes\": %llu, ", USWAP_STATS_VERSION,
+	jbuf_printf(&j, "{\"schema_version\": %d, \"limit_bytes\": %llu, ", USWAP_STATS_VERSION,
 		  (unsigned long long)(autolimit_on() ? pager.limit_pages << PAGE_SHIFT : autolimit_given_bytes()));
 	stats_counters_json(&j);
 	if (balance_swappiness_setting() == SWAPPINESS_AUTO)
-		jb_printf(&j, ", \"swappiness\": \"auto\"");
+		jbuf_printf(&j, ", \"swappiness\": \"auto\"");
 	else
-		jb_printf(&j, ", \"swappiness\": %d", balance_swappiness_setting());
-	jb_printf(&j, ", \"track\": \"%s\"", track_mode == TRACK_UFFD ? "uffd" : "mprotect");
+		jbuf_printf(&j, ", \"swappiness\": %d", balance_swappiness_setting());
+	jbuf_printf(&j, ", \"track\": \"%s\"", track_mode == TRACK_UFFD ? "uffd" : "mprotect");
 	/* Refault distances in pages; bucket 0 = 0, bucket i = [2^(i-1), 2^i). */
-	jb_printf(&j, ", \"refault_distance\": {\"anon\": ");
-	jb_u64s(&j, stats_refault_hist[0], REFAULT_BUCKETS);
-	jb_printf(&j, ", \"file\": ");
-	jb_u64s(&j, stats_refault_hist[1], REFAULT_BUCKETS);
-	jb_printf(&j, "}, \"eviction_distance\": ");
+	jbuf_printf(&j, ", \"refault_distance\": {\"anon\": ");
+	jbuf_u64s(&j, stats_refault_hist[0], REFAULT_BUCKETS);
+	jbuf_printf(&j, ", \"file\": ");
+	jbuf_u64s(&j, stats_refault_hist[1], REFAULT_BUCKETS);
+	jbuf_printf(&j, "}, \"eviction_distance\": ");
 	mrc_distance_json(&j);
-	jb_printf(&j, ", ");
+	jbuf_printf(&j, ", ");
 	run_json(&j);
-	jb_printf(&j, ", \"regions\": ");
+	jbuf_printf(&j, ", \"regions\": ");
 	origin_json(&j, origin_mapped, heap_bytes);
-	jb_printf(&j, ", \"mrc\": ");
+	jbuf_printf(&j, ", \"mrc\": ");
 	mrc_json(&j, pager.limit_pages);
 	if (config.sample_bytes) {
-		jb_printf(&j, ", \"sites\": ");
+		jbuf_printf(&j, ", \"sites\": ");
 		sites_json(&j);
 	}
 	/* Descendants (forked or exec'd, managed) that exited before us. */
-	jb_printf(&j, ", \"children\": {\"processes\": %llu", (unsigned long long)procs);
+	jbuf_printf(&j, ", \"children\": {\"processes\": %llu", (unsigned long long)procs);
 	for (size_t i = 0; i < NR_STATS; i++)
-		jb_printf(&j, ", \"%s\": %llu", stats_name((unsigned)i), (unsigned long long)sum[i]);
-	jb_printf(&j, "}}\n");
+		jbuf_printf(&j, ", \"%s\": %llu", stats_name((unsigned)i), (unsigned long long)sum[i]);
+	jbuf_printf(&j, "}}\n");
 	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || j.oom) {
 		log_line("cannot write stats file %s%s", path, j.oom ? ": out of memory" : "");
@@ -196,7 +196,7 @@ static int write_json(const char *path, uint64_t heap_bytes)
 	}
 	if (fd >= 0)
 		syscall(SYS_close, fd);
-	jb_free(&j);
+	jbuf_free(&j);
 	return r;
 }
 

@@ -68,13 +68,13 @@ static void header(void)
 
 	if (!trace_csv)
 		return;
-	jb_printf(&j, USWAP_TRACE_TIME);
+	jbuf_printf(&j, USWAP_TRACE_TIME);
 	for (int c = 0; c < USWAP_TRACE_NCOL; c++)
-		jb_printf(&j, ",%s", names[c]);
-	jb_printf(&j, "\n");
+		jbuf_printf(&j, ",%s", names[c]);
+	jbuf_printf(&j, "\n");
 	if (!j.oom)
 		(void)!sys_write(trace_fd, j.p, j.n);
-	jb_free(&j);
+	jbuf_free(&j);
 }
 
 static bool is_top_process(void)

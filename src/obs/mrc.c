@@ -131,15 +131,15 @@ void mrc_refault(bool file, uint64_t age)
 
 void mrc_distance_json(struct jbuf *j)
 {
-	jb_printf(j, "{\"bucket_lo\": [");
+	jbuf_printf(j, "{\"bucket_lo\": [");
 	for (unsigned i = 0; i < MRC_BUCKETS; i++)
-		jb_printf(j, "%s%.0f", i ? ", " : "", mrc_bucket_lo(i));
-	jb_printf(j, "]");
-	jb_printf(j, ", \"anon\": ");
-	jb_u64s(j, mrc_hist[0], MRC_BUCKETS);
-	jb_printf(j, ", \"file\": ");
-	jb_u64s(j, mrc_hist[1], MRC_BUCKETS);
-	jb_printf(j, "}");
+		jbuf_printf(j, "%s%.0f", i ? ", " : "", mrc_bucket_lo(i));
+	jbuf_printf(j, "]");
+	jbuf_printf(j, ", \"anon\": ");
+	jbuf_u64s(j, mrc_hist[0], MRC_BUCKETS);
+	jbuf_printf(j, ", \"file\": ");
+	jbuf_u64s(j, mrc_hist[1], MRC_BUCKETS);
+	jbuf_printf(j, "}");
 }
 
 static double refaults_beyond(double delta)
@@ -218,7 +218,7 @@ void mrc_json(struct jbuf *j, uint64_t limit)
 		}
 		rec = hi;
 	}
-	jb_printf(j, "{\"limit_bytes\": %llu, \"majfaults\": %llu, \"faults\": %llu, "
+	jbuf_printf(j, "{\"limit_bytes\": %llu, \"majfaults\": %llu, \"faults\": %llu, "
 		  "\"cold_majfaults\": %.0f, \"unconstrained_faults\": %.0f, \"tolerance_pct\": %.0f, "
 		  "\"recommended_bytes\": %llu, \"points\": [",
 		  (unsigned long long)(limit << 12), (unsigned long long)stats.pgmajfault,
@@ -228,13 +228,13 @@ void mrc_json(struct jbuf *j, uint64_t limit)
 	for (int i = 0; i <= 24; i++) {
 		double delta = top * i / 24;
 
-		jb_printf(j, "%s{\"limit_bytes\": %llu, \"majfaults\": %.0f, \"faults\": %.0f}", i ? ", " : "",
+		jbuf_printf(j, "%s{\"limit_bytes\": %llu, \"majfaults\": %.0f, \"faults\": %.0f}", i ? ", " : "",
 			  (unsigned long long)((limit + (uint64_t)delta) << 12), predict_major(&m, delta),
 			  predict_all(&m, delta));
 		if (!top)
 			break;
 	}
-	jb_printf(j, "]}");
+	jbuf_printf(j, "]}");
 }
 
 void mrc_reset(void)

@@ -116,16 +116,16 @@ void origin_json(struct jbuf *j, bool (*mapped)(uint32_t o), uint64_t heap_bytes
 			order[k] = order[k - 1];
 			order[k - 1] = t;
 		}
-	jb_printf(j, "[");
+	jbuf_printf(j, "[");
 	for (uint32_t i = 0; i < n && i < 200; i++) {
 		const struct origin *g = &origins[order[i]];
 		uint64_t size = g->size;
 
 		if (g->kind == ORIGIN_HEAP)
 			size = heap_bytes;
-		jb_printf(j, "%s{\"name\": ", i ? ", " : "");
-		jb_str(j, g->name);
-		jb_printf(j, ", \"kind\": \"%s\", \"size_bytes\": %llu, \"resident_bytes\": %llu, "
+		jbuf_printf(j, "%s{\"name\": ", i ? ", " : "");
+		jbuf_str(j, g->name);
+		jbuf_printf(j, ", \"kind\": \"%s\", \"size_bytes\": %llu, \"resident_bytes\": %llu, "
 			  "\"resident_peak_bytes\": %llu, \"faults\": %llu, \"majfaults\": %llu, "
 			  "\"evictions\": %llu, \"refaults\": %llu, \"mapped\": %s}",
 			  kinds[g->kind], (unsigned long long)size, (unsigned long long)(g->resident << 12),
@@ -133,6 +133,6 @@ void origin_json(struct jbuf *j, bool (*mapped)(uint32_t o), uint64_t heap_bytes
 			  (unsigned long long)g->ev[EV_MAJFAULT], (unsigned long long)g->ev[EV_EVICT],
 			  (unsigned long long)g->ev[EV_REFAULT], mapped(order[i]) ? "true" : "false");
 	}
-	jb_printf(j, "]");
+	jbuf_printf(j, "]");
 }
 

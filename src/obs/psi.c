@@ -257,17 +257,17 @@ void psi_pct(const struct psi_times *cur, int i, struct psi_pct *p)
 
 void psi_json(struct jbuf *j, const struct psi_times *cur)
 {
-	jb_printf(j, "{");
+	jbuf_printf(j, "{");
 	for (int i = 0; i < NR_PSI; i++) {
 		struct psi_pct p;
 
 		psi_pct(cur, i, &p);
-		jb_printf(j, "%s\"%s\": {\"some_pct\": %.3f, \"full_pct\": %.3f, \"some_avg10\": %.3f, "
+		jbuf_printf(j, "%s\"%s\": {\"some_pct\": %.3f, \"full_pct\": %.3f, \"some_avg10\": %.3f, "
 			  "\"full_avg10\": %.3f, \"some_ns\": %llu, \"full_ns\": %llu}",
 			  i ? ", " : "", psi_names[i], p.some, p.full, p.some10, p.full10,
 			  (unsigned long long)cur->some[i], (unsigned long long)cur->full[i]);
 	}
-	jb_printf(j, "}");
+	jbuf_printf(j, "}");
 }
 
 void psi_threads_json(struct jbuf *j, const struct psi_times *cur)
@@ -290,20 +290,20 @@ void psi_threads_json(struct jbuf *j, const struct psi_times *cur)
 			snap[k] = snap[k - 1];
 			snap[k - 1] = t;
 		}
-	jb_printf(j, "[");
+	jbuf_printf(j, "[");
 	for (uint32_t i = 0; i < n && i < 64; i++) {
 		struct thread_stall *t = &snap[i];
 
 		thread_name(t->tid, t->name, sizeof(t->name)); /* renamed since? */
-		jb_printf(j, "%s{\"tid\": %d, \"name\": ", i ? ", " : "", t->tid);
-		jb_str(j, t->name);
-		jb_printf(j, ", \"faults\": %llu, \"majfaults\": %llu, \"throttle_ns\": %llu, \"swapin_ns\": %llu, "
+		jbuf_printf(j, "%s{\"tid\": %d, \"name\": ", i ? ", " : "", t->tid);
+		jbuf_str(j, t->name);
+		jbuf_printf(j, ", \"faults\": %llu, \"majfaults\": %llu, \"throttle_ns\": %llu, \"swapin_ns\": %llu, "
 			  "\"stall_pct\": %.3f}",
 			  (unsigned long long)t->faults, (unsigned long long)t->majfaults,
 			  (unsigned long long)t->throttle_ns, (unsigned long long)t->swapin_ns,
 			  run > 0 ? 100.0 * (double)(t->throttle_ns + t->swapin_ns) / run : 0);
 	}
-	jb_printf(j, "]");
+	jbuf_printf(j, "]");
 }
 
 void psi_start(uint64_t now)

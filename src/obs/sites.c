@@ -720,7 +720,7 @@ void sites_json(struct jbuf *j)
 	struct symbolizer *y;
 	uint32_t n;
 
-	jb_printf(j, "{\"sample_bytes\": %llu, \"samples\": %llu, \"dropped_samples\": %llu, "
+	jbuf_printf(j, "{\"sample_bytes\": %llu, \"samples\": %llu, \"dropped_samples\": %llu, "
 		  "\"dropped_events\": %llu, \"sites\": [",
 		  S.on ? (unsigned long long)config.sample_bytes : 0ULL, (unsigned long long)S.samples,
 		  (unsigned long long)S.dropped_samples,
@@ -731,19 +731,19 @@ void sites_json(struct jbuf *j)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct site *s = &top[i];
 
-		jb_printf(j, "%s{\"frames\": [", i ? ", " : "");
+		jbuf_printf(j, "%s{\"frames\": [", i ? ", " : "");
 		for (uint32_t f = 0; f < s->nframes; f++) {
-			jb_printf(j, "%s", f ? ", " : "");
+			jbuf_printf(j, "%s", f ? ", " : "");
 			symbolize_frame_json(j, y, s->ip[f]);
 		}
-		jb_printf(j, "], \"function\": ");
+		jbuf_printf(j, "], \"function\": ");
 		symbolize_function_json(j, y, s->ip, s->nframes);
-		jb_printf(j, ", \"alloc_bytes\": %llu, \"samples\": %llu, \"faults\": %llu, "
+		jbuf_printf(j, ", \"alloc_bytes\": %llu, \"samples\": %llu, \"faults\": %llu, "
 			  "\"majfaults\": %llu, \"evictions\": %llu, \"refaults\": %llu}",
 			  est(s->alloc_bytes), (unsigned long long)s->samples, est(s->ev[EV_FAULT]),
 			  est(s->ev[EV_MAJFAULT]), est(s->ev[EV_EVICT]), est(s->ev[EV_REFAULT]));
 	}
-	jb_printf(j, "]}");
+	jbuf_printf(j, "]}");
 	symbolize_free(y);
 	if (top)
 		sys_munmap(top, PAGE_ALIGN_UP(TOP_SITES * sizeof(*top)));

@@ -36,7 +36,7 @@ uint64_t stats_value(unsigned i)
 void stats_counters_json(struct jbuf *j)
 {
 	for (unsigned i = 0; i < NR_STATS; i++)
-		jb_printf(j, "%s\"%s\": %llu", i ? ", " : "", names[i],
+		jbuf_printf(j, "%s\"%s\": %llu", i ? ", " : "", names[i],
 			  (unsigned long long)stats_value(i));
 }
 

@@ -175,7 +175,7 @@ static void name_json(struct jbuf *j, const char *name, uintptr_t off, const cha
 	name = demangled(name, &d);
 	if (mod)
 		snprintf(buf, sizeof(buf), "%s+0x%lx (%s)", name, (unsigned long)off, mod);
-	jb_str(j, mod ? buf : name);
+	jbuf_str(j, mod ? buf : name);
 	free(d);
 }
 
@@ -203,7 +203,7 @@ void symbolize_frame_json(struct jbuf *j, struct symbolizer *y, uintptr_t ip)
 		snprintf(buf, sizeof(buf), "0x%lx (%s)", (unsigned long)(ip - m->base), m->name);
 	else
 		snprintf(buf, sizeof(buf), "0x%lx", (unsigned long)ip);
-	jb_str(j, buf);
+	jbuf_str(j, buf);
 }
 
 /* The first frame in the program's code, past the allocator's wrappers
@@ -231,7 +231,7 @@ void symbolize_function_json(struct jbuf *j, struct symbolizer *y, const uintptr
 	if (n)
 		symbolize_frame_json(j, y, ip[0]);
 	else
-		jb_str(j, "(other)");
+		jbuf_str(j, "(other)");
 }
 
 struct symbolizer *symbolize_new(void)

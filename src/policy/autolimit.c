@@ -119,7 +119,7 @@ void autolimit_json(struct jbuf *j)
 {
 	if (!on)
 		return;
-	jb_printf(j, ", \"auto\": {\"settled_bytes\": %llu, \"final_bytes\": %llu, \"min_bytes\": %llu, "
+	jbuf_printf(j, ", \"auto\": {\"settled_bytes\": %llu, \"final_bytes\": %llu, \"min_bytes\": %llu, "
 		  "\"max_bytes\": %llu, \"target_pct\": %g, \"steps\": %llu}",
 		  (unsigned long long)(settled() << 12), (unsigned long long)(pager.limit_pages << 12),
 		  (unsigned long long)(autolim.min << 12), (unsigned long long)(autolim.max << 12),
