@@ -278,7 +278,7 @@ static void read_curve(uint64_t limit, struct curve *c)
 		p++;
 	}
 	t_check(*p == ']', "mrc_json: points end at %.40s", p);
-	jb_free(&j);
+	jbuf_free(&j);
 }
 
 /* The curve's bucket [lo, hi) holding delta (>= 0): 0..3 one page wide, then

@@ -141,7 +141,7 @@ static void thread_stall(int tid, struct tstall *ts)
 			    &v[0], &v[1], &v[2], &v[3]) == 4,
 		"psi_threads_json: cannot read thread %d in %s", tid, j.p);
 	*ts = (struct tstall){ v[0], v[1], v[2], v[3] };
-	jb_free(&j);
+	jbuf_free(&j);
 }
 
 /* ---- directed cases ------------------------------------------------------------------ */
