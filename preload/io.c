@@ -1,0 +1,152 @@
+/*
+ * read and write on mapped files. A file the program has mapped is, in its
+ * resident pages, our copy: a read() of it must see the mapping's changes
+ * and a write() must reach the mapping (file.c). Nothing but one load is
+ * added while no file is mapped.
+ */
+#define _GNU_SOURCE
+/* Define pread and the others under their own names (meson sets
+ * _FILE_OFFSET_BITS=64, which would turn them into pread64...). */
+#undef _FILE_OFFSET_BITS
+#include "io.h"
+
+#include "file.h"
+#include "interpose.h"
+#include "sys.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* libc's own, found at load (io_init), else on first use. */
+#define IO_CALLS(X) X(read) X(pread) X(readv) X(preadv) X(write) X(pwrite) X(writev) X(pwritev)
+#define X(name) static __typeof__(name) *real_##name;
+IO_CALLS(X)
+#undef X
+
+void io_init(void)
+{
+#define X(name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+	IO_CALLS(X)
+#undef X
+}
+
+/* A call before io_init ran (another library's constructor). */
+#define REAL(name) \
+	if (unlikely(!real_##name)) \
+		io_init()
+
+static size_t iov_len(const struct iovec *iov, int n)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Before a read of [off, off+len) (off -1: the file position). */
+static void before_read(int fd, long off, size_t len)
+{
+	struct file_io io;
+	int saved = errno;
+
+	if (unlikely(file_mapped_any()))
+		file_io_begin(fd, off, len, false, &io);
+	errno = saved;
+}
+
+static bool before_write(int fd, long off, size_t len, struct file_io *io)
+{
+	int saved = errno;
+	bool hooked = false;
+
+	if (unlikely(file_mapped_any()))
+		hooked = file_io_begin(fd, off, len, true, io);
+	errno = saved;
+	return hooked;
+}
+
+static ssize_t after_write(bool hooked, struct file_io *io, ssize_t r)
+{
+	int saved = errno;
+
+	if (hooked)
+		file_io_end(io, r);
+	errno = saved;
+	return r;
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	REAL(read);
+	before_read(fd, -1, n);
+	return real_read(fd, buf, n);
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	REAL(pread);
+	before_read(fd, off, n);
+	return real_pread(fd, buf, n, off);
+}
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	REAL(readv);
+	before_read(fd, -1, iov_len(iov, cnt));
+	return real_readv(fd, iov, cnt);
+}
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	REAL(preadv);
+	before_read(fd, off, iov_len(iov, cnt));
+	return real_preadv(fd, iov, cnt, off);
+}
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("preadv")));
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct file_io io;
+	bool hooked;
+
+	REAL(write);
+	hooked = before_write(fd, -1, n, &io);
+	return after_write(hooked, &io, real_write(fd, buf, n));
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	struct file_io io;
+	bool hooked;
+
+	REAL(pwrite);
+	hooked = before_write(fd, off, n, &io);
+	return after_write(hooked, &io, real_pwrite(fd, buf, n, off));
+}
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct file_io io;
+	bool hooked;
+
+	REAL(writev);
+	hooked = before_write(fd, -1, iov_len(iov, cnt), &io);
+	return after_write(hooked, &io, real_writev(fd, iov, cnt));
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	struct file_io io;
+	bool hooked;
+
+	REAL(pwritev);
+	hooked = before_write(fd, off, iov_len(iov, cnt), &io);
+	return after_write(hooked, &io, real_pwritev(fd, iov, cnt, off));
+}
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("pwritev")));
