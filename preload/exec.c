@@ -15,37 +15,56 @@
 
 #include <dlfcn.h>
 #include <spawn.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* LD_PRELOAD's list without us: every entry (separated by ':' or ' ', as
+ * ld.so reads it) whose last path component is exactly libuswap.so goes
+ * (the CLI sets a path ending in /libuswap.so; or the bare name); the rest
+ * are kept in order, joined by ':'. out has len bytes (strlen(list) + 1 is
+ * always enough); returns the length of the kept list. */
+static size_t preload_without_us(const char *list, char *out, size_t len)
+{
+	static const char us[] = "libuswap.so";
+	const size_t ul = sizeof(us) - 1;
+	size_t n = 0, l;
+
+	for (const char *t = list; *(t += strspn(t, ": ")); t += l) {
+		l = strcspn(t, ": ");
+		if (l >= ul && !memcmp(t + l - ul, us, ul) && (l == ul || t[l - ul - 1] == '/'))
+			continue;
+		if (n + (n ? 1 : 0) + l >= len)
+			continue;
+		if (n)
+			out[n++] = ':';
+		memcpy(out + n, t, l);
+		n += l;
+	}
+	if (len)
+		out[n] = 0;
+	return n;
+}
+
 void exec_no_children(void)
 {
 	const char *ld = getenv("LD_PRELOAD");
-	char *kept, *tok, *save = NULL;
-	size_t n = 0;
+	size_t len;
+	char *kept;
 
 	unsetenv("USWAP_LIMIT"); /* without a limit the runtime stays off */
 	if (!ld)
 		return;
-	kept = malloc(strlen(ld) + 1);
-	tok = strdup(ld);
-	if (!kept || !tok)
+	len = strlen(ld) + 1;
+	kept = malloc(len);
+	if (!kept)
 		return;
-	for (char *t = strtok_r(tok, ": ", &save); t; t = strtok_r(NULL, ": ", &save)) {
-		size_t len = strlen(t);
-
-		if (len >= 11 && !strcmp(t + len - 11, "libuswap.so"))
-			continue;
-		n += (size_t)sprintf(kept + n, "%s%s", n ? ":" : "", t);
-	}
-	kept[n] = 0;
-	if (n)
+	if (preload_without_us(ld, kept, len))
 		setenv("LD_PRELOAD", kept, 1);
 	else
 		unsetenv("LD_PRELOAD");
+	free(kept);
 }
 
 static char **env_for(const char *file, char *const envp[])
@@ -61,17 +80,14 @@ static char **env_for(const char *file, char *const envp[])
 	if (!out)
 		return (char **)envp;
 	for (size_t i = 0; i < n; i++) {
-		if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i], "libuswap.so")) {
-			char *v = malloc(strlen(envp[i]) + 1), *save = NULL, *tok;
-			size_t m = 11;
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11)) {
+			size_t len = strlen(envp[i]) + 1;
+			char *v = malloc(len);
 
 			if (!v)
 				continue;
-			memcpy(v, "LD_PRELOAD=", 12);
-			tok = strdup(envp[i] + 11);
-			for (char *t = tok ? strtok_r(tok, ": ", &save) : NULL; t; t = strtok_r(NULL, ": ", &save))
-				if (!strstr(t, "libuswap.so"))
-					m += (size_t)sprintf(v + m, "%s%s", m > 11 ? ":" : "", t);
+			memcpy(v, "LD_PRELOAD=", 11);
+			preload_without_us(envp[i] + 11, v + 11, len - 11);
 			out[k++] = v;
 			continue;
 		}
