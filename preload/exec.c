@@ -13,7 +13,6 @@
 #include "log.h"
 #include "probe.h"
 
-#include <dlfcn.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,9 +98,9 @@ static char **env_for(const char *file, char *const envp[])
 	return out;
 }
 
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			const posix_spawnattr_t *, char *const[], char *const[]);
+REAL_SLOT(execvpe);
+REAL_SLOT(posix_spawn);
+REAL_SLOT(posix_spawnp);
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
@@ -115,11 +114,7 @@ EXPORT int execv(const char *path, char *const argv[])
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	static execve_fn real;
-
-	if (!real)
-		real = (execve_fn)dlsym(RTLD_NEXT, "execvpe");
-	return real(file, argv, env_for(file, envp));
+	return REAL(execvpe)(file, argv, env_for(file, envp));
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
@@ -130,19 +125,11 @@ EXPORT int execvp(const char *file, char *const argv[])
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	static spawn_fn real;
-
-	if (!real)
-		real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
-	return real(pid, path, fa, attr, argv, env_for(path, envp));
+	return REAL(posix_spawn)(pid, path, fa, attr, argv, env_for(path, envp));
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	static spawn_fn real;
-
-	if (!real)
-		real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
-	return real(pid, file, fa, attr, argv, env_for(file, envp));
+	return REAL(posix_spawnp)(pid, file, fa, attr, argv, env_for(file, envp));
 }

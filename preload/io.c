@@ -14,29 +14,24 @@
 #include "interpose.h"
 #include "sys.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* libc's own, found at load (io_init), else on first use. */
+/* libc's own, found at load (io_init), else on first use (a call from
+ * another library's constructor, before ours ran). */
 #define IO_CALLS(X) X(read) X(pread) X(readv) X(preadv) X(write) X(pwrite) X(writev) X(pwritev)
-#define X(name) static __typeof__(name) *real_##name;
+#define X(name) REAL_SLOT(name);
 IO_CALLS(X)
 #undef X
 
 void io_init(void)
 {
-#define X(name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+#define X(name) (void)REAL(name);
 	IO_CALLS(X)
 #undef X
 }
-
-/* A call before io_init ran (another library's constructor). */
-#define REAL(name) \
-	if (unlikely(!real_##name)) \
-		io_init()
 
 static size_t iov_len(const struct iovec *iov, int n)
 {
@@ -81,31 +76,27 @@ static ssize_t after_write(bool hooked, struct file_io *io, ssize_t r)
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	REAL(read);
 	before_read(fd, -1, n);
-	return real_read(fd, buf, n);
+	return REAL(read)(fd, buf, n);
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	REAL(pread);
 	before_read(fd, off, n);
-	return real_pread(fd, buf, n, off);
+	return REAL(pread)(fd, buf, n, off);
 }
 EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	REAL(readv);
 	before_read(fd, -1, iov_len(iov, cnt));
-	return real_readv(fd, iov, cnt);
+	return REAL(readv)(fd, iov, cnt);
 }
 
 EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	REAL(preadv);
 	before_read(fd, off, iov_len(iov, cnt));
-	return real_preadv(fd, iov, cnt, off);
+	return REAL(preadv)(fd, iov, cnt, off);
 }
 EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("preadv")));
 
@@ -114,9 +105,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	struct file_io io;
 	bool hooked;
 
-	REAL(write);
 	hooked = before_write(fd, -1, n, &io);
-	return after_write(hooked, &io, real_write(fd, buf, n));
+	return after_write(hooked, &io, REAL(write)(fd, buf, n));
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -124,9 +114,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	struct file_io io;
 	bool hooked;
 
-	REAL(pwrite);
 	hooked = before_write(fd, off, n, &io);
-	return after_write(hooked, &io, real_pwrite(fd, buf, n, off));
+	return after_write(hooked, &io, REAL(pwrite)(fd, buf, n, off));
 }
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
 
@@ -135,9 +124,8 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	struct file_io io;
 	bool hooked;
 
-	REAL(writev);
 	hooked = before_write(fd, -1, iov_len(iov, cnt), &io);
-	return after_write(hooked, &io, real_writev(fd, iov, cnt));
+	return after_write(hooked, &io, REAL(writev)(fd, iov, cnt));
 }
 
 EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -145,8 +133,7 @@ EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	struct file_io io;
 	bool hooked;
 
-	REAL(pwritev);
 	hooked = before_write(fd, off, iov_len(iov, cnt), &io);
-	return after_write(hooked, &io, real_pwritev(fd, iov, cnt, off));
+	return after_write(hooked, &io, REAL(pwritev)(fd, iov, cnt, off));
 }
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("pwritev")));

@@ -10,24 +10,20 @@
 #include "interpose.h"
 #include "runtime.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
-static void (*real_sigaction_fn)(void);
+/* The handler's (sigaction, pthread_sigmask) are found by
+ * signals_install_segv, before it can run. */
+REAL_SLOT(sigaction);
+REAL_SLOT(sigprocmask);
+REAL_SLOT(pthread_sigmask);
+
 static struct sigaction app_segv; /* the program's SIGSEGV action */
 static bool segv_hooked;
-
-static sigaction_fn real_sigaction(void)
-{
-	if (!real_sigaction_fn)
-		real_sigaction_fn = (void (*)(void))dlsym(RTLD_NEXT, "sigaction");
-	return (sigaction_fn)real_sigaction_fn;
-}
 
 static void segv_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -42,7 +38,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 		/* Re-fault with the default action: the program dies as it would have. */
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
-		real_sigaction()(SIGSEGV, &dfl, NULL);
+		REAL(sigaction)(SIGSEGV, &dfl, NULL);
 		segv_hooked = false;
 		errno = saved;
 		return;
@@ -71,7 +67,8 @@ int signals_install_segv(void)
 
 	sigfillset(&sa.sa_mask);
 	sigdelset(&sa.sa_mask, SIGSEGV);
-	if (real_sigaction()(SIGSEGV, &sa, &app_segv))
+	(void)REAL(pthread_sigmask);
+	if (REAL(sigaction)(SIGSEGV, &sa, &app_segv))
 		return -1;
 	segv_hooked = true;
 	return 0;
@@ -80,7 +77,7 @@ int signals_install_segv(void)
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (sig != SIGSEGV || !segv_hooked)
-		return real_sigaction()(sig, act, old);
+		return REAL(sigaction)(sig, act, old);
 	if (old)
 		*old = app_segv;
 	if (act)
@@ -135,18 +132,19 @@ EXPORT sighandler_t uswap___sysv_signal(int sig, sighandler_t h)
 	return sysv_signal(sig, h);
 }
 
+/* glibc declares sigset deprecated; a program may still call it, and
+ * libc's is the one ours calls on. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+REAL_SLOT(sigset);
+
 EXPORT sighandler_t sigset(int sig, sighandler_t h)
 {
-	typedef sighandler_t (*sigset_fn)(int, sighandler_t);
-	static sigset_fn real;
-
-	if (sig != SIGSEGV || !segv_hooked || h == SIG_HOLD) {
-		if (!real)
-			real = (sigset_fn)dlsym(RTLD_NEXT, "sigset");
-		return real(sig, h);
-	}
+	if (sig != SIGSEGV || !segv_hooked || h == SIG_HOLD)
+		return REAL(sigset)(sig, h);
 	return set_handler(sig, h, 0);
 }
+#pragma GCC diagnostic pop
 
 /* A synchronous SIGSEGV that is blocked kills the process: with mprotect
  * tracking our own traps must get through whatever the program blocks. */
@@ -165,18 +163,10 @@ static int filter_mask(sigmask_fn fn, int how, const sigset_t *set, sigset_t *ol
 
 EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-	static sigmask_fn real;
-
-	if (!real)
-		real = (sigmask_fn)dlsym(RTLD_NEXT, "sigprocmask");
-	return filter_mask(real, how, set, old);
+	return filter_mask(REAL(sigprocmask), how, set, old);
 }
 
 EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	static sigmask_fn real;
-
-	if (!real)
-		real = (sigmask_fn)dlsym(RTLD_NEXT, "pthread_sigmask");
-	return filter_mask(real, how, set, old);
+	return filter_mask(REAL(pthread_sigmask), how, set, old);
 }

@@ -13,7 +13,6 @@
 #include "sites.h"
 #include "thread.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,7 +42,7 @@ static void *app_thread(void *p)
 	return s.fn(s.arg);
 }
 
-typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+REAL_SLOT(pthread_create);
 
 /* The runtime's threads never sample allocations (sites.h). rt_start_thread
  * starts them with a NULL argument: the trampoline takes their function. */
@@ -55,12 +54,10 @@ static void *rt_thread_start(void *fn)
 
 EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-	static pthread_create_fn real;
+	__typeof__(pthread_create) *real = REAL(pthread_create);
 	struct app_start *s;
 	int r;
 
-	if (!real)
-		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
 	if (thread_starting && !arg)
 		return real(t, attr, rt_thread_start, (void *)fn);
 	if (!counting || thread_starting || !(s = malloc(sizeof(*s))))
