@@ -74,7 +74,7 @@ struct extent_hooks_s {
 };
 
 static void *extent_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
-			bool *commit, unsigned ind)
+			  bool *commit, unsigned ind)
 {
 	void *p;
 
@@ -96,20 +96,23 @@ static bool extent_dalloc(extent_hooks_t *h, void *a, size_t s, bool c, unsigned
 	return true;
 }
 
-static bool extent_purge(extent_hooks_t *h, void *a, size_t size, size_t off, size_t len, unsigned i)
+static bool extent_purge(extent_hooks_t *h, void *a, size_t size, size_t off, size_t len,
+			 unsigned i)
 {
 	(void)h, (void)size, (void)i;
 	heap_purge((char *)a + off, len);
 	return false;
 }
 
-static bool extent_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c, unsigned i)
+static bool extent_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c,
+			 unsigned i)
 {
 	(void)h, (void)a, (void)s, (void)sa, (void)sb, (void)c, (void)i;
 	return false;
 }
 
-static bool extent_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c, unsigned i)
+static bool extent_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c,
+			 unsigned i)
 {
 	(void)h, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)i;
 	return false;

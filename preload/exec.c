@@ -93,8 +93,9 @@ static char **env_for(const char *file, char *const envp[])
 		out[k++] = envp[i];
 	}
 	out[k] = NULL;
-	log_line("warning: %s is built with a sanitizer (%s), which replaces malloc; running it unmanaged",
-		 file, detail);
+	log_line(
+		"warning: %s is built with a sanitizer (%s), which replaces malloc; running it unmanaged",
+		file, detail);
 	return out;
 }
 

@@ -17,14 +17,14 @@
 
 #define REAL_SLOT(name) static __typeof__(name) *real_##name
 
-#define REAL(name) \
-	({ \
+#define REAL(name)                                                                            \
+	({                                                                                    \
 		__typeof__(name) *real_fn_ = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
-		if (__builtin_expect(!real_fn_, 0)) { \
-			real_fn_ = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
-			__atomic_store_n(&real_##name, real_fn_, __ATOMIC_RELAXED); \
-		} \
-		real_fn_; \
+		if (__builtin_expect(!real_fn_, 0)) {                                         \
+			real_fn_ = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);               \
+			__atomic_store_n(&real_##name, real_fn_, __ATOMIC_RELAXED);           \
+		}                                                                             \
+		real_fn_;                                                                     \
 	})
 
 #endif

@@ -98,7 +98,8 @@ EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	before_read(fd, off, iov_len(iov, cnt));
 	return REAL(preadv)(fd, iov, cnt, off);
 }
-EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("preadv")));
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+	__attribute__((alias("preadv")));
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
@@ -117,7 +118,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	hooked = before_write(fd, off, n, &io);
 	return after_write(hooked, &io, REAL(pwrite)(fd, buf, n, off));
 }
-EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+	__attribute__((alias("pwrite")));
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
@@ -136,4 +138,5 @@ EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	hooked = before_write(fd, off, iov_len(iov, cnt), &io);
 	return after_write(hooked, &io, REAL(pwritev)(fd, iov, cnt, off));
 }
-EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("pwritev")));
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+	__attribute__((alias("pwritev")));

@@ -45,8 +45,8 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		return sampled_mmap(addr, len, prot, flags, fd, off);
 	return rt_mmap(addr, len, prot, flags, fd, off);
 }
-EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-	__asm__("mmap64");
+EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			  off_t off) __asm__("mmap64");
 EXPORT void *uswap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	boot_ensure_init();

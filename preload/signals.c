@@ -85,8 +85,8 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 	return 0;
 }
 
-EXPORT int uswap___sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-	__asm__("__sigaction");
+EXPORT int uswap___sigaction(int sig, const struct sigaction *act,
+			     struct sigaction *old) __asm__("__sigaction");
 EXPORT int uswap___sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return sigaction(sig, act, old);

@@ -45,11 +45,28 @@ int config_parse_size(const char *s, uint64_t *ret_bytes)
 	if (errno == ERANGE)
 		return -ERANGE;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (*end == 'i' || *end == 'I'))
 		end++;
@@ -154,15 +171,20 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 			break;
 		}
 		if (config_parse_size(v, &sz)) {
-			snprintf(err, errlen, "invalid limit '%s': expected a size like 64M, 512K or 2G, or auto", v);
+			snprintf(
+				err, errlen,
+				"invalid limit '%s': expected a size like 64M, 512K or 2G, or auto",
+				v);
 			return -EINVAL;
 		}
 		if (sz < (1ULL << 20)) {
-			snprintf(err, errlen, "limit '%s' is out of range: the smallest limit is 1M", v);
+			snprintf(err, errlen,
+				 "limit '%s' is out of range: the smallest limit is 1M", v);
 			return -EINVAL;
 		}
 		if (sz > (1ULL << 46)) {
-			snprintf(err, errlen, "limit '%s' is out of range: the largest limit is 64T", v);
+			snprintf(err, errlen,
+				 "limit '%s' is out of range: the largest limit is 64T", v);
 			return -EINVAL;
 		}
 		c->limit_bytes = sz;
@@ -174,15 +196,20 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_INTERVAL:
 	case CONFIG_AUTO_PERIOD:
 		if (config_parse_duration(v, &ns) || ns < 10000000ULL || ns > 60000000000ULL) {
-			snprintf(err, errlen, "invalid %s '%s': expected a duration from 10ms to 60s, like 100ms or 2s",
-				 id == CONFIG_AUTO_PERIOD ? "auto period" : "interval", v);
+			snprintf(
+				err, errlen,
+				"invalid %s '%s': expected a duration from 10ms to 60s, like 100ms or 2s",
+				id == CONFIG_AUTO_PERIOD ? "auto period" : "interval", v);
 			return -EINVAL;
 		}
 		*(id == CONFIG_AUTO_PERIOD ? &c->auto_period_ns : &c->interval_ns) = ns;
 		break;
 	case CONFIG_SAMPLE_BYTES:
 		if (config_parse_size(v, &sz) || (sz && sz < 4096) || sz > (1ULL << 40)) {
-			snprintf(err, errlen, "invalid sample period '%s': expected a size from 4K to 1T, or 0 for off", v);
+			snprintf(
+				err, errlen,
+				"invalid sample period '%s': expected a size from 4K to 1T, or 0 for off",
+				v);
 			return -EINVAL;
 		}
 		c->sample_bytes = sz;
@@ -195,8 +222,12 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		errno = 0;
 		f = strtod(v, &end);
 		if (!*v || *end || errno || !(target ? f > 0 && f < 100 : f > 0 && f <= 0.5)) {
-			snprintf(err, errlen, target ? "invalid auto target '%s': expected a stall percentage above 0 and below 100"
-						    : "invalid auto step '%s': expected a fraction above 0, at most 0.5", v);
+			snprintf(
+				err, errlen,
+				target ?
+					"invalid auto target '%s': expected a stall percentage above 0 and below 100" :
+					"invalid auto step '%s': expected a fraction above 0, at most 0.5",
+				v);
 			return -EINVAL;
 		}
 		*(target ? &c->auto_target : &c->auto_step) = f;
@@ -211,7 +242,10 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		break;
 	case CONFIG_SWAP_SIZE:
 		if (config_parse_size(v, &sz) || (sz && sz < (1ULL << 20))) {
-			snprintf(err, errlen, "invalid swap size '%s': expected a size of at least 1M, or 0 for no cap", v);
+			snprintf(
+				err, errlen,
+				"invalid swap size '%s': expected a size of at least 1M, or 0 for no cap",
+				v);
 			return -EINVAL;
 		}
 		c->swap_size = sz;
@@ -220,7 +254,10 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		if (!strcmp(v, "auto")) {
 			c->swappiness = SWAPPINESS_AUTO;
 		} else if (parse_int(v, 0, 200, &n)) {
-			snprintf(err, errlen, "invalid swappiness '%s': expected an integer from 0 to 200, or auto", v);
+			snprintf(
+				err, errlen,
+				"invalid swappiness '%s': expected an integer from 0 to 200, or auto",
+				v);
 			return -EINVAL;
 		} else {
 			c->swappiness = (int)n;
@@ -240,7 +277,8 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		break;
 	case CONFIG_TRACK:
 		if (parse_choice(v, "uffd", "mprotect", &b)) {
-			snprintf(err, errlen, "invalid tracking mechanism '%s': expected uffd or mprotect", v);
+			snprintf(err, errlen,
+				 "invalid tracking mechanism '%s': expected uffd or mprotect", v);
 			return -EINVAL;
 		}
 		c->track = b ? TRACK_MPROTECT : TRACK_UFFD;
@@ -249,14 +287,19 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_WMARK_LOW:
 	case CONFIG_WMARK_HIGH:
 		if (parse_fraction(v, &f)) {
-			snprintf(err, errlen, "invalid watermark %s='%s': expected a fraction from 0 to 0.5", env, v);
+			snprintf(err, errlen,
+				 "invalid watermark %s='%s': expected a fraction from 0 to 0.5",
+				 env, v);
 			return -EINVAL;
 		}
-		*(id == CONFIG_WMARK_MIN ? &c->wmark_min : id == CONFIG_WMARK_LOW ? &c->wmark_low : &c->wmark_high) = f;
+		*(id == CONFIG_WMARK_MIN ? &c->wmark_min :
+		  id == CONFIG_WMARK_LOW ? &c->wmark_low :
+					   &c->wmark_high) = f;
 		break;
 	case CONFIG_HEAP_RESERVE:
 		if (config_parse_size(v, &sz) || sz < (64ULL << 20) || sz > (1ULL << 45)) {
-			snprintf(err, errlen, "invalid heap reserve '%s': expected a size from 64M to 32T", v);
+			snprintf(err, errlen,
+				 "invalid heap reserve '%s': expected a size from 64M to 32T", v);
 			return -EINVAL;
 		}
 		c->heap_reserve = sz;
@@ -270,7 +313,10 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		break;
 	case CONFIG_GRANULE:
 		if (parse_int(v, 1, 512, &n) || (n & (n - 1))) {
-			snprintf(err, errlen, "invalid granule '%s': expected a power of two from 1 to 512 pages", v);
+			snprintf(
+				err, errlen,
+				"invalid granule '%s': expected a power of two from 1 to 512 pages",
+				v);
 			return -EINVAL;
 		}
 		c->granule_pages = (unsigned)n;
@@ -284,7 +330,8 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		break;
 	case CONFIG_ON_FORK:
 		if (parse_choice(v, "managed", "unmanaged", &b)) {
-			snprintf(err, errlen, "invalid fork policy '%s': expected managed or unmanaged", v);
+			snprintf(err, errlen,
+				 "invalid fork policy '%s': expected managed or unmanaged", v);
 			return -EINVAL;
 		}
 		c->fork_unmanaged = b;
@@ -295,20 +342,23 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		else if (!strcmp(v, "0") || !strcmp(v, "off"))
 			c->refault_activate = false;
 		else {
-			snprintf(err, errlen, "invalid refault activation '%s': expected on or off", v);
+			snprintf(err, errlen, "invalid refault activation '%s': expected on or off",
+				 v);
 			return -EINVAL;
 		}
 		break;
 	case CONFIG_FILE_MAPS:
 		if (parse_choice(v, "kernel", "managed", &b)) {
-			snprintf(err, errlen, "invalid file mapping policy '%s': expected managed or kernel", v);
+			snprintf(err, errlen,
+				 "invalid file mapping policy '%s': expected managed or kernel", v);
 			return -EINVAL;
 		}
 		c->file_maps = b;
 		break;
 	case CONFIG_FILE_CACHE:
 		if (parse_choice(v, "keep", "drop", &b)) {
-			snprintf(err, errlen, "invalid file cache policy '%s': expected keep or drop", v);
+			snprintf(err, errlen,
+				 "invalid file cache policy '%s': expected keep or drop", v);
 			return -EINVAL;
 		}
 		c->file_cache_drop = b;
@@ -382,8 +432,8 @@ const char *config_live_keys(void)
 
 		for (int i = 0; i < NR_CONFIG_SETTINGS; i++)
 			if (config_settings[i].key)
-				n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s", n ? ", " : "",
-						      config_settings[i].key);
+				n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s",
+						      n ? ", " : "", config_settings[i].key);
 	}
 	return keys;
 }

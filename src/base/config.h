@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 enum track_mode {
-	TRACK_UFFD,     /* soft eviction with UFFDIO_MOVE: kernel-safe, the default */
+	TRACK_UFFD,	/* soft eviction with UFFDIO_MOVE: kernel-safe, the default */
 	TRACK_MPROTECT, /* PROT_NONE + SIGSEGV: opt-in, see README for its hazards */
 };
 
@@ -25,67 +25,68 @@ enum track_mode {
  *   help "": not listed by --help (described under another option).
  * The order is --help's, and the ctl keys' in messages.
  */
-#define CONFIG_SETTINGS(X)                                                                         \
-	X(LIMIT, "USWAP_LIMIT", "--limit", "limit", "SIZE",                                        \
+#define CONFIG_SETTINGS(X)                                                                        \
+	X(LIMIT, "USWAP_LIMIT", "--limit", "limit", "SIZE",                                       \
 	  "resident limit (bytes, or K/M/G suffix), required;\n"                                  \
 	  "auto: size it by stall time: lower it while the\n"                                     \
 	  "memory stall stays under --auto-target percent\n"                                      \
 	  "(default 1), raise it when it rises; --auto-step F\n"                                  \
-	  "(default 0.05), --auto-period DUR (default 1s)")                                        \
-	X(SWAP, "USWAP_SWAP", "--swap", NULL, "PATH",                                              \
+	  "(default 0.05), --auto-period DUR (default 1s)")                                       \
+	X(SWAP, "USWAP_SWAP", "--swap", NULL, "PATH",                                             \
 	  "swap file location: a directory, or a new file's path\n"                               \
-	  "(default: an anonymous file under $TMPDIR, else /tmp)")                                 \
-	X(SWAP_SIZE, "USWAP_SWAP_SIZE", "--swap-size", NULL, "SIZE",                               \
-	  "cap on the swap file (default: until the disk is full)")                                \
-	X(SWAPPINESS, "USWAP_SWAPPINESS", "--swappiness", "swappiness", "N",                       \
+	  "(default: an anonymous file under $TMPDIR, else /tmp)")                                \
+	X(SWAP_SIZE, "USWAP_SWAP_SIZE", "--swap-size", NULL, "SIZE",                              \
+	  "cap on the swap file (default: until the disk is full)")                               \
+	X(SWAPPINESS, "USWAP_SWAPPINESS", "--swappiness", "swappiness", "N",                      \
 	  "0..200, anon vs file reclaim balance (default 60), or\n"                               \
-	  "auto: balance by the measured cost of each kind's I/O")                                 \
-	X(WMARK_MIN, "USWAP_WMARK_MIN", "--wmark-min", "wmark_min", "F",                           \
+	  "auto: balance by the measured cost of each kind's I/O")                                \
+	X(WMARK_MIN, "USWAP_WMARK_MIN", "--wmark-min", "wmark_min", "F",                          \
 	  "free fraction of the limit below which faults wait (default 0)")                       \
-	X(WMARK_LOW, "USWAP_WMARK_LOW", "--wmark-low", "wmark_low", "F",                           \
-	  "free fraction that wakes the scanner (default 0.02)")                                   \
-	X(WMARK_HIGH, "USWAP_WMARK_HIGH", "--wmark-high", "wmark_high", "F",                       \
-	  "free fraction the scanner reclaims to (default 0.04)")                                  \
-	X(BATCH, "USWAP_BATCH", NULL, "batch", "N", "")                                            \
-	X(REFAULT_ACTIVATE, "USWAP_REFAULT_ACTIVATE", "--refault-activate", "refault_activate",    \
-	  "on|off",                                                                                \
+	X(WMARK_LOW, "USWAP_WMARK_LOW", "--wmark-low", "wmark_low", "F",                          \
+	  "free fraction that wakes the scanner (default 0.02)")                                  \
+	X(WMARK_HIGH, "USWAP_WMARK_HIGH", "--wmark-high", "wmark_high", "F",                      \
+	  "free fraction the scanner reclaims to (default 0.04)")                                 \
+	X(BATCH, "USWAP_BATCH", NULL, "batch", "N", "")                                           \
+	X(REFAULT_ACTIVATE, "USWAP_REFAULT_ACTIVATE", "--refault-activate", "refault_activate",   \
+	  "on|off",                                                                               \
 	  "refaults within the working set go straight\n"                                         \
-	  "to the active list (default on)")                                                       \
-	X(FILE_MAPS, "USWAP_FILE_MAPS", "--file-maps", NULL, "POLICY",                             \
-	  "file mmaps: managed (default) or kernel (left alone)")                                  \
-	X(FILE_CACHE, "USWAP_FILE_CACHE", "--file-cache", "file_cache", "POLICY",                  \
+	  "to the active list (default on)")                                                      \
+	X(FILE_MAPS, "USWAP_FILE_MAPS", "--file-maps", NULL, "POLICY",                            \
+	  "file mmaps: managed (default) or kernel (left alone)")                                 \
+	X(FILE_CACHE, "USWAP_FILE_CACHE", "--file-cache", "file_cache", "POLICY",                 \
 	  "an evicted file page: keep (default) in the kernel's\n"                                \
-	  "page cache, or drop it from there too")                                                 \
+	  "page cache, or drop it from there too")                                                \
 	X(STATS, "USWAP_STATS", "--stats", NULL, "FILE", "write counters as JSON at exit")        \
-	X(TRACE, "USWAP_TRACE", "--trace", NULL, "FILE",                                           \
+	X(TRACE, "USWAP_TRACE", "--trace", NULL, "FILE",                                          \
 	  "record the counters every interval: CSV if FILE ends\n"                                \
-	  "in .csv, else JSON lines")                                                              \
-	X(INTERVAL, "USWAP_INTERVAL", "--interval", NULL, "DUR",                                   \
-	  "trace period (default 100ms; 10ms..60s)")                                               \
-	X(SAMPLE_BYTES, "USWAP_SAMPLE_BYTES", "--sample-bytes", NULL, "SIZE",                      \
+	  "in .csv, else JSON lines")                                                             \
+	X(INTERVAL, "USWAP_INTERVAL", "--interval", NULL, "DUR",                                  \
+	  "trace period (default 100ms; 10ms..60s)")                                              \
+	X(SAMPLE_BYTES, "USWAP_SAMPLE_BYTES", "--sample-bytes", NULL, "SIZE",                     \
 	  "sample an allocation call stack every SIZE bytes on\n"                                 \
-	  "average (default 0: off; 512K is a good value)")                                        \
-	X(AUTO_TARGET, "USWAP_AUTO_TARGET", "--auto-target", NULL, "PCT", "")                      \
-	X(AUTO_STEP, "USWAP_AUTO_STEP", "--auto-step", NULL, "F", "")                              \
-	X(AUTO_PERIOD, "USWAP_AUTO_PERIOD", "--auto-period", NULL, "DUR", "")                      \
-	X(TRACK, "USWAP_TRACK", "--track", NULL, "MECH", "access tracking: uffd (default) or mprotect") \
-	X(ON_FORK, "USWAP_ON_FORK", "--on-fork", NULL, "POLICY",                                   \
+	  "average (default 0: off; 512K is a good value)")                                       \
+	X(AUTO_TARGET, "USWAP_AUTO_TARGET", "--auto-target", NULL, "PCT", "")                     \
+	X(AUTO_STEP, "USWAP_AUTO_STEP", "--auto-step", NULL, "F", "")                             \
+	X(AUTO_PERIOD, "USWAP_AUTO_PERIOD", "--auto-period", NULL, "DUR", "")                     \
+	X(TRACK, "USWAP_TRACK", "--track", NULL, "MECH",                                          \
+	  "access tracking: uffd (default) or mprotect")                                          \
+	X(ON_FORK, "USWAP_ON_FORK", "--on-fork", NULL, "POLICY",                                  \
 	  "a forked child: managed (default: its own runtime and\n"                               \
-	  "swap file) or unmanaged (its pages restored, no limit)")                                \
-	X(NO_CHILDREN, "USWAP_NO_CHILDREN", "--no-children", NULL, NULL,                           \
+	  "swap file) or unmanaged (its pages restored, no limit)")                               \
+	X(NO_CHILDREN, "USWAP_NO_CHILDREN", "--no-children", NULL, NULL,                          \
 	  "manage only COMMAND itself: programs it runs, and its\n"                               \
-	  "forked children, run without uswap")                                                    \
-	X(VERBOSE, "USWAP_VERBOSE", "--verbose", NULL, NULL, "print a summary on stderr at exit")  \
-	X(DEBUG, "USWAP_DEBUG", NULL, NULL, NULL, "")                                              \
-	X(HEAP_RESERVE, "USWAP_HEAP_RESERVE", NULL, NULL, "SIZE", "")                              \
-	X(GRANULE, "USWAP_GRANULE", NULL, NULL, "N", "")                                           \
+	  "forked children, run without uswap")                                                   \
+	X(VERBOSE, "USWAP_VERBOSE", "--verbose", NULL, NULL, "print a summary on stderr at exit") \
+	X(DEBUG, "USWAP_DEBUG", NULL, NULL, NULL, "")                                             \
+	X(HEAP_RESERVE, "USWAP_HEAP_RESERVE", NULL, NULL, "SIZE", "")                             \
+	X(GRANULE, "USWAP_GRANULE", NULL, NULL, "N", "")                                          \
 	X(STATS_PID, "USWAP_STATS_PID", NULL, NULL, "PID", "")
 
 enum config_id {
 #define CONFIG_ID_(id, env, opt, key, arg, help) CONFIG_##id,
 	CONFIG_SETTINGS(CONFIG_ID_)
 #undef CONFIG_ID_
-	NR_CONFIG_SETTINGS
+		NR_CONFIG_SETTINGS
 };
 
 /* One row of the table. */
@@ -95,33 +96,33 @@ struct config_setting {
 extern const struct config_setting config_settings[NR_CONFIG_SETTINGS];
 
 struct config {
-	uint64_t limit_bytes;     /* USWAP_LIMIT: resident limit of managed memory */
-	const char *swap_path;    /* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
-	uint64_t swap_size;       /* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
-	int swappiness;           /* USWAP_SWAPPINESS: 0..200, or SWAPPINESS_AUTO */
-	const char *stats_path;   /* USWAP_STATS: JSON counters at exit */
-	bool verbose;             /* USWAP_VERBOSE: summary on stderr at exit */
-	bool debug;               /* USWAP_DEBUG: internal invariant checks */
-	enum track_mode track;    /* USWAP_TRACK */
-	double wmark_min;         /* USWAP_WMARK_MIN: free fraction below which faults block */
-	double wmark_low;         /* USWAP_WMARK_LOW: free fraction that wakes the scanner */
-	double wmark_high;        /* USWAP_WMARK_HIGH: free fraction the scanner reclaims to */
-	uint64_t heap_reserve;    /* USWAP_HEAP_RESERVE: address space for the malloc heap */
-	unsigned batch;           /* USWAP_BATCH: pages per reclaim batch */
-	unsigned granule_pages;   /* USWAP_GRANULE: mprotect tracking granule, in pages */
-	long stats_pid;           /* USWAP_STATS_PID: only this pid writes the stats file */
-	bool fork_unmanaged;      /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
-	bool no_children;         /* USWAP_NO_CHILDREN: only this process is managed */
-	bool refault_activate;    /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
-	bool file_maps;           /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
-	bool file_cache_drop;     /* USWAP_FILE_CACHE=drop: evicted file pages leave the kernel's page cache too */
-	bool limit_auto;          /* USWAP_LIMIT=auto: the monitor sizes the limit by stall time */
-	double auto_target;       /* USWAP_AUTO_TARGET: stall (some) % the auto limit aims under */
-	double auto_step;         /* USWAP_AUTO_STEP: fraction the auto limit moves per period */
-	uint64_t auto_period_ns;  /* USWAP_AUTO_PERIOD: time between auto limit decisions */
-	const char *trace_path;   /* USWAP_TRACE: time series of the counters */
-	uint64_t interval_ns;     /* USWAP_INTERVAL: trace (and monitor) period */
-	uint64_t sample_bytes;    /* USWAP_SAMPLE_BYTES: mean bytes between sampled allocations, 0 off */
+	uint64_t limit_bytes;	/* USWAP_LIMIT: resident limit of managed memory */
+	const char *swap_path;	/* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
+	uint64_t swap_size;	/* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
+	int swappiness;		/* USWAP_SWAPPINESS: 0..200, or SWAPPINESS_AUTO */
+	const char *stats_path; /* USWAP_STATS: JSON counters at exit */
+	bool verbose;		/* USWAP_VERBOSE: summary on stderr at exit */
+	bool debug;		/* USWAP_DEBUG: internal invariant checks */
+	enum track_mode track;	/* USWAP_TRACK */
+	double wmark_min;	/* USWAP_WMARK_MIN: free fraction below which faults block */
+	double wmark_low;	/* USWAP_WMARK_LOW: free fraction that wakes the scanner */
+	double wmark_high;	/* USWAP_WMARK_HIGH: free fraction the scanner reclaims to */
+	uint64_t heap_reserve;	/* USWAP_HEAP_RESERVE: address space for the malloc heap */
+	unsigned batch;		/* USWAP_BATCH: pages per reclaim batch */
+	unsigned granule_pages; /* USWAP_GRANULE: mprotect tracking granule, in pages */
+	long stats_pid;		/* USWAP_STATS_PID: only this pid writes the stats file */
+	bool fork_unmanaged; /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
+	bool no_children; /* USWAP_NO_CHILDREN: only this process is managed */
+	bool refault_activate; /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
+	bool file_maps; /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
+	bool file_cache_drop; /* USWAP_FILE_CACHE=drop: evicted file pages leave the kernel's page cache too */
+	bool limit_auto;	 /* USWAP_LIMIT=auto: the monitor sizes the limit by stall time */
+	double auto_target;	 /* USWAP_AUTO_TARGET: stall (some) % the auto limit aims under */
+	double auto_step;	 /* USWAP_AUTO_STEP: fraction the auto limit moves per period */
+	uint64_t auto_period_ns; /* USWAP_AUTO_PERIOD: time between auto limit decisions */
+	const char *trace_path;	 /* USWAP_TRACE: time series of the counters */
+	uint64_t interval_ns;	 /* USWAP_INTERVAL: trace (and monitor) period */
+	uint64_t sample_bytes; /* USWAP_SAMPLE_BYTES: mean bytes between sampled allocations, 0 off */
 };
 
 /* --swappiness auto: the anon/file I/O cost ratio is measured, not set. */

@@ -12,10 +12,10 @@ void debug_init(bool on);
 /* An invariant failed: say which, where, and abort (a core dump helps). */
 void debug_fail(const char *what, const char *file, int line) __attribute__((noreturn, cold));
 
-#define debug_assert(cond)                                                                         \
-	do {                                                                                       \
-		if (__builtin_expect(debug_checks, 0) && !(cond))                                  \
-			debug_fail(#cond, __FILE__, __LINE__);                                     \
+#define debug_assert(cond)                                        \
+	do {                                                      \
+		if (__builtin_expect(debug_checks, 0) && !(cond)) \
+			debug_fail(#cond, __FILE__, __LINE__);    \
 	} while (0)
 
 #endif

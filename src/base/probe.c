@@ -69,7 +69,8 @@ static const char *find_sanitizer(const unsigned char *m, size_t size)
 		const Elf64_Shdr *strs;
 		const char *str, *hit;
 
-		if ((sh[i].sh_type != SHT_DYNAMIC && sh[i].sh_type != SHT_DYNSYM) || sh[i].sh_link >= eh->e_shnum)
+		if ((sh[i].sh_type != SHT_DYNAMIC && sh[i].sh_type != SHT_DYNSYM) ||
+		    sh[i].sh_link >= eh->e_shnum)
 			continue;
 		strs = &sh[sh[i].sh_link];
 		if (!in_file(m, size, sh[i].sh_offset, sh[i].sh_size) ||
@@ -79,17 +80,21 @@ static const char *find_sanitizer(const unsigned char *m, size_t size)
 		if (sh[i].sh_type == SHT_DYNAMIC) {
 			const Elf64_Dyn *d = (const void *)(m + sh[i].sh_offset);
 
-			for (size_t k = 0; k < sh[i].sh_size / sizeof(*d) && d[k].d_tag != DT_NULL; k++)
+			for (size_t k = 0; k < sh[i].sh_size / sizeof(*d) && d[k].d_tag != DT_NULL;
+			     k++)
 				if (d[k].d_tag == DT_NEEDED && d[k].d_un.d_val < strs->sh_size &&
-				    memchr(str + d[k].d_un.d_val, 0, strs->sh_size - d[k].d_un.d_val) &&
+				    memchr(str + d[k].d_un.d_val, 0,
+					   strs->sh_size - d[k].d_un.d_val) &&
 				    (hit = sanitizer_of(str + d[k].d_un.d_val)))
 					return hit;
 		} else {
 			const Elf64_Sym *sym = (const void *)(m + sh[i].sh_offset);
 
 			for (size_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
-				if (sym[k].st_name < strs->sh_size && sym[k].st_shndx != SHN_UNDEF &&
-				    memchr(str + sym[k].st_name, 0, strs->sh_size - sym[k].st_name) &&
+				if (sym[k].st_name < strs->sh_size &&
+				    sym[k].st_shndx != SHN_UNDEF &&
+				    memchr(str + sym[k].st_name, 0,
+					   strs->sh_size - sym[k].st_name) &&
 				    (hit = sanitizer_of(str + sym[k].st_name)))
 					return hit;
 		}
@@ -120,9 +125,9 @@ enum probe probe_program(const char *name, char *detail, size_t len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return PROBE_OK;
-	m = (size_t)st.st_size >= sizeof(Elf64_Ehdr)
-		    ? sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
-		    : MAP_FAILED;
+	m = (size_t)st.st_size >= sizeof(Elf64_Ehdr) ?
+		    sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) :
+		    MAP_FAILED;
 	close(fd);
 	if (m == MAP_FAILED)
 		return PROBE_OK;
@@ -130,7 +135,8 @@ enum probe probe_program(const char *name, char *detail, size_t len)
 	/* Only 64-bit ELF executables are ours to judge; scripts name their interpreter. */
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    !in_file(m, (size_t)st.st_size, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+	    !in_file(m, (size_t)st.st_size, eh->e_phoff,
+		     (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		goto out;
 	ph = (const void *)(m + eh->e_phoff);
 	for (unsigned i = 0; i < eh->e_phnum; i++)

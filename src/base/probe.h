@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 enum probe {
-	PROBE_OK,        /* a dynamically linked program (or not ELF: a script) */
-	PROBE_STATIC,    /* no ELF interpreter: LD_PRELOAD cannot reach it */
-	PROBE_SECURE,    /* setuid/setgid/capabilities: the loader ignores LD_PRELOAD */
+	PROBE_OK,	 /* a dynamically linked program (or not ELF: a script) */
+	PROBE_STATIC,	 /* no ELF interpreter: LD_PRELOAD cannot reach it */
+	PROBE_SECURE,	 /* setuid/setgid/capabilities: the loader ignores LD_PRELOAD */
 	PROBE_SANITIZER, /* links a sanitizer runtime (named in detail) */
 };
 

@@ -11,8 +11,8 @@
 
 #define MAX_BUFS 1024
 
-int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs,
-	       unsigned nbufs, const int *files, unsigned nfiles, char *err, size_t errlen)
+int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs, unsigned nbufs,
+	       const int *files, unsigned nfiles, char *err, size_t errlen)
 {
 	struct io_uring_params p = { .flags = flags };
 	struct iovec v[MAX_BUFS];
@@ -26,7 +26,8 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 	if (r == -EINVAL && flags)
 		r = io_uring_queue_init(entries, ring, 0);
 	if (r) {
-		snprintf(err, errlen, "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
+		snprintf(err, errlen,
+			 "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
 			 strerror(-r));
 		return r;
 	}

@@ -11,8 +11,8 @@
 /* A ring of entries entries with flags (retried without them if the
  * kernel refuses them), nbufs page buffers from bufs registered, and
  * nfiles files. 0, or -errno with a reason in err. */
-int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs,
-	       unsigned nbufs, const int *files, unsigned nfiles, char *err, size_t errlen);
+int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs, unsigned nbufs,
+	       const int *files, unsigned nfiles, char *err, size_t errlen);
 /* In a forked child, a ring of the parent's: not mapped here (dontfork),
  * only its descriptors are; close those and forget the rest. */
 void ring_forget(struct io_uring *ring);

@@ -31,7 +31,8 @@ int thread_start(enum thread_role role, void *(*fn)(void *), const char *name, c
 	/* A stack of our own: glibc would otherwise reuse a cached stack, and
 	 * in a forked child that means freeing the dead thread's TLS vector,
 	 * which lives in the managed heap, before any handler runs. */
-	if (!stack || pthread_attr_init(&attr) || pthread_attr_setstack(&attr, stack, THREAD_STACK)) {
+	if (!stack || pthread_attr_init(&attr) ||
+	    pthread_attr_setstack(&attr, stack, THREAD_STACK)) {
 		snprintf(err, errlen, "cannot start thread %s: no memory for its stack", name);
 		return -ENOMEM;
 	}

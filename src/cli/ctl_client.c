@@ -89,8 +89,9 @@ static char *build_request(int n, char **w, int *status)
 			if (!eq || eq == w[i] || !eq[1] || strpbrk(w[i], " \t\n\r"))
 				return fail("expected KEY=VALUE, got '%s'", w[i]), NULL;
 			if (!config_key_env(w[i], (size_t)(eq - w[i])))
-				return fail("unknown setting '%.*s' (settable: %s)", (int)(eq - w[i]), w[i],
-					    config_live_keys()), NULL;
+				return fail("unknown setting '%.*s' (settable: %s)",
+					    (int)(eq - w[i]), w[i], config_live_keys()),
+				       NULL;
 		}
 	} else if (!strcmp(w[0], "reclaim")) {
 		uint64_t bytes;
@@ -98,9 +99,13 @@ static char *build_request(int n, char **w, int *status)
 		if (n != 2)
 			return fail("reclaim needs one SIZE, like 64M"), NULL;
 		if (config_parse_size(w[1], &bytes))
-			return fail("invalid size '%s': expected a size like 64M, 512K or 2G", w[1]), NULL;
+			return fail("invalid size '%s': expected a size like 64M, 512K or 2G",
+				    w[1]),
+			       NULL;
 	} else {
-		return fail("unknown command '%s' (expected show, set KEY=VALUE... or reclaim SIZE)", w[0]), NULL;
+		return fail("unknown command '%s' (expected show, set KEY=VALUE... or reclaim SIZE)",
+			    w[0]),
+		       NULL;
 	}
 	for (int i = 0; i < n; i++)
 		len += strlen(w[i]) + 1;
@@ -173,14 +178,18 @@ static int exchange(int fd, int pid, int timeout_s, const char *req, char **out)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return free(buf), fail("process %d did not answer within %d s", pid, timeout_s);
+			return free(buf),
+			       fail("process %d did not answer within %d s", pid, timeout_s);
 		if (n && errno == ECONNRESET)
 			break;
-		return free(buf), fail("reading the answer of process %d: %s", pid, strerror(errno));
+		return free(buf),
+		       fail("reading the answer of process %d: %s", pid, strerror(errno));
 	}
 	buf[n] = 0;
 	if (!n)
-		return free(buf), fail("process %d closed the connection without answering (is it exiting?)", pid);
+		return free(buf),
+		       fail("process %d closed the connection without answering (is it exiting?)",
+			    pid);
 	if (buf[n - 1] == '\n')
 		buf[n - 1] = 0;
 	*out = buf;
@@ -226,8 +235,10 @@ static bool ends_with(const char *s, const char *suffix)
 /* A value, with bytes and nanoseconds also in units a person reads. */
 static char *format_value(const char *name, struct json_object *v)
 {
-	const char *text = json_object_get_type(v) == json_type_string ? json_object_get_string(v)
-		: json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_SPACED);
+	const char *text = json_object_get_type(v) == json_type_string ?
+				   json_object_get_string(v) :
+				   json_object_to_json_string_ext(
+					   v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_SPACED);
 	char *out = NULL;
 	int r = -1;
 
@@ -306,7 +317,8 @@ static int print_reply(int pid, const char *cmd, const char *reply, bool json)
 		if (json)
 			printf("{\"reclaimed_bytes\": %llu}\n", bytes);
 		else
-			printf("reclaimed %llu bytes (%.1f MiB)\n", bytes, (double)bytes / (1 << 20));
+			printf("reclaimed %llu bytes (%.1f MiB)\n", bytes,
+			       (double)bytes / (1 << 20));
 		return 0;
 	}
 	return fail("unexpected answer from process %d: %.200s", pid, reply);

@@ -47,8 +47,8 @@ static void usage(FILE *f)
 
 		if (!s->option || !*h)
 			continue;
-		snprintf(head, sizeof(head), "%s%s%s%s", i == CONFIG_VERBOSE ? "-v, " : "", s->option,
-			 s->arg ? " " : "", s->arg ? s->arg : "");
+		snprintf(head, sizeof(head), "%s%s%s%s", i == CONFIG_VERBOSE ? "-v, " : "",
+			 s->option, s->arg ? " " : "", s->arg ? s->arg : "");
 		fprintf(f, "  %-19s", head);
 		if (strlen(head) > 19)
 			fprintf(f, "\n  %-19s", "");
@@ -62,11 +62,10 @@ static void usage(FILE *f)
 			fprintf(f, "  %-19s", "");
 		}
 	}
-	fprintf(f,
-		"  --run DIR           stats in DIR/stats.json, trace in DIR/trace.csv\n"
-		"                      (see uswap report DIR)\n"
-		"  -h, --help          this help\n"
-		"      --version       print the version\n");
+	fprintf(f, "  --run DIR           stats in DIR/stats.json, trace in DIR/trace.csv\n"
+		   "                      (see uswap report DIR)\n"
+		   "  -h, --help          this help\n"
+		   "      --version       print the version\n");
 }
 
 #define die(...) cli_die("", __VA_ARGS__)
@@ -176,7 +175,8 @@ int main(int argc, char **argv)
 			if (!config_settings[k].option)
 				continue;
 			n = strlen(config_settings[k].option);
-			if (!strncmp(a, config_settings[k].option, n) && (a[n] == 0 || a[n] == '=')) {
+			if (!strncmp(a, config_settings[k].option, n) &&
+			    (a[n] == 0 || a[n] == '=')) {
 				o = &config_settings[k];
 				val = a[n] == '=' ? a + n + 1 : NULL;
 				break;
@@ -218,16 +218,19 @@ int main(int argc, char **argv)
 	case PROBE_OK:
 		break;
 	case PROBE_STATIC:
-		warn("%s is statically linked: the preload cannot reach it; running it unmanaged", argv[i]);
+		warn("%s is statically linked: the preload cannot reach it; running it unmanaged",
+		     argv[i]);
 		break;
 	case PROBE_SECURE:
 		warn("%s is setuid, setgid or has file capabilities: the loader ignores LD_PRELOAD "
-		     "for it; running it unmanaged", argv[i]);
+		     "for it; running it unmanaged",
+		     argv[i]);
 		break;
 	case PROBE_SANITIZER:
 		/* Its runtime must come first and replaces malloc: leave it be. */
 		warn("%s is built with a sanitizer (%s), which replaces malloc and maps its own shadow; "
-		     "running it unmanaged", argv[i], err);
+		     "running it unmanaged",
+		     argv[i], err);
 		execvp(argv[i], &argv[i]);
 		die("cannot run %s: %s", argv[i], strerror(errno));
 	}

@@ -7,6 +7,7 @@ void cli_msg(const char *prefix, const char *fmt, ...) __attribute__((format(pri
 /* cli_msg; returns 2, the exit status of an error. */
 int cli_error(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_msg, then exit status 2: a bad setting or input, nothing was run. */
-void cli_die(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+void cli_die(const char *prefix, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 
 #endif

@@ -147,7 +147,8 @@ static void send_all(int fd, const char *p, size_t n, uint64_t deadline)
 	}
 }
 
-static void reply(int fd, uint64_t deadline, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reply(int fd, uint64_t deadline, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void reply(int fd, uint64_t deadline, const char *fmt, ...)
 {
 	char buf[1024];
@@ -197,14 +198,16 @@ static void do_set(int fd, int n, char **w, uint64_t deadline)
 	char err[512], e[80];
 
 	if (n == 0) {
-		reply(fd, deadline, "error: set needs KEY=VALUE (settable: %s)", config_live_keys());
+		reply(fd, deadline, "error: set needs KEY=VALUE (settable: %s)",
+		      config_live_keys());
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(w[i], '=');
 
 		if (!eq || eq == w[i] || !eq[1]) {
-			reply(fd, deadline, "error: expected KEY=VALUE, got '%s'", echo(w[i], e, sizeof(e)));
+			reply(fd, deadline, "error: expected KEY=VALUE, got '%s'",
+			      echo(w[i], e, sizeof(e)));
 			return;
 		}
 		env[i] = config_key_env(w[i], (size_t)(eq - w[i]));
@@ -234,7 +237,8 @@ static void do_reclaim(int fd, int n, char **w, uint64_t deadline)
 		return;
 	}
 	if (config_parse_size(w[0], &bytes)) {
-		reply(fd, deadline, "error: invalid size '%s': expected a size like 64M, 512K or 2G",
+		reply(fd, deadline,
+		      "error: invalid size '%s': expected a size like 64M, 512K or 2G",
 		      echo(w[0], e, sizeof(e)));
 		return;
 	}
@@ -271,7 +275,8 @@ static void handle(int fd, char *req, uint64_t deadline)
 	else if (!strcmp(w[0], "reclaim"))
 		do_reclaim(fd, n - 1, w + 1, deadline);
 	else
-		reply(fd, deadline, "error: unknown request '%s' (expected " REQUESTS ")", echo(w[0], e, sizeof(e)));
+		reply(fd, deadline, "error: unknown request '%s' (expected " REQUESTS ")",
+		      echo(w[0], e, sizeof(e)));
 }
 
 /* May the peer control us? The same user as our effective uid, or root. */
@@ -298,7 +303,8 @@ int ctl_serve(int lfd)
 	int fd;
 
 	/* Never accept on a descriptor the program has taken over. */
-	if (lfd < 0 || lfd != listen_fd || fstat(lfd, &st) || st.st_dev != listen_dev || st.st_ino != listen_ino) {
+	if (lfd < 0 || lfd != listen_fd || fstat(lfd, &st) || st.st_dev != listen_dev ||
+	    st.st_ino != listen_ino) {
 		log_once("warning: the program closed the control socket; uswap ctl is off");
 		return -EBADF;
 	}
@@ -313,9 +319,11 @@ int ctl_serve(int lfd)
 	deadline = sys_now_ns() + IO_TIMEOUT_NS;
 	if (!peer_allowed(fd, &uid)) {
 		if (uid == (unsigned)-1)
-			reply(fd, deadline, "error: permission denied: the peer's credentials are unknown");
+			reply(fd, deadline,
+			      "error: permission denied: the peer's credentials are unknown");
 		else
-			reply(fd, deadline, "error: permission denied: uid %u may not control this process", uid);
+			reply(fd, deadline,
+			      "error: permission denied: uid %u may not control this process", uid);
 		close(fd);
 		return 0;
 	}

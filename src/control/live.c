@@ -42,16 +42,18 @@ int live_set(int n, const char *const env[], const char *const val[], char *err,
 	current(&c);
 	for (int i = 0; i < n; i++) {
 		if (!config_is_live(env[i])) {
-			snprintf(err, errlen, "%s cannot be changed while the program runs", env[i]);
+			snprintf(err, errlen, "%s cannot be changed while the program runs",
+				 env[i]);
 			return -EINVAL;
 		}
 		if (config_apply(&c, env[i], val[i], err, errlen))
 			return -EINVAL;
 		if (!strcmp(env[i], "USWAP_LIMIT") && !c.limit_auto &&
 		    (c.limit_bytes >> 12) > autolimit_cap_pages()) {
-			snprintf(err, errlen, "limit %s is above what this run can hold (%llu MiB); "
-				 "start it with a larger --limit", val[i],
-				 (unsigned long long)(autolimit_cap_pages() >> 8));
+			snprintf(err, errlen,
+				 "limit %s is above what this run can hold (%llu MiB); "
+				 "start it with a larger --limit",
+				 val[i], (unsigned long long)(autolimit_cap_pages() >> 8));
 			return -EINVAL;
 		}
 	}
@@ -103,17 +105,19 @@ void live_snapshot_json(struct jbuf *j)
 	current(&c);
 	psi_read(&p);
 	jbuf_printf(j, "{\"limit_bytes\": %llu, \"resident_bytes\": %llu, \"limit_mode\": \"%s\", ",
-		  (unsigned long long)(pager.limit_pages << 12), (unsigned long long)(lru.nr_allocated << 12),
-		  c.limit_auto ? "auto" : "fixed");
+		    (unsigned long long)(pager.limit_pages << 12),
+		    (unsigned long long)(lru.nr_allocated << 12), c.limit_auto ? "auto" : "fixed");
 	if (c.swappiness == SWAPPINESS_AUTO)
 		jbuf_printf(j, "\"swappiness\": \"auto\", ");
 	else
 		jbuf_printf(j, "\"swappiness\": %d, ", c.swappiness);
-	jbuf_printf(j, "\"swappiness_effective\": %d, \"wmark_min\": %g, \"wmark_low\": %g, \"wmark_high\": %g, "
-		  "\"batch\": %u, \"refault_activate\": \"%s\", \"file_cache\": \"%s\", \"uptime_s\": %.3f, ",
-		  balance_swappiness(), c.wmark_min, c.wmark_low, c.wmark_high, c.batch,
-		  c.refault_activate ? "on" : "off", c.file_cache_drop ? "drop" : "keep",
-		  (double)(p.t - psi_start_time()) / 1e9);
+	jbuf_printf(
+		j,
+		"\"swappiness_effective\": %d, \"wmark_min\": %g, \"wmark_low\": %g, \"wmark_high\": %g, "
+		"\"batch\": %u, \"refault_activate\": \"%s\", \"file_cache\": \"%s\", \"uptime_s\": %.3f, ",
+		balance_swappiness(), c.wmark_min, c.wmark_low, c.wmark_high, c.batch,
+		c.refault_activate ? "on" : "off", c.file_cache_drop ? "drop" : "keep",
+		(double)(p.t - psi_start_time()) / 1e9);
 	trace_values(v, &p);
 	for (int i = 0; i < USWAP_TRACE_NCOL; i++)
 		jbuf_printf(j, "\"now_%s\": %llu, ", trace_column(i), (unsigned long long)v[i]);

@@ -30,8 +30,8 @@
  * with one assignment (monitor_fork_child). */
 static struct monitor {
 	struct sys_lock lock; /* a tick against the last row at exit (2nd in mm/pager.h's order) */
-	bool stopped;         /* the last row is written: no more */
-	int ctl_fd;           /* the control socket, -1 if none */
+	bool stopped;	      /* the last row is written: no more */
+	int ctl_fd;	      /* the control socket, -1 if none */
 } M = { .ctl_fd = -1 };
 
 /* One interval's work; stop: the last one, at exit. */

@@ -47,7 +47,8 @@ static int append_child(const char *path)
 			      (unsigned long long)stats_value((unsigned)i));
 	buf[n++] = '\n';
 	children_path(name, sizeof(name), path);
-	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0644);
 	if (fd < 0)
 		return -1;
 	w = syscall(SYS_write, fd, buf, (size_t)n); /* one append: lines never interleave */
@@ -118,7 +119,7 @@ static void run_json(struct jbuf *j)
 	jbuf_printf(j, "\"run\": {\"pid\": %d, \"command\": ", (int)getpid());
 	jbuf_str(j, cmd);
 	jbuf_printf(j, ", \"duration_s\": %.3f, \"interval_ms\": %.0f, \"trace\": ",
-		  (double)(p.t - psi_start_time()) / 1e9, (double)config.interval_ns / 1e6);
+		    (double)(p.t - psi_start_time()) / 1e9, (double)config.interval_ns / 1e6);
 	if (trace_path())
 		jbuf_str(j, trace_path());
 	else
@@ -159,7 +160,8 @@ static int write_json(const char *path, uint64_t heap_bytes)
 
 	/* The limit in force: as given, unless auto or ctl moved it. */
 	jbuf_printf(&j, "{\"schema_version\": %d, \"limit_bytes\": %llu, ", USWAP_STATS_VERSION,
-		  (unsigned long long)(autolimit_on() ? pager.limit_pages << PAGE_SHIFT : autolimit_given_bytes()));
+		    (unsigned long long)(autolimit_on() ? pager.limit_pages << PAGE_SHIFT :
+							  autolimit_given_bytes()));
 	stats_counters_json(&j);
 	if (balance_swappiness_setting() == SWAPPINESS_AUTO)
 		jbuf_printf(&j, ", \"swappiness\": \"auto\"");
@@ -186,9 +188,11 @@ static int write_json(const char *path, uint64_t heap_bytes)
 	/* Descendants (forked or exec'd, managed) that exited before us. */
 	jbuf_printf(&j, ", \"children\": {\"processes\": %llu", (unsigned long long)procs);
 	for (size_t i = 0; i < NR_STATS; i++)
-		jbuf_printf(&j, ", \"%s\": %llu", stats_name((unsigned)i), (unsigned long long)sum[i]);
+		jbuf_printf(&j, ", \"%s\": %llu", stats_name((unsigned)i),
+			    (unsigned long long)sum[i]);
 	jbuf_printf(&j, "}}\n");
-	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0644);
 	if (fd < 0 || j.oom) {
 		log_line("cannot write stats file %s%s", path, j.oom ? ": out of memory" : "");
 	} else {
@@ -205,15 +209,16 @@ static void print_summary(void)
 	char more[160];
 
 	summary(more, sizeof(more));
-	log_line("limit %llu MiB, resident peak %llu MiB, faults %llu (major %llu), "
-		 "swapped out %llu MiB, in %llu MiB, refaults %llu, throttled %llu (%.3f s), swap peak %llu MiB, %s",
-		 (unsigned long long)(pager.limit_pages >> 8),
-		 (unsigned long long)(stats.resident_peak_bytes >> 20),
-		 (unsigned long long)stats.pgfault, (unsigned long long)stats.pgmajfault,
-		 (unsigned long long)(stats.pswpout >> 8), (unsigned long long)(stats.pswpin >> 8),
-		 (unsigned long long)stats.workingset_refault_anon,
-		 (unsigned long long)stats.throttle_count, (double)stats.throttle_ns / 1e9,
-		 (unsigned long long)(stats.swap_bytes_peak >> 20), more);
+	log_line(
+		"limit %llu MiB, resident peak %llu MiB, faults %llu (major %llu), "
+		"swapped out %llu MiB, in %llu MiB, refaults %llu, throttled %llu (%.3f s), swap peak %llu MiB, %s",
+		(unsigned long long)(pager.limit_pages >> 8),
+		(unsigned long long)(stats.resident_peak_bytes >> 20),
+		(unsigned long long)stats.pgfault, (unsigned long long)stats.pgmajfault,
+		(unsigned long long)(stats.pswpout >> 8), (unsigned long long)(stats.pswpin >> 8),
+		(unsigned long long)stats.workingset_refault_anon,
+		(unsigned long long)stats.throttle_count, (double)stats.throttle_ns / 1e9,
+		(unsigned long long)(stats.swap_bytes_peak >> 20), more);
 }
 
 void statsfile_exit(uint64_t heap_bytes)

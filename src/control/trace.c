@@ -92,7 +92,8 @@ int trace_open(char *err, size_t errlen)
 	trace_csv = n >= 4 && !strcmp(config.trace_path + n - 4, ".csv");
 	trace_fd = open(config.trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (trace_fd < 0) {
-		snprintf(err, errlen, "cannot write trace file %s: %s", config.trace_path, strerror(errno));
+		snprintf(err, errlen, "cannot write trace file %s: %s", config.trace_path,
+			 strerror(errno));
 		return -errno;
 	}
 	header();
@@ -114,9 +115,10 @@ void trace_row(const struct psi_times *p)
 	else
 		n = snprintf(buf, sizeof(buf), "{\"" USWAP_TRACE_TIME "\": %.3f", t);
 	for (int c = 0; c < USWAP_TRACE_NCOL; c++)
-		n += trace_csv ? snprintf(buf + n, sizeof(buf) - (size_t)n, ",%llu", (unsigned long long)v[c])
-			       : snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu", names[c],
-					  (unsigned long long)v[c]);
+		n += trace_csv ? snprintf(buf + n, sizeof(buf) - (size_t)n, ",%llu",
+					  (unsigned long long)v[c]) :
+				 snprintf(buf + n, sizeof(buf) - (size_t)n, ", \"%s\": %llu",
+					  names[c], (unsigned long long)v[c]);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, trace_csv ? "\n" : "}\n");
 	if (sys_write(trace_fd, buf, (size_t)n) != n) {
 		log_line("cannot write the trace file %s: %s; tracing stops", config.trace_path,

@@ -72,15 +72,15 @@ struct waiter {
  * with one assignment (fault_fork_child). */
 static struct handler {
 	struct io_uring ring;
-	char *rbufs;                       /* NR_READ_BUFS bounce pages */
+	char *rbufs; /* NR_READ_BUFS bounce pages */
 	uint32_t rbuf_free[NR_READ_BUFS];
 	uint32_t nr_rbuf_free;
-	uint64_t rbuf_t0[NR_READ_BUFS];    /* submission time of each buffer's read */
-	struct waiter *wq;                 /* WQ_CAP faults waiting for memory */
-	uint32_t wq_head, wq_tail;         /* wq_tail - wq_head = queued */
-	uintptr_t ra_lo, ra_hi;            /* read-ahead: last faulting page; end of the pages read ahead */
+	uint64_t rbuf_t0[NR_READ_BUFS]; /* submission time of each buffer's read */
+	struct waiter *wq;		/* WQ_CAP faults waiting for memory */
+	uint32_t wq_head, wq_tail;	/* wq_tail - wq_head = queued */
+	uintptr_t ra_lo, ra_hi; /* read-ahead: last faulting page; end of the pages read ahead */
 	unsigned ra_window;
-	uintptr_t zf_next;                 /* zero fault-around: the page that continues the stream */
+	uintptr_t zf_next; /* zero fault-around: the page that continues the stream */
 	unsigned zf_window;
 	uintptr_t prefetch_lo, prefetch_hi; /* MADV_WILLNEED range still to read (pager lock) */
 } H;
@@ -105,9 +105,9 @@ static void maybe_wake_scanner(void)
 }
 
 enum fault_result {
-	FAULT_DONE,   /* served, or nothing to do */
-	FAULT_WAIT,   /* needs memory (or a read buffer): queue it */
-	FAULT_READING,/* a swap-in is in flight: its completion wakes the thread */
+	FAULT_DONE,    /* served, or nothing to do */
+	FAULT_WAIT,    /* needs memory (or a read buffer): queue it */
+	FAULT_READING, /* a swap-in is in flight: its completion wakes the thread */
 };
 
 /* Start reading a page of region r into frame f: from its swap slot, or
@@ -123,7 +123,8 @@ static void start_read(const struct region *r, uint32_t f, uint32_t b)
 		sqe = io_uring_get_sqe(&H.ring);
 	}
 	if (fr->flags & F_FILE) {
-		io_uring_prep_read_fixed(sqe, r->file->fd, buf, PAGE_SIZE, region_file_off(r, fr->addr), (int)b);
+		io_uring_prep_read_fixed(sqe, r->file->fd, buf, PAGE_SIZE,
+					 region_file_off(r, fr->addr), (int)b);
 	} else {
 		io_uring_prep_read_fixed(sqe, swap_file_index(fr->slot), buf, PAGE_SIZE,
 					 swap_offset(fr->slot), (int)b);
@@ -247,7 +248,8 @@ static void zero_around(struct region *r, uintptr_t page)
 	end = start + PAGE_SIZE * H.zf_window;
 	if (end > r->end)
 		end = r->end;
-	while (start + PAGE_SIZE * n < end && ps_type(*region_pst(r, start + PAGE_SIZE * n)) == PS_NONE &&
+	while (start + PAGE_SIZE * n < end &&
+	       ps_type(*region_pst(r, start + PAGE_SIZE * n)) == PS_NONE &&
 	       pager_free_pages() > pager.wmark_low + 1) {
 		frames[n] = lru_frame_alloc(start + PAGE_SIZE * n, r->origin);
 		if (frames[n] == NIL)
@@ -324,7 +326,8 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		}
 		err = aging_activate(f);
 		if (err) {
-			log_line("cannot bring back page %#lx: %s", (unsigned long)page, strerror(-err));
+			log_line("cannot bring back page %#lx: %s", (unsigned long)page,
+				 strerror(-err));
 			uffd_wake(page, PAGE_SIZE);
 		}
 		break;
@@ -368,7 +371,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		break;
 	case PS_SWAPPED:
 	case PS_FILE:
-	read_in:
+read_in:
 		if (!may_alloc || (pager_free_pages() <= min_free && !forking) || !H.nr_rbuf_free) {
 			res = FAULT_WAIT;
 			break;
@@ -402,8 +405,9 @@ static void past_eof(struct region *r, uint32_t f)
 	int prot = r->app_prot != -1 ? r->app_prot : PROT_READ;
 
 	if (!(fr->flags & F_READAHEAD) &&
-	    sys_mmap((void *)page, PAGE_SIZE, prot, (r->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
-		     r->file->fd, (off_t)region_file_off(r, page)) != MAP_FAILED) {
+	    sys_mmap((void *)page, PAGE_SIZE, prot,
+		     (r->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, r->file->fd,
+		     (off_t)region_file_off(r, page)) != MAP_FAILED) {
 		region_remove(page, page + PAGE_SIZE);
 	} else {
 		pst_set_none(region_pst(r, page));
@@ -455,11 +459,14 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 		if (!forking)
 			pager_unlock();
 		if (file)
-			log_oom_kill("reading %s failed (%s): the page at %#lx cannot be filled; killing the program",
-				     r ? r->file->path : "a mapped file", strerror(-res), (unsigned long)fr->addr);
+			log_oom_kill(
+				"reading %s failed (%s): the page at %#lx cannot be filled; killing the program",
+				r ? r->file->path : "a mapped file", strerror(-res),
+				(unsigned long)fr->addr);
 		stats.swap_read_errors++;
-		log_oom_kill("swap read failed (%s): the page at %#lx cannot be restored; killing the program",
-			     res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
+		log_oom_kill(
+			"swap read failed (%s): the page at %#lx cannot be restored; killing the program",
+			res < 0 ? strerror(-res) : "short read", (unsigned long)fr->addr);
 	}
 	if (file && res == 0 && r) {
 		past_eof(r, f);
@@ -486,7 +493,8 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (file) {
 		/* New file pages start inactive (used once, they go first) and
 		 * unarmed: reclaim arms them when they reach the tail. */
-		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE, true);
+		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE,
+			true);
 		stats.pgpgin++;
 	} else {
 		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
@@ -657,7 +665,8 @@ static void *fault_main(void *arg)
 				(void)!sys_read(pager.fault_efd, &v, sizeof(v));
 				break;
 			case UD_READ:
-				complete_read((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
+				complete_read((uint32_t)(ud >> 32),
+					      (uint32_t)((ud >> 8) & 0xffffff), cqe->res);
 				break;
 			}
 		}
@@ -666,7 +675,8 @@ static void *fault_main(void *arg)
 		if (!__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) && H.wq_head == H.wq_tail)
 			prefetch();
 		/* A fork is being prepared: ready once no read is in flight. */
-		if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) && H.nr_rbuf_free == NR_READ_BUFS &&
+		if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) &&
+		    H.nr_rbuf_free == NR_READ_BUFS &&
 		    !(__atomic_load_n(&pager.fork_parked, __ATOMIC_ACQUIRE) & FORK_PARKED_HANDLER))
 			pager_fork_park(FORK_PARKED_HANDLER);
 		stats.handler_cpu_ns = sys_thread_cpu_ns();
@@ -683,8 +693,8 @@ static int setup_ring(char *err, size_t errlen)
 	H.nr_rbuf_free = 0;
 	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
 		H.rbuf_free[H.nr_rbuf_free++] = i;
-	return ring_setup(&H.ring, 256, 0, H.rbufs, NR_READ_BUFS, files, swap.parent_fd >= 0 ? 2 : 1,
-			  err, errlen);
+	return ring_setup(&H.ring, 256, 0, H.rbufs, NR_READ_BUFS, files,
+			  swap.parent_fd >= 0 ? 2 : 1, err, errlen);
 }
 
 int fault_start(char *err, size_t errlen)
@@ -723,8 +733,11 @@ int fault_fork_child(bool start, char *err, size_t errlen)
 	int r;
 
 	ring_forget(&H.ring);
-	H = (struct handler){ .ring = H.ring, .rbufs = H.rbufs, .wq = H.wq,
-			      .prefetch_lo = H.prefetch_lo, .prefetch_hi = H.prefetch_hi };
+	H = (struct handler){ .ring = H.ring,
+			      .rbufs = H.rbufs,
+			      .wq = H.wq,
+			      .prefetch_lo = H.prefetch_lo,
+			      .prefetch_hi = H.prefetch_hi };
 	if (!start)
 		return 0;
 	r = setup_ring(err, errlen);

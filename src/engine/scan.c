@@ -75,23 +75,23 @@ enum { UD_WAKE = 1, UD_WRITE = 2 };
 
 struct scan_control {
 	uint64_t nr_to_reclaim; /* pages this batch should free or start writing */
-	uint64_t nr_reclaimed;  /* dropped at once (clean copy on swap) */
-	uint64_t nr_writing;    /* writes queued */
-	uint64_t nr_scanned;    /* inactive pages looked at */
-	uint64_t nr_armed;      /* new file pages armed at the tail (reclaimable next time) */
-	bool swap_full;         /* no slot could be had */
+	uint64_t nr_reclaimed;	/* dropped at once (clean copy on swap) */
+	uint64_t nr_writing;	/* writes queued */
+	uint64_t nr_scanned;	/* inactive pages looked at */
+	uint64_t nr_armed;	/* new file pages armed at the tail (reclaimable next time) */
+	bool swap_full;		/* no slot could be had */
 };
 
 /* The scanner thread's state: one struct, so a forked child starts afresh
  * with one assignment (scan_fork_child). */
 static struct scanner {
 	struct io_uring ring;
-	char *wbufs;                       /* NR_WRITE_BUFS bounce pages */
+	char *wbufs; /* NR_WRITE_BUFS bounce pages */
 	uint32_t wbuf_free[NR_WRITE_BUFS];
 	uint32_t nr_wbuf_free;
-	uint64_t wbuf_t0[NR_WRITE_BUFS];   /* submission time of each buffer's write */
-	uint64_t swap_full_since;          /* when a swap slot could last not be had */
-	uint64_t activate_file_seen;       /* cache_trim: file activations at the last batch */
+	uint64_t wbuf_t0[NR_WRITE_BUFS]; /* submission time of each buffer's write */
+	uint64_t swap_full_since;	 /* when a swap slot could last not be had */
+	uint64_t activate_file_seen;	 /* cache_trim: file activations at the last batch */
 } S;
 
 static bool page_is_zero(const void *page)
@@ -132,14 +132,16 @@ static uint64_t ud_write(uint32_t f, uint32_t b, size_t n)
 	return ((uint64_t)f << 32) | ((uint64_t)n << 19) | ((uint64_t)b << 8) | UD_WRITE;
 }
 
-static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, bool fixed, size_t n, uint64_t off)
+static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, bool fixed,
+			size_t n, uint64_t off)
 {
 	struct frame *fr = lru_frame(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&S.ring);
 
 	fr->flags |= F_WRITEBACK;
 	pager.nr_writeback++;
-	io_uring_prep_write_fixed(sqe, fd, S.wbufs + ((size_t)b << PAGE_SHIFT), (unsigned)n, off, (int)b);
+	io_uring_prep_write_fixed(sqe, fd, S.wbufs + ((size_t)b << PAGE_SHIFT), (unsigned)n, off,
+				  (int)b);
 	if (fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, ud_write(f, b, n));
@@ -149,9 +151,9 @@ static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd,
 }
 
 enum reclaim_result {
-	RECLAIM_DONE,    /* dropped, or put back: the buffer is free again */
+	RECLAIM_DONE,	 /* dropped, or put back: the buffer is free again */
 	RECLAIM_WRITING, /* a write from the buffer is queued: its completion frees it */
-	RECLAIM_STOP,    /* no swap slot: stop this batch */
+	RECLAIM_STOP,	 /* no swap slot: stop this batch */
 };
 
 /*
@@ -292,7 +294,8 @@ static bool cache_trim(void)
 	bool quiet = stats.workingset_activate_file == S.activate_file_seen;
 
 	S.activate_file_seen = stats.workingset_activate_file;
-	return quiet && lru.lists[LRU_INACTIVE_FILE].nr >= (pager.limit_pages >> 4) && !aging_inactive_is_low(true);
+	return quiet && lru.lists[LRU_INACTIVE_FILE].nr >= (pager.limit_pages >> 4) &&
+	       !aging_inactive_is_low(true);
 }
 
 /* One batch: split the scan between anon and file (policy/balance.c), in chunks
@@ -308,7 +311,8 @@ static void shrink_lists(struct scan_control *sc)
 
 	scan[0] = budget * share / 1024;
 	scan[1] = budget - scan[0];
-	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim && (scan[0] || scan[1]) && S.nr_wbuf_free) {
+	while (sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim && (scan[0] || scan[1]) &&
+	       S.nr_wbuf_free) {
 		uint64_t before = sc->nr_scanned;
 
 		for (int t = 1; t >= 0; t--) {
@@ -349,8 +353,9 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 		lru_add(f, lru_of(fr, !(fr->flags & F_STAGED)), true);
 		pager_unlock();
 		if (file)
-			log_once("writing a page back to its mapped file failed (%s): it stays in memory",
-				 res < 0 ? strerror(-res) : "short write");
+			log_once(
+				"writing a page back to its mapped file failed (%s): it stays in memory",
+				res < 0 ? strerror(-res) : "short write");
 		else
 			log_once("swap write failed (%s): pages stay in memory",
 				 res < 0 ? strerror(-res) : "short write");
@@ -407,7 +412,9 @@ static bool need_reclaim(void)
 {
 	uint64_t free = pager_free_pages() + pager.nr_writeback;
 
-	return free < pager.wmark_high || __atomic_load_n(&pager.pageout_req, __ATOMIC_RELAXED) || (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) && pager_free_pages() <= pager.wmark_min);
+	return free < pager.wmark_high || __atomic_load_n(&pager.pageout_req, __ATOMIC_RELAXED) ||
+	       (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) &&
+		pager_free_pages() <= pager.wmark_min);
 }
 
 static void sample_vmas(void)
@@ -489,7 +496,9 @@ static void *scan_main(void *arg)
 			uint64_t done = sc.nr_reclaimed + sc.nr_writing;
 
 			/* A request is a hint: it ends when the list runs dry. */
-			pager.pageout_req = done < pager.pageout_req && sc.nr_scanned ? pager.pageout_req - done : 0;
+			pager.pageout_req = done < pager.pageout_req && sc.nr_scanned ?
+						    pager.pageout_req - done :
+						    0;
 		}
 		pager_unlock();
 		if (sc.nr_writing)
@@ -512,20 +521,25 @@ static void *scan_main(void *arg)
 			continue;
 		}
 		/* No progress possible right now. */
-		if (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) && pager_free_pages() <= pager.wmark_min) {
+		if (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) &&
+		    pager_free_pages() <= pager.wmark_min) {
 			if (!stall_start)
 				stall_start = now;
 			else if (now - stall_start > OOM_STALL_NS)
-				log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
-					     "(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
-					     (unsigned long long)(pager.limit_pages >> 8),
-					     (unsigned long long)lru.nr_allocated,
-					     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
-					     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
-					     (unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
-					     (unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr,
-					     sc.swap_full ? (swap.grow_error ? strerror(swap.grow_error) : "full")
-							  : stats.swap_write_errors ? "write errors" : "ok");
+				log_oom_kill(
+					"out of memory: limit of %llu MiB reached and no page can be evicted "
+					"(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
+					(unsigned long long)(pager.limit_pages >> 8),
+					(unsigned long long)lru.nr_allocated,
+					(unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
+					(unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
+					(unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
+					(unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr,
+					sc.swap_full ?
+						(swap.grow_error ? strerror(swap.grow_error) :
+								   "full") :
+					stats.swap_write_errors ? "write errors" :
+								  "ok");
 		}
 		{
 			struct __kernel_timespec ts = { .tv_nsec = 10000000 };

@@ -60,8 +60,13 @@ uint32_t lru_frame_alloc(uintptr_t addr, uint32_t origin)
 		f = lru.next_fresh++;
 	}
 	fr = &lru.frames[f];
-	*fr = (struct frame){ .addr = addr, .prev = NIL, .next = NIL, .slot = NO_SLOT,
-			      .flags = F_ALLOCATED, .lru = LRU_NONE, .origin = origin };
+	*fr = (struct frame){ .addr = addr,
+			      .prev = NIL,
+			      .next = NIL,
+			      .slot = NO_SLOT,
+			      .flags = F_ALLOCATED,
+			      .lru = LRU_NONE,
+			      .origin = origin };
 	lru.nr_allocated++;
 	origin_resident(origin, 1);
 	return f;
@@ -135,4 +140,3 @@ void lru_move(uint32_t f, enum lru_list l, bool at_head)
 	lru_del(f);
 	lru_add(f, l, at_head);
 }
-

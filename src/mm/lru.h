@@ -25,25 +25,25 @@ enum frame_flags {
 	F_WRITEBACK = 1 << 1, /* its copy is being written to the swap file */
 	F_DEAD = 1 << 2,      /* freed while I/O was in flight: the completion frees it */
 	F_ALLOCATED = 1 << 3,
-	F_WORKINGSET = 1 << 4, /* was activated: a refault of it is thrashing (restore) */
+	F_WORKINGSET = 1 << 4,	     /* was activated: a refault of it is thrashing (restore) */
 	F_REFAULT_ACTIVATE = 1 << 5, /* swap-in in flight: place on the active head */
-	F_READAHEAD = 1 << 6, /* swap-in started by read-ahead, not by a fault */
-	F_MLOCKED = 1 << 7,   /* in an mlock'd range: off the lists, never evicted */
-	F_FILE = 1 << 8,      /* its clean copy is in its file (file LRU); hash = that copy's */
-	F_REREAD = 1 << 9,    /* file read in flight when the program wrote the file: read again */
+	F_READAHEAD = 1 << 6,	     /* swap-in started by read-ahead, not by a fault */
+	F_MLOCKED = 1 << 7,	     /* in an mlock'd range: off the lists, never evicted */
+	F_FILE = 1 << 8,   /* its clean copy is in its file (file LRU); hash = that copy's */
+	F_REREAD = 1 << 9, /* file read in flight when the program wrote the file: read again */
 };
 
 /* 40 bytes per resident page. */
 struct frame {
-	uintptr_t addr;   /* the page's address in the program */
-	uint64_t hash;    /* content hash of the copy in slot, when slot is set */
+	uintptr_t addr; /* the page's address in the program */
+	uint64_t hash;	/* content hash of the copy in slot, when slot is set */
 	uint32_t prev;
 	uint32_t next;
-	uint32_t slot;    /* a swap slot holding a copy still valid, or NO_SLOT */
+	uint32_t slot; /* a swap slot holding a copy still valid, or NO_SLOT */
 	uint16_t flags;
 	uint8_t lru;
 	uint8_t unused;
-	uint32_t origin;  /* obs/origin.c: the origin whose resident pages this is one of */
+	uint32_t origin; /* obs/origin.c: the origin whose resident pages this is one of */
 };
 
 struct lru_head {
@@ -99,7 +99,8 @@ static inline uint64_t lru_page_hash(const void *page)
 /* The list a frame belongs on. */
 static inline enum lru_list lru_of(const struct frame *fr, bool active)
 {
-	return (enum lru_list)(((fr->flags & F_FILE) ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) + active);
+	return (enum lru_list)(((fr->flags & F_FILE) ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) +
+			       active);
 }
 
 static inline bool lru_is_file(enum lru_list l)

@@ -86,7 +86,10 @@ struct mapfile *mapfile_open(int fd, const struct stat *st)
 		if (mapfiles[i].refs)
 			continue;
 		mf = &mapfiles[i];
-		*mf = (struct mapfile){ .fd = nfd, .dev = st->st_dev, .ino = st->st_ino, .refs = 1,
+		*mf = (struct mapfile){ .fd = nfd,
+					.dev = st->st_dev,
+					.ino = st->st_ino,
+					.refs = 1,
 					.writable = writable };
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, mf->path, sizeof(mf->path) - 1);
@@ -95,7 +98,8 @@ struct mapfile *mapfile_open(int fd, const struct stat *st)
 		return mf;
 	}
 	close(nfd);
-	log_once("more than %d files mapped at once: the rest are left to the kernel", MAX_MAPFILES);
+	log_once("more than %d files mapped at once: the rest are left to the kernel",
+		 MAX_MAPFILES);
 	return NULL;
 }
 
@@ -105,9 +109,9 @@ size_t mapfile_page_bytes(struct mapfile *mf, uint64_t off)
 
 	if (fstat(mf->fd, &st) || (uint64_t)st.st_size <= off)
 		return 0;
-	return (uint64_t)st.st_size - off < PAGE_SIZE ? (size_t)((uint64_t)st.st_size - off) : PAGE_SIZE;
+	return (uint64_t)st.st_size - off < PAGE_SIZE ? (size_t)((uint64_t)st.st_size - off) :
+							PAGE_SIZE;
 }
-
 
 void mapfile_init(void)
 {

@@ -10,13 +10,13 @@
 #include <sys/types.h>
 
 struct mapfile {
-	int fd;            /* our own descriptor of the file (close-on-exec) */
+	int fd; /* our own descriptor of the file (close-on-exec) */
 	dev_t dev;
 	ino_t ino;
-	long refs;         /* regions that map it; 0 = slot free */
-	unsigned writers;  /* write() calls in flight on it (file_io_begin..end) */
+	long refs;		   /* regions that map it; 0 = slot free */
+	unsigned writers;	   /* write() calls in flight on it (file_io_begin..end) */
 	uint64_t busy_lo, busy_hi; /* bytes those calls may change: no writeback there */
-	bool writable;     /* fd open for writing */
+	bool writable;		   /* fd open for writing */
 	char path[240];
 };
 

@@ -64,7 +64,8 @@ static inline uint64_t ps_swapped(uint32_t slot, uint64_t age, bool was_active)
 
 static inline uint64_t ps_file(uint64_t age, bool was_active)
 {
-	return (uint64_t)PS_FILE | ((age & PS_SHADOW_MASK) << 3) | (was_active ? PS_SHADOW_ACTIVE : 0);
+	return (uint64_t)PS_FILE | ((age & PS_SHADOW_MASK) << 3) |
+	       (was_active ? PS_SHADOW_ACTIVE : 0);
 }
 
 static inline uint64_t ps_shadow_age(uint64_t w)

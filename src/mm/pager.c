@@ -120,7 +120,8 @@ void pager_assert_locked(void)
 		return;
 	/* The forking thread holds it for the handler (see pager.h). */
 	debug_assert(pager.owner == sys_gettid() ||
-		     (__atomic_load_n(&pager.fork_locked, __ATOMIC_ACQUIRE) && pager.owner == pager.fork_tid));
+		     (__atomic_load_n(&pager.fork_locked, __ATOMIC_ACQUIRE) &&
+		      pager.owner == pager.fork_tid));
 }
 
 void pager_wake_scanner(void)

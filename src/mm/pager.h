@@ -41,26 +41,26 @@
 #include <stdint.h>
 
 struct pager {
-	struct sys_lock lock;   /* see above */
-	pid_t owner;            /* USWAP_DEBUG: the thread holding lock */
-	bool enabled;           /* the runtime is up and managing memory */
-	uint64_t limit_pages;   /* hard limit on resident managed pages */
-	uint64_t wmark_min;     /* free pages below which faults wait */
-	uint64_t wmark_low;     /* free pages below which the scanner wakes */
-	uint64_t wmark_high;    /* free pages the scanner reclaims up to */
-	double wmark_frac[3];   /* min, low, high as fractions of the limit (--wmark-*) */
-	unsigned batch;         /* pages per reclaim batch (--batch) */
-	uint64_t nr_writeback;  /* pages under writeback (scanner) */
-	uint64_t nr_waiting;    /* faults queued for free memory (handler) */
-	uint64_t pageout_req;   /* pages MADV_PAGEOUT or ctl reclaim queued at the inactive tail */
-	uint32_t scanner_kick;  /* a scanner wake-up is pending */
-	int scan_efd;           /* eventfd: wakes the scanner */
-	int fault_efd;          /* eventfd: wakes the fault handler (memory was freed) */
+	struct sys_lock lock;  /* see above */
+	pid_t owner;	       /* USWAP_DEBUG: the thread holding lock */
+	bool enabled;	       /* the runtime is up and managing memory */
+	uint64_t limit_pages;  /* hard limit on resident managed pages */
+	uint64_t wmark_min;    /* free pages below which faults wait */
+	uint64_t wmark_low;    /* free pages below which the scanner wakes */
+	uint64_t wmark_high;   /* free pages the scanner reclaims up to */
+	double wmark_frac[3];  /* min, low, high as fractions of the limit (--wmark-*) */
+	unsigned batch;	       /* pages per reclaim batch (--batch) */
+	uint64_t nr_writeback; /* pages under writeback (scanner) */
+	uint64_t nr_waiting;   /* faults queued for free memory (handler) */
+	uint64_t pageout_req;  /* pages MADV_PAGEOUT or ctl reclaim queued at the inactive tail */
+	uint32_t scanner_kick; /* a scanner wake-up is pending */
+	int scan_efd;	       /* eventfd: wakes the scanner */
+	int fault_efd;	       /* eventfd: wakes the fault handler (memory was freed) */
 	/* The fork barrier (runtime/fork.c): */
-	uint32_t fork_req;      /* futex word: a fork is being prepared (a generation) */
-	uint32_t fork_parked;   /* futex word: FORK_PARKED_* of the threads that are ready */
-	uint32_t fork_locked;   /* the forking thread holds lock for the handler */
-	pid_t fork_tid;         /* the forking thread */
+	uint32_t fork_req;    /* futex word: a fork is being prepared (a generation) */
+	uint32_t fork_parked; /* futex word: FORK_PARKED_* of the threads that are ready */
+	uint32_t fork_locked; /* the forking thread holds lock for the handler */
+	pid_t fork_tid;	      /* the forking thread */
 };
 
 #define FORK_PARKED_SCANNER 1u

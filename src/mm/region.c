@@ -220,7 +220,8 @@ static uintptr_t iter_from(struct region_iter *it, uintptr_t a, struct region **
 	return 0;
 }
 
-uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end, struct region **r)
+uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end,
+			    struct region **r)
 {
 	*it = (struct region_iter){ .i = search(start), .start = start, .end = end };
 	return iter_from(it, 0, r);
@@ -266,9 +267,12 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 	/* A run of touching regions must cover [start, end); file regions
 	 * must map one file contiguously. */
 	for (j = i, at = region_table[i].end; at < end; at = region_table[j].end)
-		if (++j == region_nr || region_table[j].start != at || region_table[j].kind != region_table[i].kind ||
-		    region_table[j].file != region_table[i].file || region_table[j].shared != region_table[i].shared ||
-		    (region_table[i].file && region_table[j].file_off != region_file_off(&region_table[i], at)))
+		if (++j == region_nr || region_table[j].start != at ||
+		    region_table[j].kind != region_table[i].kind ||
+		    region_table[j].file != region_table[i].file ||
+		    region_table[j].shared != region_table[i].shared ||
+		    (region_table[i].file &&
+		     region_table[j].file_off != region_file_off(&region_table[i], at)))
 			return NULL;
 	lo = region_table[i].start;
 	hi = region_table[j].end;
@@ -298,7 +302,8 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 			uintptr_t e = r->touched_hi < r->end ? r->touched_hi : r->end;
 
 			if (a < e)
-				memcpy(region_pst(&merged, a), region_pst(r, a), ((e - a) >> PAGE_SHIFT) * sizeof(uint64_t));
+				memcpy(region_pst(&merged, a), region_pst(r, a),
+				       ((e - a) >> PAGE_SHIFT) * sizeof(uint64_t));
 			if (a < merged.touched_lo)
 				merged.touched_lo = a;
 			if (e > merged.touched_hi)
@@ -308,7 +313,8 @@ struct region *region_merge(uintptr_t start, uintptr_t end)
 		mapfile_put(r->file);
 	}
 	region_table[i] = merged;
-	memmove(&region_table[i + 1], &region_table[j + 1], (region_nr - j - 1) * sizeof(*region_table));
+	memmove(&region_table[i + 1], &region_table[j + 1],
+		(region_nr - j - 1) * sizeof(*region_table));
 	region_nr -= j - i;
 	return &region_table[i];
 }

@@ -27,18 +27,18 @@ enum region_kind {
 struct mapfile;
 
 struct region {
-	uintptr_t start, end;     /* page aligned, [start, end) */
-	uint64_t *pst;            /* state word of the page at start */
-	struct pst_block *blk;    /* owner of the state array */
-	uintptr_t touched_lo;     /* pages ever filled lie within [touched_lo, touched_hi) */
+	uintptr_t start, end;  /* page aligned, [start, end) */
+	uint64_t *pst;	       /* state word of the page at start */
+	struct pst_block *blk; /* owner of the state array */
+	uintptr_t touched_lo;  /* pages ever filled lie within [touched_lo, touched_hi) */
 	uintptr_t touched_hi;
 	enum region_kind kind;
-	int app_prot;             /* protection the program asked for, -1 if mixed */
-	bool locked;              /* mlock'd: its pages are never evicted */
-	bool shared;              /* REGION_FILE and MAP_SHARED: dirty pages go back to the file */
-	struct mapfile *file;     /* REGION_FILE: the file (a reference) */
-	uint64_t file_off;        /* REGION_FILE: file offset of start */
-	uint32_t origin;          /* what it was made as, for attribution (obs/origin.c) */
+	int app_prot;	      /* protection the program asked for, -1 if mixed */
+	bool locked;	      /* mlock'd: its pages are never evicted */
+	bool shared;	      /* REGION_FILE and MAP_SHARED: dirty pages go back to the file */
+	struct mapfile *file; /* REGION_FILE: the file (a reference) */
+	uint64_t file_off;    /* REGION_FILE: file offset of start */
+	uint32_t origin;      /* what it was made as, for attribution (obs/origin.c) */
 };
 
 /* The file offset of the page at addr of a file region. */
@@ -126,7 +126,8 @@ struct region_iter {
 	uintptr_t start, end, a;
 	struct region_walk walk;
 };
-uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end, struct region **r);
+uintptr_t region_iter_first(struct region_iter *it, uintptr_t start, uintptr_t end,
+			    struct region **r);
 uintptr_t region_iter_next(struct region_iter *it, struct region **r);
 
 /* A new origin for r, as what it was made (path: its file's). */

@@ -284,7 +284,8 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 	/* Inherited now: every slot in use but those just copied. */
 	swap.nr_inherited = 0;
 	for (uint64_t w = 0; w < words; w++) {
-		swap.inherited[w] = swap.bitmap[w] & (swap.parent_fd >= 0 ? ~swap.inherited[w] : ~0ULL);
+		swap.inherited[w] = swap.bitmap[w] &
+				    (swap.parent_fd >= 0 ? ~swap.inherited[w] : ~0ULL);
 		swap.nr_inherited += (uint64_t)__builtin_popcountll(swap.inherited[w]);
 	}
 	if (swap.parent_fd >= 0)

@@ -10,13 +10,13 @@
 
 struct swap {
 	int fd;
-	bool direct;          /* O_DIRECT (off on file systems that refuse it, e.g. tmpfs) */
-	uint64_t file_slots;  /* slots backed by the file's current size */
-	uint64_t max_slots;   /* cap from --swap-size, or the 32-bit slot space */
+	bool direct;	     /* O_DIRECT (off on file systems that refuse it, e.g. tmpfs) */
+	uint64_t file_slots; /* slots backed by the file's current size */
+	uint64_t max_slots;  /* cap from --swap-size, or the 32-bit slot space */
 	uint64_t nr_used;
-	uint64_t cursor;      /* next-fit: pages evicted together get neighbouring slots */
+	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
-	int grow_error;       /* errno of the last failed growth, 0 if none */
+	int grow_error; /* errno of the last failed growth, 0 if none */
 	/* Copy-on-fork, parent side: slots a forked child may still read from
 	 * this file may be freed here but not reused until every such child is
 	 * done with them (it closes its end of a pipe: when it execs, exits,
@@ -26,10 +26,10 @@ struct swap {
 	unsigned nr_frozen;
 	/* Child side: slots still holding what the parent wrote are read from
 	 * the parent's file, everything new goes to our own. */
-	int parent_fd;        /* the parent's file, or -1 */
-	uint64_t *inherited;  /* slots whose copy is in the parent's file */
+	int parent_fd;	     /* the parent's file, or -1 */
+	uint64_t *inherited; /* slots whose copy is in the parent's file */
 	uint64_t nr_inherited;
-	int done_fd;          /* our end of the parent's pipe, or -1 */
+	int done_fd; /* our end of the parent's pipe, or -1 */
 };
 
 extern struct swap swap;

@@ -32,7 +32,8 @@ int track_init(char *err, unsigned long errlen)
 	track_mode = config.track;
 	if (track_mode == TRACK_UFFD && !uffd_caps.move) {
 		/* Before 6.8 there is no UFFDIO_MOVE: fall back to mprotect tracking. */
-		log_line("kernel lacks UFFDIO_MOVE (Linux 6.8+): using mprotect tracking, see README for its limits");
+		log_line(
+			"kernel lacks UFFDIO_MOVE (Linux 6.8+): using mprotect tracking, see README for its limits");
 		track_mode = TRACK_MPROTECT;
 	}
 	/* /proc/self/mem reads pages the program made unreadable (PROT_NONE). */
@@ -181,7 +182,9 @@ int track_arm(uint32_t f)
 		return arm_uffd(f);
 	if (app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
 		return -EINVAL; /* the program chose this page's protection: leave it */
-	if (lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_INACTIVE_FILE].nr + pager.nr_writeback >= max_armed)
+	if (lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_INACTIVE_FILE].nr +
+		    pager.nr_writeback >=
+	    max_armed)
 		return -EAGAIN; /* VMA budget */
 	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
 }

@@ -41,11 +41,14 @@ int uffd_open(char *why, size_t whylen)
 
 	if (fd < 0) {
 		if (errno == EPERM)
-			snprintf(why, whylen,
-				 "userfaultfd unavailable: permission denied (set sysctl "
-				 "vm.unprivileged_userfaultfd=1, or grant access to /dev/userfaultfd, or run as root)");
+			snprintf(
+				why, whylen,
+				"userfaultfd unavailable: permission denied (set sysctl "
+				"vm.unprivileged_userfaultfd=1, or grant access to /dev/userfaultfd, or run as root)");
 		else if (errno == ENOSYS)
-			snprintf(why, whylen, "userfaultfd unavailable: kernel built without CONFIG_USERFAULTFD");
+			snprintf(
+				why, whylen,
+				"userfaultfd unavailable: kernel built without CONFIG_USERFAULTFD");
 		else
 			snprintf(why, whylen, "userfaultfd unavailable: %s", strerror(errno));
 		return -errno;
@@ -157,7 +160,9 @@ bool uffd_page_present(uintptr_t addr)
 
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 {
-	struct uffdio_move m = { .dst = dst, .src = src, .len = len,
+	struct uffdio_move m = { .dst = dst,
+				 .src = src,
+				 .len = len,
 				 .mode = uffd_dontwake ? UFFDIO_MOVE_MODE_DONTWAKE : 0 };
 	int r;
 

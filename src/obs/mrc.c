@@ -26,9 +26,9 @@
  */
 #define CHK_SHIFT 6
 #define NR_CHK (1u << (MRC_AGE_BITS - CHK_SHIFT))
-#define EB_SHIFT 8            /* evictions per bucket of the fill index */
-#define NR_EB (1u << 20)      /* buckets: 2^28 evictions (1 TiB) before it wraps */
-#define MRC_BUCKETS 128       /* distance histogram: 4 buckets per power of two */
+#define EB_SHIFT 8	 /* evictions per bucket of the fill index */
+#define NR_EB (1u << 20) /* buckets: 2^28 evictions (1 TiB) before it wraps */
+#define MRC_BUCKETS 128	 /* distance histogram: 4 buckets per power of two */
 
 static uint64_t evict_clock;
 static uint64_t *evict_chk; /* evict_clock when the age reached i << CHK_SHIFT */
@@ -218,19 +218,21 @@ void mrc_json(struct jbuf *j, uint64_t limit)
 		}
 		rec = hi;
 	}
-	jbuf_printf(j, "{\"limit_bytes\": %llu, \"majfaults\": %llu, \"faults\": %llu, "
-		  "\"cold_majfaults\": %.0f, \"unconstrained_faults\": %.0f, \"tolerance_pct\": %.0f, "
-		  "\"recommended_bytes\": %llu, \"points\": [",
-		  (unsigned long long)(limit << 12), (unsigned long long)stats.pgmajfault,
-		  (unsigned long long)stats.pgfault, cold, unconstrained, tolerance * 100,
-		  (unsigned long long)((limit + (uint64_t)rec) << 12));
+	jbuf_printf(
+		j,
+		"{\"limit_bytes\": %llu, \"majfaults\": %llu, \"faults\": %llu, "
+		"\"cold_majfaults\": %.0f, \"unconstrained_faults\": %.0f, \"tolerance_pct\": %.0f, "
+		"\"recommended_bytes\": %llu, \"points\": [",
+		(unsigned long long)(limit << 12), (unsigned long long)stats.pgmajfault,
+		(unsigned long long)stats.pgfault, cold, unconstrained, tolerance * 100,
+		(unsigned long long)((limit + (uint64_t)rec) << 12));
 	/* Points: the run's limit, then up to where no refault is left. */
 	for (int i = 0; i <= 24; i++) {
 		double delta = top * i / 24;
 
-		jbuf_printf(j, "%s{\"limit_bytes\": %llu, \"majfaults\": %.0f, \"faults\": %.0f}", i ? ", " : "",
-			  (unsigned long long)((limit + (uint64_t)delta) << 12), predict_major(&m, delta),
-			  predict_all(&m, delta));
+		jbuf_printf(j, "%s{\"limit_bytes\": %llu, \"majfaults\": %.0f, \"faults\": %.0f}",
+			    i ? ", " : "", (unsigned long long)((limit + (uint64_t)delta) << 12),
+			    predict_major(&m, delta), predict_all(&m, delta));
 		if (!top)
 			break;
 	}

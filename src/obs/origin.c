@@ -20,8 +20,8 @@
 
 struct origin {
 	char name[120];
-	uint8_t kind;           /* enum region_kind */
-	uint64_t size;          /* bytes mapped under this origin, all time */
+	uint8_t kind;			  /* enum region_kind */
+	uint64_t size;			  /* bytes mapped under this origin, all time */
 	uint64_t resident, resident_peak; /* pages */
 	uint64_t ev[NR_EV];
 };
@@ -55,7 +55,8 @@ uint32_t origin_new(enum origin_kind kind, uintptr_t start, size_t len, const ch
 	if (kind == ORIGIN_FILE) {
 		/* One origin per file: a file mapped many times adds up. */
 		for (o = 1; origins && o < nr_origins; o++)
-			if (origins[o].kind == ORIGIN_FILE && !strncmp(origins[o].name, path, sizeof(name) - 1))
+			if (origins[o].kind == ORIGIN_FILE &&
+			    !strncmp(origins[o].name, path, sizeof(name) - 1))
 				goto found;
 		o = origin_add(ORIGIN_FILE, path);
 	} else if (kind == ORIGIN_HEAP) {
@@ -110,7 +111,9 @@ void origin_json(struct jbuf *j, bool (*mapped)(uint32_t o), uint64_t heap_bytes
 			order[n++] = o;
 	/* Insertion sort by weight, heaviest first: n is small in practice. */
 	for (uint32_t i = 1; i < n; i++)
-		for (uint32_t k = i; k && origin_weight(&origins[order[k]]) > origin_weight(&origins[order[k - 1]]); k--) {
+		for (uint32_t k = i;
+		     k && origin_weight(&origins[order[k]]) > origin_weight(&origins[order[k - 1]]);
+		     k--) {
 			uint32_t t = order[k];
 
 			order[k] = order[k - 1];
@@ -125,14 +128,18 @@ void origin_json(struct jbuf *j, bool (*mapped)(uint32_t o), uint64_t heap_bytes
 			size = heap_bytes;
 		jbuf_printf(j, "%s{\"name\": ", i ? ", " : "");
 		jbuf_str(j, g->name);
-		jbuf_printf(j, ", \"kind\": \"%s\", \"size_bytes\": %llu, \"resident_bytes\": %llu, "
-			  "\"resident_peak_bytes\": %llu, \"faults\": %llu, \"majfaults\": %llu, "
-			  "\"evictions\": %llu, \"refaults\": %llu, \"mapped\": %s}",
-			  kinds[g->kind], (unsigned long long)size, (unsigned long long)(g->resident << 12),
-			  (unsigned long long)(g->resident_peak << 12), (unsigned long long)g->ev[EV_FAULT],
-			  (unsigned long long)g->ev[EV_MAJFAULT], (unsigned long long)g->ev[EV_EVICT],
-			  (unsigned long long)g->ev[EV_REFAULT], mapped(order[i]) ? "true" : "false");
+		jbuf_printf(j,
+			    ", \"kind\": \"%s\", \"size_bytes\": %llu, \"resident_bytes\": %llu, "
+			    "\"resident_peak_bytes\": %llu, \"faults\": %llu, \"majfaults\": %llu, "
+			    "\"evictions\": %llu, \"refaults\": %llu, \"mapped\": %s}",
+			    kinds[g->kind], (unsigned long long)size,
+			    (unsigned long long)(g->resident << 12),
+			    (unsigned long long)(g->resident_peak << 12),
+			    (unsigned long long)g->ev[EV_FAULT],
+			    (unsigned long long)g->ev[EV_MAJFAULT],
+			    (unsigned long long)g->ev[EV_EVICT],
+			    (unsigned long long)g->ev[EV_REFAULT],
+			    mapped(order[i]) ? "true" : "false");
 	}
 	jbuf_printf(j, "]");
 }
-

@@ -43,9 +43,9 @@ struct thread_stall {
 
 static struct {
 	struct sys_lock lock;
-	struct psi_times now;  /* totals up to now.t */
-	uint32_t nr[2];        /* threads throttled, reading */
-	uint32_t nr_threads;   /* the program's threads (monitor samples it) */
+	struct psi_times now; /* totals up to now.t */
+	uint32_t nr[2];	      /* threads throttled, reading */
+	uint32_t nr_threads;  /* the program's threads (monitor samples it) */
 	struct wait waits[MAX_WAITS];
 	uint32_t nr_waits;
 	struct thread_stall threads[MAX_THREADS];
@@ -167,7 +167,8 @@ void psi_throttle_end(int tid, uintptr_t page, bool reading)
 	sys_lock(&psi.lock);
 	psi_advance(now);
 	for (uint32_t i = 0; i < psi.nr_waits; i++)
-		if (psi.waits[i].tid == tid && psi.waits[i].page == page && psi.waits[i].kind == PSI_THROTTLE) {
+		if (psi.waits[i].tid == tid && psi.waits[i].page == page &&
+		    psi.waits[i].kind == PSI_THROTTLE) {
 			wait_end(i, now);
 			break;
 		}
@@ -262,10 +263,12 @@ void psi_json(struct jbuf *j, const struct psi_times *cur)
 		struct psi_pct p;
 
 		psi_pct(cur, i, &p);
-		jbuf_printf(j, "%s\"%s\": {\"some_pct\": %.3f, \"full_pct\": %.3f, \"some_avg10\": %.3f, "
-			  "\"full_avg10\": %.3f, \"some_ns\": %llu, \"full_ns\": %llu}",
-			  i ? ", " : "", psi_names[i], p.some, p.full, p.some10, p.full10,
-			  (unsigned long long)cur->some[i], (unsigned long long)cur->full[i]);
+		jbuf_printf(
+			j,
+			"%s\"%s\": {\"some_pct\": %.3f, \"full_pct\": %.3f, \"some_avg10\": %.3f, "
+			"\"full_avg10\": %.3f, \"some_ns\": %llu, \"full_ns\": %llu}",
+			i ? ", " : "", psi_names[i], p.some, p.full, p.some10, p.full10,
+			(unsigned long long)cur->some[i], (unsigned long long)cur->full[i]);
 	}
 	jbuf_printf(j, "}");
 }
@@ -284,7 +287,8 @@ void psi_threads_json(struct jbuf *j, const struct psi_times *cur)
 	/* Most stalled first. */
 	for (uint32_t i = 1; i < n; i++)
 		for (uint32_t k = i; k && snap[k].throttle_ns + snap[k].swapin_ns >
-					       snap[k - 1].throttle_ns + snap[k - 1].swapin_ns; k--) {
+						  snap[k - 1].throttle_ns + snap[k - 1].swapin_ns;
+		     k--) {
 			struct thread_stall t = snap[k];
 
 			snap[k] = snap[k - 1];
@@ -297,11 +301,13 @@ void psi_threads_json(struct jbuf *j, const struct psi_times *cur)
 		thread_name(t->tid, t->name, sizeof(t->name)); /* renamed since? */
 		jbuf_printf(j, "%s{\"tid\": %d, \"name\": ", i ? ", " : "", t->tid);
 		jbuf_str(j, t->name);
-		jbuf_printf(j, ", \"faults\": %llu, \"majfaults\": %llu, \"throttle_ns\": %llu, \"swapin_ns\": %llu, "
-			  "\"stall_pct\": %.3f}",
-			  (unsigned long long)t->faults, (unsigned long long)t->majfaults,
-			  (unsigned long long)t->throttle_ns, (unsigned long long)t->swapin_ns,
-			  run > 0 ? 100.0 * (double)(t->throttle_ns + t->swapin_ns) / run : 0);
+		jbuf_printf(
+			j,
+			", \"faults\": %llu, \"majfaults\": %llu, \"throttle_ns\": %llu, \"swapin_ns\": %llu, "
+			"\"stall_pct\": %.3f}",
+			(unsigned long long)t->faults, (unsigned long long)t->majfaults,
+			(unsigned long long)t->throttle_ns, (unsigned long long)t->swapin_ns,
+			run > 0 ? 100.0 * (double)(t->throttle_ns + t->swapin_ns) / run : 0);
 	}
 	jbuf_printf(j, "]");
 }

@@ -53,14 +53,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define MAX_SITES 4096     /* then the "other" bucket, site 0 */
-#define SITE_SLOTS 8192    /* hash of stacks, power of two */
-#define SITE_FRAMES 24     /* frames kept per stack */
-#define UNWIND_FRAMES 64   /* frames taken (ours are skipped) */
+#define MAX_SITES 4096	      /* then the "other" bucket, site 0 */
+#define SITE_SLOTS 8192	      /* hash of stacks, power of two */
+#define SITE_FRAMES 24	      /* frames kept per stack */
+#define UNWIND_FRAMES 64      /* frames taken (ours are skipped) */
 #define MAX_RECS (256u << 10) /* live sampled records */
 #define SET_MIN_SLOTS 1024
 #define TOP_SITES 50
-#define EV_SPIN 4000       /* sites_event's tries before dropping an event */
+#define EV_SPIN 4000 /* sites_event's tries before dropping an event */
 
 #define KEY_EMPTY 0
 #define KEY_DELETED 1
@@ -89,20 +89,20 @@ struct sites_live sites_live;
 
 static struct {
 	struct sys_lock lock;
-	bool ready;           /* sites_init ran: on is final */
+	bool ready; /* sites_init ran: on is final */
 	bool on;
-	double mean;          /* N */
+	double mean;		    /* N */
 	uintptr_t self_lo, self_hi; /* our object: its frames are skipped */
 	uintptr_t unw_lo, unw_hi;   /* libunwind's */
 	int (*backtrace)(void **, int);
 	struct site *site;
-	uint32_t *slot;       /* site hash: index + 1, 0 empty */
+	uint32_t *slot; /* site hash: index + 1, 0 empty */
 	uint32_t nr_sites;
 	uint64_t samples, dropped_samples, dropped_events;
 	struct rec *rec;
 	uint32_t root, free_rec, top_rec;
-	uint32_t set_used;    /* set slots live or deleted */
-	uint64_t rng;         /* treap priorities, under the lock */
+	uint32_t set_used; /* set slots live or deleted */
+	uint64_t rng;	   /* treap priorities, under the lock */
 } S;
 
 /* Per thread: the random stream, and the sample being taken. */
@@ -201,7 +201,8 @@ static void filter_add(struct sites_set *s, uintptr_t p)
 	if (s->count[b] == 255)
 		return;
 	if (s->count[b]++ == 0)
-		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] | (1ULL << (b & 63)), __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] | (1ULL << (b & 63)),
+				 __ATOMIC_RELEASE);
 }
 
 static void filter_del(struct sites_set *s, uintptr_t p)
@@ -211,7 +212,8 @@ static void filter_del(struct sites_set *s, uintptr_t p)
 	if (s->count[b] == 255)
 		return; /* saturated: set until the next rebuild */
 	if (--s->count[b] == 0)
-		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] & ~(1ULL << (b & 63)), __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bits[b >> 6], s->bits[b >> 6] & ~(1ULL << (b & 63)),
+				 __ATOMIC_RELEASE);
 }
 
 void sites_init(bool managed)
@@ -239,7 +241,7 @@ static void sites_setup(bool managed)
 	}
 	object_range((const void *)sites_init, &S.self_lo, &S.self_hi);
 	S.nr_sites = 1; /* site 0: "other", when the table is full */
-	S.top_rec = 1;  /* record 0: the treap's nil */
+	S.top_rec = 1;	/* record 0: the treap's nil */
 	S.rng = sys_now_ns() | 1;
 	S.mean = (double)config.sample_bytes;
 	__atomic_store_n(&S.on, true, __ATOMIC_RELEASE);
@@ -514,7 +516,10 @@ static void rec_add(uintptr_t start, size_t len, uint32_t site, double inv_q)
 		S.dropped_samples++;
 		return;
 	}
-	R(r) = (struct rec){ .start = start, .end = start + len, .inv_q = inv_q, .site = site,
+	R(r) = (struct rec){ .start = start,
+			     .end = start + len,
+			     .inv_q = inv_q,
+			     .site = site,
 			     .prio = (uint32_t)xorshift(&S.rng) };
 	t_split(S.root, start, &l, &rest);
 	S.root = t_merge(t_merge(l, r), rest);
@@ -542,7 +547,8 @@ void sites_end(void *p, size_t n)
 	while (skip < t_pend.n && ours((uintptr_t)t_pend.ip[skip]))
 		skip++;
 	sys_lock(&S.lock);
-	site = site_get(t_pend.ip + skip, t_pend.n - skip < SITE_FRAMES ? t_pend.n - skip : SITE_FRAMES);
+	site = site_get(t_pend.ip + skip,
+			t_pend.n - skip < SITE_FRAMES ? t_pend.n - skip : SITE_FRAMES);
 	S.site[site].samples++;
 	S.site[site].alloc_bytes += (double)n * t_pend.inv_q;
 	S.samples++;
@@ -720,11 +726,12 @@ void sites_json(struct jbuf *j)
 	struct symbolizer *y;
 	uint32_t n;
 
-	jbuf_printf(j, "{\"sample_bytes\": %llu, \"samples\": %llu, \"dropped_samples\": %llu, "
-		  "\"dropped_events\": %llu, \"sites\": [",
-		  S.on ? (unsigned long long)config.sample_bytes : 0ULL, (unsigned long long)S.samples,
-		  (unsigned long long)S.dropped_samples,
-		  (unsigned long long)__atomic_load_n(&S.dropped_events, __ATOMIC_RELAXED));
+	jbuf_printf(j,
+		    "{\"sample_bytes\": %llu, \"samples\": %llu, \"dropped_samples\": %llu, "
+		    "\"dropped_events\": %llu, \"sites\": [",
+		    S.on ? (unsigned long long)config.sample_bytes : 0ULL,
+		    (unsigned long long)S.samples, (unsigned long long)S.dropped_samples,
+		    (unsigned long long)__atomic_load_n(&S.dropped_events, __ATOMIC_RELAXED));
 	top = S.on ? sys_alloc_meta(TOP_SITES * sizeof(*top)) : NULL;
 	y = top ? symbolize_new() : NULL;
 	n = y ? top_sites(top) : 0;
@@ -738,10 +745,12 @@ void sites_json(struct jbuf *j)
 		}
 		jbuf_printf(j, "], \"function\": ");
 		symbolize_function_json(j, y, s->ip, s->nframes);
-		jbuf_printf(j, ", \"alloc_bytes\": %llu, \"samples\": %llu, \"faults\": %llu, "
-			  "\"majfaults\": %llu, \"evictions\": %llu, \"refaults\": %llu}",
-			  est(s->alloc_bytes), (unsigned long long)s->samples, est(s->ev[EV_FAULT]),
-			  est(s->ev[EV_MAJFAULT]), est(s->ev[EV_EVICT]), est(s->ev[EV_REFAULT]));
+		jbuf_printf(j,
+			    ", \"alloc_bytes\": %llu, \"samples\": %llu, \"faults\": %llu, "
+			    "\"majfaults\": %llu, \"evictions\": %llu, \"refaults\": %llu}",
+			    est(s->alloc_bytes), (unsigned long long)s->samples,
+			    est(s->ev[EV_FAULT]), est(s->ev[EV_MAJFAULT]), est(s->ev[EV_EVICT]),
+			    est(s->ev[EV_REFAULT]));
 	}
 	jbuf_printf(j, "]}");
 	symbolize_free(y);

@@ -55,15 +55,15 @@ void sites_end(void *p, size_t n);
  * sites lock; a rebuild (growth, tombstone purge) makes seq odd while it
  * runs, and a reader that saw seq change asks again under the lock. */
 struct sites_set {
-	uint64_t mask;        /* slots - 1 */
-	unsigned shift;       /* 64 - log2(slots) */
-	unsigned bshift;      /* 64 - log2(filter bits) */
-	uint64_t *bits;       /* the filter: bit h set if a live key hashes to h */
-	uint8_t *count;       /* live keys per filter bit (255: for good) */
-	uintptr_t key[];      /* 0 empty, 1 deleted, else a start address */
+	uint64_t mask;	 /* slots - 1 */
+	unsigned shift;	 /* 64 - log2(slots) */
+	unsigned bshift; /* 64 - log2(filter bits) */
+	uint64_t *bits;	 /* the filter: bit h set if a live key hashes to h */
+	uint8_t *count;	 /* live keys per filter bit (255: for good) */
+	uintptr_t key[]; /* 0 empty, 1 deleted, else a start address */
 };
 struct sites_live {
-	uint32_t nr;              /* live sampled records (0: free() skips all) */
+	uint32_t nr; /* live sampled records (0: free() skips all) */
 	uint32_t seq;
 	struct sites_set *set;
 } __attribute__((aligned(64)));

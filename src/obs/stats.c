@@ -37,7 +37,7 @@ void stats_counters_json(struct jbuf *j)
 {
 	for (unsigned i = 0; i < NR_STATS; i++)
 		jbuf_printf(j, "%s\"%s\": %llu", i ? ", " : "", names[i],
-			  (unsigned long long)stats_value(i));
+			    (unsigned long long)stats_value(i));
 }
 
 void stats_fork_child(void)

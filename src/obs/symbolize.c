@@ -29,11 +29,11 @@
 struct module {
 	const struct link_map *lm;
 	uintptr_t base;
-	char name[64];        /* basename */
-	bool alloc;           /* the allocator's side: libc, libstdc++, ld.so, us */
+	char name[64]; /* basename */
+	bool alloc;    /* the allocator's side: libc, libstdc++, ld.so, us */
 	void *map;
 	size_t maplen;
-	const ElfW(Sym) *sym;
+	const ElfW(Sym) * sym;
 	size_t nsym;
 	const char *str;
 	size_t strsz;
@@ -46,8 +46,8 @@ struct symbolizer {
 
 static void elf_load(struct module *m, const char *path)
 {
-	const ElfW(Ehdr) *eh;
-	const ElfW(Shdr) *sh, *pick = NULL;
+	const ElfW(Ehdr) * eh;
+	const ElfW(Shdr) * sh, *pick = NULL;
 	struct stat st;
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 
@@ -66,7 +66,8 @@ static void elf_load(struct module *m, const char *path)
 	m->maplen = (size_t)st.st_size;
 	eh = m->map;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_shentsize != sizeof(*sh) || eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(*sh) > m->maplen)
+	    eh->e_shentsize != sizeof(*sh) ||
+	    eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(*sh) > m->maplen)
 		return;
 	sh = (const ElfW(Shdr) *)((const char *)m->map + eh->e_shoff);
 	for (int i = 0; i < eh->e_shnum; i++)
@@ -182,8 +183,9 @@ static void name_json(struct jbuf *j, const char *name, uintptr_t off, const cha
 /* The standard library's templates, compiled into the program. */
 static bool std_template(const char *name)
 {
-	return !strncmp(name, "_ZNSt", 5) || !strncmp(name, "_ZNKSt", 6) || !strncmp(name, "_ZSt", 4) ||
-	       !strncmp(name, "_ZN9__gnu_cxx", 13) || !strncmp(name, "_ZNK9__gnu_cxx", 14);
+	return !strncmp(name, "_ZNSt", 5) || !strncmp(name, "_ZNKSt", 6) ||
+	       !strncmp(name, "_ZSt", 4) || !strncmp(name, "_ZN9__gnu_cxx", 13) ||
+	       !strncmp(name, "_ZNK9__gnu_cxx", 14);
 }
 
 void symbolize_frame_json(struct jbuf *j, struct symbolizer *y, uintptr_t ip)

@@ -123,4 +123,3 @@ int aging_activate(uint32_t f)
 	stats.pgfault++;
 	return 0;
 }
-

@@ -18,9 +18,9 @@
 #include <stdio.h>
 
 static struct sys_lock lock;
-static bool on;             /* the limit is auto */
-static uint64_t given;      /* the fixed limit as given, bytes */
-static uint64_t cap_pages;  /* the frame table allows up to this */
+static bool on;		   /* the limit is auto */
+static uint64_t given;	   /* the fixed limit as given, bytes */
+static uint64_t cap_pages; /* the frame table allows up to this */
 
 static struct {
 	uint64_t last_t, last_some;
@@ -119,11 +119,14 @@ void autolimit_json(struct jbuf *j)
 {
 	if (!on)
 		return;
-	jbuf_printf(j, ", \"auto\": {\"settled_bytes\": %llu, \"final_bytes\": %llu, \"min_bytes\": %llu, "
-		  "\"max_bytes\": %llu, \"target_pct\": %g, \"steps\": %llu}",
-		  (unsigned long long)(settled() << 12), (unsigned long long)(pager.limit_pages << 12),
-		  (unsigned long long)(autolim.min << 12), (unsigned long long)(autolim.max << 12),
-		  config.auto_target, (unsigned long long)autolim.steps);
+	jbuf_printf(
+		j,
+		", \"auto\": {\"settled_bytes\": %llu, \"final_bytes\": %llu, \"min_bytes\": %llu, "
+		"\"max_bytes\": %llu, \"target_pct\": %g, \"steps\": %llu}",
+		(unsigned long long)(settled() << 12),
+		(unsigned long long)(pager.limit_pages << 12),
+		(unsigned long long)(autolim.min << 12), (unsigned long long)(autolim.max << 12),
+		config.auto_target, (unsigned long long)autolim.steps);
 }
 
 void autolimit_summary(char *buf, size_t len)

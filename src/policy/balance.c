@@ -34,9 +34,9 @@
 #define EWMA_SHIFT 4 /* each sample weighs 1/16 */
 
 static uint64_t cost[2];
-static uint64_t read_ns[2], write_ns[2];   /* EWMA, 0 = no sample yet */
-static uint64_t evicted[2], written[2];    /* decayed counts */
-static int swappiness = 60;                /* 0..200, or SWAPPINESS_AUTO */
+static uint64_t read_ns[2], write_ns[2]; /* EWMA, 0 = no sample yet */
+static uint64_t evicted[2], written[2];	 /* decayed counts */
+static int swappiness = 60;		 /* 0..200, or SWAPPINESS_AUTO */
 
 void balance_init(void)
 {
@@ -137,11 +137,11 @@ unsigned balance_anon_share(bool anon_ok, bool file_ok, bool cache_trim)
 	if (!file_ok)
 		return 1024;
 	if (s == 0)
-		return 0;   /* anon only when file is exhausted */
+		return 0; /* anon only when file is exhausted */
 	if (s == 200)
 		return 1024; /* file only when anon is exhausted */
 	if (cache_trim)
-		return 0;   /* plenty of inactive file, none of it refaulting */
+		return 0; /* plenty of inactive file, none of it refaulting */
 	total = cost[0] + cost[1];
 	a = total + cost[0];
 	f = total + cost[1];

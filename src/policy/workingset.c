@@ -83,9 +83,9 @@ void workingset_refault(struct frame *fr, bool file, uint64_t w)
 {
 	uint64_t dist = (nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
 	uint64_t ws = file ? lru.lists[LRU_ACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_ANON].nr +
-				     lru.lists[LRU_INACTIVE_ANON].nr
-			   : lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +
-				     lru.lists[LRU_INACTIVE_FILE].nr;
+				      lru.lists[LRU_INACTIVE_ANON].nr :
+			     lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +
+				      lru.lists[LRU_INACTIVE_FILE].nr;
 
 	stat_kind(workingset_refault, file)++;
 	stat_refault_distance(file, dist);

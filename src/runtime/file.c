@@ -74,7 +74,8 @@ static void kmap_add(uintptr_t start, size_t len, dev_t dev, ino_t ino)
 {
 	if (nr_kmaps == MAX_KMAPS) {
 		log_once("more than %d shared file mappings left to the kernel: later mappings of "
-			 "those files may be managed and not see their stores", MAX_KMAPS);
+			 "those files may be managed and not see their stores",
+			 MAX_KMAPS);
 		return;
 	}
 	kmaps[nr_kmaps++] = (struct kmap){ start, start + len, dev, ino };
@@ -109,11 +110,11 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
 	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
 		return;
 	if (ps_type(w) == PS_RESIDENT)
-		have = !track_read_page(f, buf) &&
-		       (!(lru_frame(f)->flags & F_FILE) || lru_page_hash(buf) != lru_frame(f)->hash);
+		have = !track_read_page(f, buf) && (!(lru_frame(f)->flags & F_FILE) ||
+						    lru_page_hash(buf) != lru_frame(f)->hash);
 	else if (ps_type(w) == PS_SWAPPED)
-		have = sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE, (off_t)swap_offset(ps_slot(w))) ==
-		       (ssize_t)PAGE_SIZE;
+		have = sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE,
+				 (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE;
 	if (have && track_poke(to, buf))
 		log_line("lost a private page of %s handing it to the kernel", r->file->path);
 }
@@ -129,7 +130,9 @@ static void release_region(size_t i)
 {
 	struct region *r = &region_table[i];
 	uintptr_t s = r->start, e = r->end, tmp;
-	int prot = r->app_prot != -1 ? r->app_prot : r->file->writable ? PROT_READ | PROT_WRITE : PROT_READ;
+	int prot = r->app_prot != -1 ? r->app_prot :
+		   r->file->writable ? PROT_READ | PROT_WRITE :
+				       PROT_READ;
 	struct mapfile *mf = r->file;
 	uint64_t off = r->file_off;
 	bool shared = r->shared;
@@ -146,19 +149,23 @@ static void release_region(size_t i)
 
 			r = region_lookup(s);
 			region_span(r, s, e, &lo, &hi);
-			for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi))
+			for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+			     a = region_next(r, &walk, a + PAGE_SIZE, hi))
 				keep_private_page(r, a, tmp + (a - s));
 		}
 	}
 	if (tmp == (uintptr_t)MAP_FAILED) {
-		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path, strerror(errno));
+		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path,
+			 strerror(errno));
 		mapfile_put(mf);
 		return;
 	}
 	page_discard(s, e - s);
 	region_remove(s, e);
-	if (sys_mremap((void *)tmp, e - s, e - s, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s) == MAP_FAILED)
-		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path, strerror(errno));
+	if (sys_mremap((void *)tmp, e - s, e - s, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s) ==
+	    MAP_FAILED)
+		log_line("cannot hand a file mapping of %s back to the kernel: %s", mf->path,
+			 strerror(errno));
 	else if (shared)
 		kmap_add(s, e - s, mf->dev, mf->ino);
 	mapfile_put(mf);
@@ -171,7 +178,8 @@ static void release_file(dev_t dev, ino_t ino)
 	size_t i = 0;
 
 	while (i < region_nr)
-		if (region_table[i].kind == REGION_FILE && region_table[i].file->dev == dev && region_table[i].file->ino == ino)
+		if (region_table[i].kind == REGION_FILE && region_table[i].file->dev == dev &&
+		    region_table[i].file->ino == ino)
 			release_region(i); /* regions[i] is the next one now */
 		else
 			i++;
@@ -186,7 +194,8 @@ static bool file_conflict(const struct stat *st, bool shared)
 	if (kmap_of(st->st_dev, st->st_ino))
 		return true;
 	region_for_each(r)
-		if (r->kind == REGION_FILE && r->file->dev == st->st_dev && r->file->ino == st->st_ino) {
+		if (r->kind == REGION_FILE && r->file->dev == st->st_dev &&
+		    r->file->ino == st->st_ino) {
 			others = true;
 			shared_other |= r->shared;
 		}
@@ -234,9 +243,11 @@ void *file_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 	}
 	if (!manage || !(mf = mapfile_open(fd, &st)))
 		goto kernel;
-	if (sys_mmap(p, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+	if (sys_mmap(p, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+		     0) == MAP_FAILED)
 		goto remap;
-	if (uffd_register((uintptr_t)p, len) || !(r = region_add((uintptr_t)p, (uintptr_t)p + len, REGION_FILE)))
+	if (uffd_register((uintptr_t)p, len) ||
+	    !(r = region_add((uintptr_t)p, (uintptr_t)p + len, REGION_FILE)))
 		goto remap;
 	r->file = mf;
 	r->file_off = (uint64_t)off;
@@ -255,7 +266,8 @@ remap:
 kernel:
 	if (p != MAP_FAILED) {
 		stats.file_maps_kernel++;
-		if ((flags & MAP_TYPE) != MAP_PRIVATE && (manage || fstat(fd, &st) == 0) && S_ISREG(st.st_mode))
+		if ((flags & MAP_TYPE) != MAP_PRIVATE && (manage || fstat(fd, &st) == 0) &&
+		    S_ISREG(st.st_mode))
 			kmap_add((uintptr_t)p, len, st.st_dev, st.st_ino);
 	}
 out:
@@ -297,7 +309,8 @@ static bool is_shared_file(const struct region *r)
 
 /* Call fn on each resident page of the MAP_SHARED file regions within
  * [s, e); stop at the first nonzero return and give it back. */
-static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *, uintptr_t, uint32_t))
+static int each_shared_page(uintptr_t s, uintptr_t e,
+			    int (*fn)(struct region *, uintptr_t, uint32_t))
 {
 	region_for_each_in(r, s, e) {
 		struct region_walk walk = { 0 };
@@ -306,7 +319,8 @@ static int each_shared_page(uintptr_t s, uintptr_t e, int (*fn)(struct region *,
 		if (!is_shared_file(r))
 			continue;
 		region_span(r, s, e, &lo, &hi);
-		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi; a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
+		for (uintptr_t a = region_next(r, &walk, lo, hi); a < hi;
+		     a = region_next(r, &walk, a + PAGE_SIZE, hi)) {
 			uint64_t w = *region_pst(r, a);
 			int rc;
 
@@ -393,7 +407,8 @@ int rt_msync(void *addr, size_t len, int flags)
 	err = file_flush_locked(s, e);
 	if (flags & MS_SYNC)
 		region_for_each_in(rg, s, e)
-			if (nsync < 16 && is_shared_file(rg) && (!nsync || sync[nsync - 1] != rg->file)) {
+			if (nsync < 16 && is_shared_file(rg) &&
+			    (!nsync || sync[nsync - 1] != rg->file)) {
 				sync[nsync++] = rg->file;
 				mapfile_get(rg->file);
 			}
@@ -416,8 +431,9 @@ int rt_msync(void *addr, size_t len, int flags)
 
 void file_advise(uintptr_t s, size_t len, int advice)
 {
-	int fadv = advice == MADV_RANDOM ? POSIX_FADV_RANDOM
-		 : advice == MADV_SEQUENTIAL ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_NORMAL;
+	int fadv = advice == MADV_RANDOM     ? POSIX_FADV_RANDOM :
+		   advice == MADV_SEQUENTIAL ? POSIX_FADV_SEQUENTIAL :
+					       POSIX_FADV_NORMAL;
 
 	if (!file_mapped_any())
 		return;
@@ -471,7 +487,8 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 	if (off < 0) {
 		int fl = fcntl(fd, F_GETFL);
 
-		off = write && fl >= 0 && (fl & O_APPEND) ? (long)st.st_size : (long)lseek(fd, 0, SEEK_CUR);
+		off = write && fl >= 0 && (fl & O_APPEND) ? (long)st.st_size :
+							    (long)lseek(fd, 0, SEEK_CUR);
 		if (off < 0)
 			return false;
 	}
@@ -486,7 +503,9 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 		if (region_table[i].file == mf && region_table[i].shared &&
 		    file_span(&region_table[i], (uint64_t)off, (uint64_t)off + len, &s, &e))
 			file_flush_locked(s, e); /* may drop the lock: regions may move */
-	*io = (struct file_io){ .mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write };
+	*io = (struct file_io){
+		.mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write
+	};
 	if (write) {
 		/* No writeback of these bytes until file_io_end has copied the
 		 * new ones into the pages (an older copy must not land after). */
@@ -515,21 +534,23 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 		uint64_t w = *region_pst(r, a), poff = region_file_off(r, a);
 		uint32_t f = ps_frame(w);
 		struct frame *fr = lru_frame(f);
-		uint64_t b0 = (lo > poff ? lo : poff) - poff, b1 = (hi < poff + PAGE_SIZE ? hi : poff + PAGE_SIZE) - poff;
+		uint64_t b0 = (lo > poff ? lo : poff) - poff,
+			 b1 = (hi < poff + PAGE_SIZE ? hi : poff + PAGE_SIZE) - poff;
 		bool clean;
 
 		if (ps_type(w) == PS_READING && (fr->flags & F_FILE)) {
 			fr->flags |= F_REREAD; /* its read may have seen the old bytes */
 			continue;
 		}
-		if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_FILE) || (fr->flags & F_WRITEBACK) ||
-		    track_read_page(f, page))
+		if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_FILE) ||
+		    (fr->flags & F_WRITEBACK) || track_read_page(f, page))
 			continue;
 		/* A MAP_PRIVATE page the program wrote is its own copy now. */
 		clean = lru_page_hash(page) == fr->hash;
 		if (!r->shared && !clean)
 			continue;
-		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) != (ssize_t)(b1 - b0))
+		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) !=
+		    (ssize_t)(b1 - b0))
 			continue;
 		if (track_write_bytes(f, (size_t)b0, page + b0, (size_t)(b1 - b0)))
 			continue;

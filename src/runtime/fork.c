@@ -74,7 +74,7 @@
 #include <unistd.h>
 
 static struct sys_lock fork_lock; /* one fork at a time */
-static bool engaged;              /* this fork went through fork_prepare's core part */
+static bool engaged;		  /* this fork went through fork_prepare's core part */
 static int done_pipe[2] = { -1, -1 };
 
 void fork_prepare(void)
@@ -115,14 +115,15 @@ static void restore_all(void)
 	struct region *r;
 	uint64_t lost = 0;
 
-	for (uintptr_t a = region_iter_first(&it, 0, UINTPTR_MAX, &r); a; a = region_iter_next(&it, &r)) {
+	for (uintptr_t a = region_iter_first(&it, 0, UINTPTR_MAX, &r); a;
+	     a = region_iter_next(&it, &r)) {
 		uint64_t w = *region_pst(r, a);
 		struct frame *fr = lru_frame(ps_frame(w));
 		const void *src = NULL;
 
 		if (ps_type(w) == PS_SWAPPED) {
 			if (buf && sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE,
-					 (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE)
+					     (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE)
 				src = buf;
 		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
 			if (track_mode == TRACK_MPROTECT) {
@@ -134,7 +135,8 @@ static void restore_all(void)
 			continue;
 		}
 		/* Through /proc/self/mem: the program may have made the page read-only. */
-		if (!src || mem < 0 || sys_pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
+		if (!src || mem < 0 ||
+		    sys_pwrite(mem, src, PAGE_SIZE, (off_t)a) != (ssize_t)PAGE_SIZE)
 			lost++;
 	}
 	/* File pages not in memory: from their files (MAP_PRIVATE only; the
@@ -148,7 +150,9 @@ static void restore_all(void)
 
 			if (ps_type(w) != PS_NONE && ps_type(w) != PS_FILE)
 				continue;
-			n = buf ? sys_pread(rg->file->fd, buf, PAGE_SIZE, (off_t)region_file_off(rg, a)) : -1;
+			n = buf ? sys_pread(rg->file->fd, buf, PAGE_SIZE,
+					    (off_t)region_file_off(rg, a)) :
+				  -1;
 			if (n < 0 || mem < 0) {
 				lost++;
 				continue;
@@ -161,8 +165,9 @@ static void restore_all(void)
 	if (mem >= 0)
 		close(mem);
 	if (lost)
-		log_line("warning: forked child: %llu evicted pages could not be restored and read as zeros",
-			 (unsigned long long)lost);
+		log_line(
+			"warning: forked child: %llu evicted pages could not be restored and read as zeros",
+			(unsigned long long)lost);
 }
 
 /* The child's own runtime. On failure the new userfaultfd is closed again
@@ -175,7 +180,7 @@ static int rebuild(char *err, size_t errlen)
 	if (r)
 		return r;
 	done_pipe[1] = -1; /* swap.c closes it once no slot is the parent's */
-	uffd_close(); /* the parent's */
+	uffd_close();	   /* the parent's */
 	r = uffd_open(err, errlen);
 	if (r)
 		return r;
@@ -185,8 +190,8 @@ static int rebuild(char *err, size_t errlen)
 	region_for_each(rg) {
 		r = uffd_register(rg->start, rg->end - rg->start);
 		if (r) {
-			snprintf(err, errlen, "cannot register %#lx-%#lx: %s", (unsigned long)rg->start,
-				 (unsigned long)rg->end, strerror(-r));
+			snprintf(err, errlen, "cannot register %#lx-%#lx: %s",
+				 (unsigned long)rg->start, (unsigned long)rg->end, strerror(-r));
 			goto fail;
 		}
 	}

@@ -40,7 +40,8 @@ int heap_init(char *err, size_t errlen)
 	heap.end = heap.start + config.heap_reserve;
 	r = mmap_manage(heap.start, config.heap_reserve, REGION_HEAP);
 	if (r)
-		snprintf(err, errlen, "cannot register the heap with userfaultfd: %s", strerror(-r));
+		snprintf(err, errlen, "cannot register the heap with userfaultfd: %s",
+			 strerror(-r));
 	return r;
 }
 
@@ -53,7 +54,6 @@ void heap_fork_child(void)
 {
 	heap.bump.word = 0;
 }
-
 
 void *heap_alloc(size_t size, size_t align)
 {

@@ -56,7 +56,8 @@ int rt_madvise(void *addr, size_t len, int advice)
 	bool managed, hint;
 	int r;
 
-	if (pager.enabled && (advice == MADV_RANDOM || advice == MADV_SEQUENTIAL || advice == MADV_NORMAL))
+	if (pager.enabled &&
+	    (advice == MADV_RANDOM || advice == MADV_SEQUENTIAL || advice == MADV_NORMAL))
 		file_advise(s, PAGE_ALIGN_UP(len), advice);
 	hint = advice == MADV_WILLNEED || advice == MADV_COLD || advice == MADV_PAGEOUT;
 	if (!pager.enabled || (s & (PAGE_SIZE - 1)) ||
@@ -100,4 +101,3 @@ int rt_madvise(void *addr, size_t len, int advice)
 	pager_unlock();
 	return r;
 }
-

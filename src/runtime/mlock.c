@@ -43,7 +43,8 @@ static void unlock_frames(uintptr_t s, uintptr_t e)
 	for (uint32_t f = 0; f < lru.next_fresh; f++) {
 		struct frame *fr = lru_frame(f);
 
-		if ((fr->flags & F_MLOCKED) && fr->addr >= s && fr->addr < e && !region_locked_at(fr->addr)) {
+		if ((fr->flags & F_MLOCKED) && fr->addr >= s && fr->addr < e &&
+		    !region_locked_at(fr->addr)) {
 			fr->flags &= ~F_MLOCKED;
 			lru_add(f, lru_of(fr, true), true);
 		}
@@ -84,7 +85,8 @@ int rt_mlock(const void *addr, size_t len, unsigned flags, bool lock)
 	}
 	return (int)r;
 kernel:
-	return (int)(lock ? syscall(SYS_mlock2, addr, len, flags) : syscall(SYS_munlock, addr, len));
+	return (int)(lock ? syscall(SYS_mlock2, addr, len, flags) :
+			    syscall(SYS_munlock, addr, len));
 }
 
 #ifndef MCL_ONFAULT
@@ -174,4 +176,3 @@ int rt_munlockall(void)
 	}
 	return (int)r;
 }
-

@@ -38,7 +38,6 @@ int mmap_manage(uintptr_t start, size_t len, enum region_kind kind)
 	return r;
 }
 
-
 static bool may_manage(int flags)
 {
 	return !mlock_future() && (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
@@ -194,8 +193,10 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(r, a);
 
-			if (ps_type(w) == PS_RESIDENT && (lru_frame(ps_frame(w))->flags & F_STAGED) &&
-			    !(lru_frame(ps_frame(w))->flags & F_WRITEBACK) && track_disarm(ps_frame(w)) == 0) {
+			if (ps_type(w) == PS_RESIDENT &&
+			    (lru_frame(ps_frame(w))->flags & F_STAGED) &&
+			    !(lru_frame(ps_frame(w))->flags & F_WRITEBACK) &&
+			    track_disarm(ps_frame(w)) == 0) {
 				lru_frame(ps_frame(w))->flags &= ~F_STAGED;
 				lru_move(ps_frame(w), lru_of(lru_frame(ps_frame(w)), true), true);
 			}
@@ -225,8 +226,7 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		if (new_len > old_len && (nr = region_add(o + old_len, o + new_len, like.kind))) {
 			region_like(nr, &like, o + old_len);
 			uffd_register(o, new_len);
-		}
-		else if (new_len < old_len)
+		} else if (new_len < old_len)
 			region_remove(o + new_len, o + old_len);
 	} else {
 		/* Moved: without UFFD_EVENT_REMAP the kernel drops the registration. */

@@ -73,4 +73,3 @@ int rt_mprotect(void *addr, size_t len, int prot)
 	pager_unlock();
 	return 0;
 }
-

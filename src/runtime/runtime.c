@@ -35,8 +35,8 @@ static pid_t owner; /* the process the runtime's threads belong to */
 int runtime_init(char *err, size_t errlen)
 {
 	/* --limit auto: the controller starts from the machine's memory and works down. */
-	uint64_t limit = config.limit_auto ? (uint64_t)sysconf(_SC_PHYS_PAGES) << PAGE_SHIFT
-					   : config.limit_bytes;
+	uint64_t limit = config.limit_auto ? (uint64_t)sysconf(_SC_PHYS_PAGES) << PAGE_SHIFT :
+					     config.limit_bytes;
 	uint64_t cap;
 	int r;
 

@@ -29,8 +29,10 @@ const char *fmt_bytes(double v)
 	}
 	/* 64 MiB, 1.50 GiB, 98.3 MiB: three figures, none for round sizes. */
 	snprintf(b, FMT_BUF_LEN,
-		 !u || v == floor(v) ? "%.0f %s" : fabs(v) < 10 ? "%.2f %s" : "%.1f %s", v,
-		 units[u]);
+		 !u || v == floor(v) ? "%.0f %s" :
+		 fabs(v) < 10	     ? "%.2f %s" :
+				       "%.1f %s",
+		 v, units[u]);
 	return b;
 }
 
@@ -92,7 +94,7 @@ const char *fmt_cut(const char *s, size_t width)
 	if (n <= width || width < 8 || width > 60)
 		return s;
 	s += n - (width - 3);
-	while ((*s & 0xc0) == 0x80)	/* not in the middle of a UTF-8 sequence */
+	while ((*s & 0xc0) == 0x80) /* not in the middle of a UTF-8 sequence */
 		s++;
 	snprintf(b, FMT_BUF_LEN, "...%s", s);
 	return b;
@@ -102,11 +104,20 @@ void fmt_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }

@@ -60,8 +60,8 @@ static void more_rows(FILE *f, size_t n, const char *what)
 
 static void regions_html(FILE *f, struct json_object *st)
 {
-	static const char *const cols[] = { "<region", "<kind", "size", "resident", "res peak",
-					    "faults", "major", "evictions", "refaults", "<mapped" };
+	static const char *const cols[] = { "<region", "<kind", "size",	     "resident", "res peak",
+					    "faults",  "major", "evictions", "refaults", "<mapped" };
 	struct json_object *regs = input_get(st, "regions");
 	size_t n = input_len(regs);
 
@@ -105,8 +105,8 @@ static void frames_html(FILE *f, struct json_object *frames)
 		struct json_object *fr = json_object_array_get_idx(frames, k);
 
 		fputs("<li>", f);
-		fmt_esc(f, json_object_is_type(fr, json_type_string) ? json_object_get_string(fr)
-								      : "?");
+		fmt_esc(f, json_object_is_type(fr, json_type_string) ? json_object_get_string(fr) :
+								       "?");
 		fputs("</li>", f);
 	}
 	fputs("</ol></details>", f);
@@ -114,8 +114,13 @@ static void frames_html(FILE *f, struct json_object *frames)
 
 static void sites_html(FILE *f, struct json_object *st)
 {
-	static const char *const cols[] = { "<allocating function", "allocated", "samples",
-					    "faults", "major", "evictions", "refaults" };
+	static const char *const cols[] = { "<allocating function",
+					    "allocated",
+					    "samples",
+					    "faults",
+					    "major",
+					    "evictions",
+					    "refaults" };
 	struct json_object *sites = input_get(st, "sites.sites");
 	size_t n = input_len(sites);
 
@@ -124,13 +129,15 @@ static void sites_html(FILE *f, struct json_object *st)
 		fputs("<p class=\"empty\">no allocation sites in this stats file</p>\n", f);
 		return;
 	}
-	fprintf(f, "<p class=\"note\">Call stacks sampled every %s allocated on average "
+	fprintf(f,
+		"<p class=\"note\">Call stacks sampled every %s allocated on average "
 		"(%s samples); counts are scaled to estimates for the whole site.</p>\n",
 		fmt_bytes(input_num(st, "sites.sample_bytes")),
 		fmt_count(input_num(st, "sites.samples")));
 	if (!n) {
 		fputs("<p class=\"empty\">no sites sampled (--sample-bytes 0, or too little "
-		      "allocated)</p>\n", f);
+		      "allocated)</p>\n",
+		      f);
 		return;
 	}
 	fputs("<table id=\"sites-table\">\n", f);
@@ -167,8 +174,8 @@ static int by_stall(const void *a, const void *b)
 
 static void threads_html(FILE *f, struct json_object *st)
 {
-	static const char *const cols[] = { "tid", "<name", "faults", "major", "throttled",
-					    "swap-in wait", "stall" };
+	static const char *const cols[] = { "tid",	 "<name",	 "faults", "major",
+					    "throttled", "swap-in wait", "stall" };
 	struct json_object *arr = input_get(st, "threads"), **t;
 	size_t n = input_len(arr);
 
@@ -202,8 +209,8 @@ static void threads_html(FILE *f, struct json_object *st)
 
 static void psi_html(FILE *f, struct json_object *st)
 {
-	static const char *const cols[] = { "<resource", "some", "full", "some avg10", "full avg10",
-					    "some time", "full time" };
+	static const char *const cols[] = { "<resource",  "some",      "full",	   "some avg10",
+					    "full avg10", "some time", "full time" };
 	static const char *const res[][2] = {
 		{ "memory", "memory (either)" },
 		{ "throttle", "waiting for a free frame" },
@@ -235,7 +242,8 @@ static void psi_html(FILE *f, struct json_object *st)
 	fputs("</tbody></table>\n<p class=\"note\"><b>some</b>: at least one thread stalled; "
 	      "<b>full</b>: all the program's threads stalled (a lower bound: threads asleep for "
 	      "other reasons count as not stalled). Percent of the whole run; avg10: of the last "
-	      "10 s.</p>\n", f);
+	      "10 s.</p>\n",
+	      f);
 }
 
 static void counters_html(FILE *f, struct json_object *st)
@@ -272,9 +280,11 @@ static void counters_html(FILE *f, struct json_object *st)
 	};
 
 	fputs("<h2 id=\"counters\">Counters</h2>\n"
-	      "<table id=\"counters-table\" class=\"narrow\">\n", f);
+	      "<table id=\"counters-table\" class=\"narrow\">\n",
+	      f);
 	fputs("<thead><tr><th>counter</th><th>meaning</th><th class=\"num\">value</th></tr></thead>"
-	      "<tbody>\n", f);
+	      "<tbody>\n",
+	      f);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *k = keys[i][0];
 		double v = input_num(st, k);
@@ -285,8 +295,9 @@ static void counters_html(FILE *f, struct json_object *st)
 		fputs("<tr>", f);
 		fprintf(f, "<td class=\"name\"><code>%s</code></td>", k);
 		tdtext(f, keys[i][1], "kind");
-		td(f, kl > 6 && !strcmp(k + kl - 6, "_bytes") ? fmt_bytes(v)
-		      : kl > 3 && !strcmp(k + kl - 3, "_ns") ? fmt_ns(v) : fmt_count(v));
+		td(f, kl > 6 && !strcmp(k + kl - 6, "_bytes") ? fmt_bytes(v) :
+		      kl > 3 && !strcmp(k + kl - 3, "_ns")    ? fmt_ns(v) :
+								fmt_count(v));
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody></table>\n", f);
@@ -409,7 +420,7 @@ static void meta_html(FILE *f, struct json_object *st, const struct summary *s,
 }
 
 void html_write(const char *out, struct json_object *st, const struct summary *s,
-		       const char *stats_path, const struct trace *tr)
+		const char *stats_path, const struct trace *tr)
 {
 	FILE *f = fopen(out, "w");
 
@@ -417,7 +428,8 @@ void html_write(const char *out, struct json_object *st, const struct summary *s
 		rdie("cannot write %s: %s", out, strerror(errno));
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<title>uswap report: ", f);
+	      "<title>uswap report: ",
+	      f);
 	fmt_esc(f, s->command ? s->command : stats_path);
 	fprintf(f, "</title>\n<style>%s</style>\n</head><body><main>\n<h1>uswap report</h1>\n",
 		css);
@@ -431,7 +443,8 @@ void html_write(const char *out, struct json_object *st, const struct summary *s
 	psi_html(f, st);
 	counters_html(f, st);
 	fputs("<footer>generated by uswap " USWAP_VERSION " report</footer>\n"
-	      "</main></body></html>\n", f);
+	      "</main></body></html>\n",
+	      f);
 	if (ferror(f) | fclose(f))
 		rdie("cannot write %s: %s", out, strerror(errno));
 }

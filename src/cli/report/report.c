@@ -54,7 +54,8 @@ static void report_usage(FILE *f)
 	      "RUN is a directory written by uswap --run (stats.json and trace.csv or\n"
 	      "trace.jsonl), or a stats file (--stats); --trace names its trace. Writes an\n"
 	      "HTML page (default RUN/report.html, or the stats file's name with .html)\n"
-	      "and prints a summary.\n", f);
+	      "and prints a summary.\n",
+	      f);
 }
 
 static bool exists(const char *path)
@@ -128,7 +129,8 @@ int report_main(int argc, char **argv)
 			trace = v;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			rdie("unknown option '%s' "
-			     "(usage: uswap report RUN [-o OUT.html] [--trace FILE])", argv[i]);
+			     "(usage: uswap report RUN [-o OUT.html] [--trace FILE])",
+			     argv[i]);
 		} else if (run) {
 			rdie("one run at a time "
 			     "(usage: uswap report RUN [-o OUT.html] [--trace FILE])");

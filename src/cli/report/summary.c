@@ -116,7 +116,7 @@ static void text_sites(struct json_object *st)
 }
 
 void summary_print(const struct summary *s, struct json_object *st, const struct trace *tr,
-			 const char *out)
+		   const char *out)
 {
 	printf("uswap report: %s\n", s->command ? s->command : "(command not recorded)");
 	printf("  %-18s %s (%s)\n", "limit", fmt_bytes(s->limit), summary_limit_note(s));

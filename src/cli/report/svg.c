@@ -24,13 +24,13 @@ enum unit { U_COUNT, U_BYTES, U_PCT, U_SEC };
 
 struct series {
 	const char *name, *color;
-	double *x, *y;		/* owned: freed with the chart */
+	double *x, *y; /* owned: freed with the chart */
 	size_t n;
 	bool dashed;
-	bool step;		/* holds its value until the next sample (the limit) */
+	bool step; /* holds its value until the next sample (the limit) */
 };
 
-struct mark {			/* a vertical line across the plot */
+struct mark { /* a vertical line across the plot */
 	double x;
 	const char *label, *color;
 };
@@ -43,7 +43,7 @@ struct chart {
 	int ns;
 	struct mark m[2];
 	int nm;
-	const char *empty;	/* why there is nothing to draw */
+	const char *empty; /* why there is nothing to draw */
 };
 
 struct axis {
@@ -118,7 +118,7 @@ static double ay_px(const struct axis *a, double v)
 
 static void tick_label(FILE *f, const struct axis *a, double v)
 {
-	if (fabs(v) < a->step / 2)	/* "0", not "0k" or "-0.0" */
+	if (fabs(v) < a->step / 2) /* "0", not "0k" or "-0.0" */
 		fprintf(f, "0%s", a->suffix[0] == ' ' || a->suffix[0] == '%' ? a->suffix : "");
 	else
 		fprintf(f, "%.*f%s", a->decimals, v / a->div, a->suffix);
@@ -142,8 +142,8 @@ static void axes_svg(FILE *f, const struct chart *c, const struct axis *ax, cons
 	     v += ax->step) {
 		double x = ax_px(ax, v);
 
-		fprintf(f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>",
-			x, x, MT, H - MB);
+		fprintf(f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>", x,
+			x, MT, H - MB);
 		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x,
 			H - MB + 16);
 		tick_label(f, ax, v);
@@ -156,8 +156,10 @@ static void axes_svg(FILE *f, const struct chart *c, const struct axis *ax, cons
 	fprintf(f, "<text class=\"label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
 		(ML + W - MR) / 2, H - 10);
 	fmt_esc(f, c->xlabel);
-	fprintf(f, "</text>\n<text class=\"label\" transform=\"translate(16 %d) rotate(-90)\" "
-		"text-anchor=\"middle\">", (MT + H - MB) / 2);
+	fprintf(f,
+		"</text>\n<text class=\"label\" transform=\"translate(16 %d) rotate(-90)\" "
+		"text-anchor=\"middle\">",
+		(MT + H - MB) / 2);
 	fmt_esc(f, c->ylabel);
 	fputs("</text>\n", f);
 }
@@ -240,9 +242,10 @@ static void legend_svg(FILE *f, const struct chart *c)
 	for (int i = 0; i < c->ns; i++) {
 		const struct series *s = &c->s[i];
 
-		fprintf(f, "<g class=\"legend\"><line x1=\"%.0f\" x2=\"%.0f\" y1=\"18\" y2=\"18\" "
-			"stroke=\"%s\" stroke-width=\"3\"%s/><text x=\"%.0f\" y=\"22\">", x, x + 20,
-			s->color, s->dashed ? " stroke-dasharray=\"6 4\"" : "", x + 26);
+		fprintf(f,
+			"<g class=\"legend\"><line x1=\"%.0f\" x2=\"%.0f\" y1=\"18\" y2=\"18\" "
+			"stroke=\"%s\" stroke-width=\"3\"%s/><text x=\"%.0f\" y=\"22\">",
+			x, x + 20, s->color, s->dashed ? " stroke-dasharray=\"6 4\"" : "", x + 26);
 		fmt_esc(f, s->name);
 		fputs("</text></g>\n", f);
 		x += 44 + 6.6 * (double)strlen(s->name);
@@ -256,11 +259,14 @@ static void marks_svg(FILE *f, const struct chart *c, const struct axis *ax)
 		double x = ax_px(ax, m->x);
 		bool right = x > W - MR - 200;
 
-		fprintf(f, "<line class=\"mark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
-			"stroke=\"%s\"/>", x, x, MT, H - MB, m->color);
-		fprintf(f, "<text class=\"marklabel\" x=\"%.1f\" y=\"%d\" style=\"fill:%s\" "
-			"text-anchor=\"%s\">", right ? x - 5 : x + 5, MT + 14 + 15 * i, m->color,
-			right ? "end" : "start");
+		fprintf(f,
+			"<line class=\"mark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
+			"stroke=\"%s\"/>",
+			x, x, MT, H - MB, m->color);
+		fprintf(f,
+			"<text class=\"marklabel\" x=\"%.1f\" y=\"%d\" style=\"fill:%s\" "
+			"text-anchor=\"%s\">",
+			right ? x - 5 : x + 5, MT + 14 + 15 * i, m->color, right ? "end" : "start");
 		fmt_esc(f, m->label);
 		fputs("</text>\n", f);
 	}
@@ -310,8 +316,10 @@ static void chart_html(FILE *f, struct chart *c)
 	} else {
 		axis_fit(&ax, c->x_from_zero ? fmin(0, x0) : x0, x1, c->xunit, 8, true);
 		axis_fit(&ay, 0, y1 * 1.04, c->yunit, 5, false);
-		fprintf(f, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
-			"role=\"img\" aria-label=\"", W, H, W, H);
+		fprintf(f,
+			"<svg class=\"plot\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
+			"role=\"img\" aria-label=\"",
+			W, H, W, H);
 		fmt_esc(f, c->title);
 		fputs("\">\n", f);
 		axes_svg(f, c, &ax, &ay);
@@ -380,7 +388,7 @@ static struct series *rate(struct chart *c, const struct trace *tr, enum trace_c
 
 		if (a != b)
 			d += tr->v[b][i] - tr->v[b][i - 1];
-		if (!(dt > 0) || !(d >= 0))	/* also drops NAN */
+		if (!(dt > 0) || !(d >= 0)) /* also drops NAN */
 			continue;
 		s->x[s->n] = tr->v[C_T][i];
 		s->y[s->n++] = d / dt * scale;

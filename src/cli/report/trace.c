@@ -16,10 +16,9 @@
 #define rdie(...) cli_die("report: ", __VA_ARGS__)
 #define rwarn(...) cli_msg("report: warning: ", __VA_ARGS__)
 
-static const char *const col_names[TRACE_NCOL] = {
-	USWAP_TRACE_TIME,
+static const char *const col_names[TRACE_NCOL] = { USWAP_TRACE_TIME,
 #define TRACE_NAME_(id, name, desc) #name,
-	USWAP_TRACE_COLUMNS(TRACE_NAME_)
+						   USWAP_TRACE_COLUMNS(TRACE_NAME_)
 #undef TRACE_NAME_
 };
 
@@ -152,8 +151,8 @@ void trace_load(struct trace *tr, const char *path)
 				continue;
 			}
 		}
-		ok = json ? jsonl_row(tr, line, why, sizeof(why))
-			  : csv_row(tr, line, map, nf, why, sizeof(why));
+		ok = json ? jsonl_row(tr, line, why, sizeof(why)) :
+			    csv_row(tr, line, map, nf, why, sizeof(why));
 		if (ok)
 			continue;
 		if (last_partial) {

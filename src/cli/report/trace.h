@@ -16,14 +16,14 @@ enum trace_col {
 #define TRACE_COL_(id, name, desc) C_##id,
 	USWAP_TRACE_COLUMNS(TRACE_COL_)
 #undef TRACE_COL_
-	TRACE_NCOL
+		TRACE_NCOL
 };
 
 struct trace {
-	const char *path;	/* NULL: no trace recorded */
+	const char *path; /* NULL: no trace recorded */
 	size_t n, cap;
 	double *v[TRACE_NCOL];
-	bool have[TRACE_NCOL];	/* the column exists (unknown ones are skipped) */
+	bool have[TRACE_NCOL]; /* the column exists (unknown ones are skipped) */
 };
 
 /* Reads path into tr (zeroed); exits with the file and line of a bad line. */
