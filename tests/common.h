@@ -2,7 +2,9 @@
 /*
  * common.h - what every uswap test program shares: the exit codes of the
  * automake/meson convention (as in liburing's test/: 0 pass, 1 fail,
- * 77 skip) and the fail/skip/check macros.
+ * 77 skip), the fail/skip/check/log macros, and the reproducible random
+ * numbers (t_mix64, struct t_rng) every generated pattern is made from.
+ * Page patterns, mincore() and make_cold are in pages.h.
  */
 #ifndef USWAP_TEST_COMMON_H
 #define USWAP_TEST_COMMON_H
@@ -29,6 +31,13 @@
 		fprintf(stderr, __VA_ARGS__);                                  \
 		fputc('\n', stderr);                                           \
 		exit(T_EXIT_SKIP);                                             \
+	} while (0)
+
+/* One line on stderr (no prefix). */
+#define t_log(...)                                                             \
+	do {                                                                   \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
 	} while (0)
 
 /* Fail unless @cond holds; the message says what was expected. */
