@@ -215,6 +215,16 @@ static inline void t_churn_start(struct t_churn *c, void *mem, size_t len)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Map an anonymous churn area of @pct percent of @limit and use it. */
+static inline void t_churn_map(struct t_churn *c, uint64_t limit, unsigned pct)
+{
+	size_t len = t_churn_len(limit, pct);
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	t_check(mem != MAP_FAILED, "mmap churn: %s", strerror(errno));
+	t_churn_start(c, mem, len);
+}
+
 /*
  * One pass over the churn area: each page's first word must hold what the
  * previous pass wrote, and gets this pass's value. With @hook, it is called

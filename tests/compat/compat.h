@@ -8,13 +8,12 @@
  * meson runs each one natively (with --native) and under the uswap CLI;
  * both runs must pass. Exit codes: 0 pass, 1 fail, 77 skip.
  *
- * "Cold" memory: make_cold() sweeps a churn area of 1.25x the limit (the
- * same reasoning as tests/preload/syscalls_cold.c: a working set slightly
- * over the limit makes the idle buffer the coldest page under any LRU)
- * until mincore(2) reports at least half of the buffer non-resident, and
- * fails otherwise - unless --native, where nothing is ever evicted. So a
- * test never trusts the pressure: it sees the buffer go out before the
- * operation under test.
+ * "Cold" memory: c_make_cold() is t_make_cold() of ../pages.h: it sweeps a
+ * churn area of 1.25x the limit (a working set slightly over the limit
+ * makes the idle buffer the coldest page under any LRU) until mincore(2)
+ * reports at least half of the buffer non-resident, and fails otherwise -
+ * unless --native, where nothing is ever evicted. So a test never trusts
+ * the pressure: it sees the buffer go out before the operation under test.
  *
  * Cases: each program has a table of named cases; `--case a,b` runs a
  * subset (default: all), `--list` prints the names.
@@ -37,62 +36,21 @@
 
 static int c_native;		/* --native: nothing is evicted, don't require it */
 static uint64_t c_limit;	/* the limit the program runs under */
-static char *c_churn;		/* churn area: 1.25x the limit, mmap'd */
-static size_t c_churn_len;
-static unsigned long c_churn_gen;
-static atomic_ulong c_churn_bad;
-static unsigned long c_nr_sweeps, c_nr_cold_checks;
-static pthread_mutex_t c_churn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct t_churn c_churn = T_CHURN_INIT; /* churn area: 1.25x the limit, mmap'd */
+static unsigned long c_nr_cold_checks;
 static const char *c_prog = "compat";
 static const char *c_current = "(setup)"; /* the case running, for the alarm */
 static char c_tmpdir[1024];
-
-/*
- * One pass over the churn area: each page's first word must hold what the
- * previous pass wrote (the churn pages are evicted and refaulted all the
- * time, so they are checked too) and gets this pass's value.
- */
-static inline void c_churn_sweep(void)
-{
-	unsigned long g;
-
-	pthread_mutex_lock(&c_churn_lock);
-	g = ++c_churn_gen;
-	for (size_t off = 0; off < c_churn_len; off += T_PAGE_SIZE) {
-		volatile unsigned long *w = (volatile unsigned long *)(c_churn + off);
-		unsigned long want = g == 1 ? 0 : (g - 1) ^ off;
-
-		if (*w != want && atomic_fetch_add(&c_churn_bad, 1) < 5)
-			t_log("churn page +%zu: %#lx, expected %#lx (pass %lu)",
-			      off, *w, want, g);
-		*w = g ^ off;
-	}
-	c_nr_sweeps++;
-	pthread_mutex_unlock(&c_churn_lock);
-}
 
 /* Sweep until at least half of [p, p+len) is non-resident; fail if it never
  * is (under uswap). @required=0 only reports. Returns the cold page count. */
 static inline long c_make_cold_max(const char *what, const void *p, size_t len,
 				   int required, int max_sweeps)
 {
-	size_t nr = t_nr_pages(p, len);
-	long cold = 0;
-	int sweeps;
+	long cold = t_make_cold(&c_churn, what, p, len, required, max_sweeps, c_native);
 
-	for (sweeps = 1; sweeps <= max_sweeps; sweeps++) {
-		c_churn_sweep();
-		cold = t_nr_nonresident(p, len);
-		t_check(cold >= 0, "mincore(%s): %s", what, strerror(errno));
-		if (c_native || (size_t)cold * 2 >= nr)
-			break;
-	}
 	c_nr_cold_checks++;
-	if (!c_native && required && (size_t)cold * 2 < nr)
-		t_fail("%s did not go cold: only %ld of %zu pages non-resident "
-		       "after %d sweeps of %zu MiB", what, cold, nr, max_sweeps,
-		       c_churn_len / T_MIB);
-	t_log("    %-34s %5ld/%-5zu pages cold", what, cold, nr);
+	t_log("    %-34s %5ld/%-5zu pages cold", what, cold, t_nr_pages(p, len));
 	return cold;
 }
 
@@ -104,18 +62,6 @@ static inline long c_make_cold_n(const char *what, const void *p, size_t len, in
 static inline void c_make_cold(const char *what, const void *p, size_t len)
 {
 	c_make_cold_n(what, p, len, 1);
-}
-
-static inline void c_check_pattern(const char *what, const void *buf, size_t len,
-			    uint64_t seed, size_t stream_off)
-{
-	long bad = t_pattern_check(buf, len, seed, stream_off);
-
-	if (bad >= 0)
-		t_fail("%s: byte %ld of %zu wrong (0x%02x, expected 0x%02x)%s",
-		       what, bad, len, ((const uint8_t *)buf)[bad],
-		       t_pattern_byte(seed, stream_off + (size_t)bad),
-		       ((const uint8_t *)buf)[bad] == 0 ? " - zero, page lost?" : "");
 }
 
 /* Bytes of [p, p+len) that are not zero: -1 if all are, else the offset. */
@@ -188,32 +134,6 @@ static inline int c_open_tmpfile(void)
 	return fd;
 }
 
-static inline void c_write_full(int fd, const void *buf, size_t len, const char *what)
-{
-	for (size_t put = 0; put < len;) {
-		ssize_t n = write(fd, (const char *)buf + put, len - put);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		t_check(n > 0, "%s: write returned %zd after %zu of %zu bytes: %s",
-			what, n, put, len, n < 0 ? strerror(errno) : "?");
-		put += (size_t)n;
-	}
-}
-
-static inline void c_read_full(int fd, void *buf, size_t len, const char *what)
-{
-	for (size_t got = 0; got < len;) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		t_check(n > 0, "%s: read returned %zd after %zu of %zu bytes: %s",
-			what, n, got, len, n < 0 ? strerror(errno) : "EOF");
-		got += (size_t)n;
-	}
-}
-
 struct c_case {
 	const char *name;
 	void (*fn)(void);
@@ -262,7 +182,7 @@ static inline int c_main(int argc, char **argv, const char *prog,
 {
 	const char *limit_arg = NULL, *list = NULL, *t;
 	double t0 = t_now();
-	size_t nr_run = 0;
+	size_t nr_run = 0, churn_len;
 
 	c_prog = prog;
 	for (int i = 1; i < argc; i++) {
@@ -299,11 +219,10 @@ static inline int c_main(int argc, char **argv, const char *prog,
 	signal(SIGALRM, c_on_alarm);
 	alarm(timeout_s);
 
-	c_churn_len = (c_limit * churn_factor_pct / 100 + T_PAGE_SIZE - 1) &
-		      ~(T_PAGE_SIZE - 1);
-	c_churn = c_map(c_churn_len);
+	churn_len = t_churn_len(c_limit, churn_factor_pct);
+	t_churn_start(&c_churn, c_map(churn_len), churn_len);
 	t_log("%s: limit %llu MiB, churn %zu MiB%s", prog,
-	      (unsigned long long)(c_limit / T_MIB), c_churn_len / T_MIB,
+	      (unsigned long long)(c_limit / T_MIB), c_churn.len / T_MIB,
 	      c_native ? " (native: coldness not required)" : "");
 
 	for (size_t k = 0; k < nr_cases; k++) {
@@ -318,11 +237,9 @@ static inline int c_main(int argc, char **argv, const char *prog,
 		nr_run++;
 	}
 	c_current = "(final churn check)";
-	c_churn_sweep();
-	t_check(atomic_load(&c_churn_bad) == 0,
-		"%lu churn pages lost their contents", atomic_load(&c_churn_bad));
+	t_churn_check(&c_churn);
 	t_log("%s: %zu cases passed; %lu cold checks, %lu sweeps, %.1fs", prog,
-	      nr_run, c_nr_cold_checks, c_nr_sweeps, t_now() - t0);
+	      nr_run, c_nr_cold_checks, c_churn.nr_sweeps, t_now() - t0);
 	return T_EXIT_PASS;
 }
 

@@ -144,7 +144,7 @@ static void check_segs(const char *what, char **seg, uint64_t seed)
 		size_t off, len;
 
 		seg_bounds(i, &off, &len);
-		c_check_pattern(what, seg[i], len, seed, off);
+		t_check_pattern(what, seg[i], len, seed, off);
 	}
 }
 
@@ -234,7 +234,7 @@ static void case_sendfile_splice(void)
 
 	t_check(buf && o, "malloc");
 	t_pattern_fill(buf, BUF, 0x3201, 0);
-	c_write_full(src, buf, BUF, "source file");
+	t_write_full(src, buf, BUF, "source file");
 	free(buf);
 	t_sys(pipe2(p, O_CLOEXEC));
 
@@ -250,12 +250,12 @@ static void case_sendfile_splice(void)
 		while (total < BUF - 4096) {
 			n = sendfile(p[1], src, &o->off, BUF - 4096 - total < 65536 ? BUF - 4096 - total : 65536);
 			t_check(n > 0, "sendfile with a cold offset: %zd (%s)", n, strerror(errno));
-			c_read_full(p[0], got + total, (size_t)n, "pipe after sendfile");
+			t_read_full(p[0], got + total, (size_t)n, "pipe after sendfile");
 			total += (size_t)n;
 		}
 		t_check(o->off == (off_t)BUF, "sendfile left the offset at %lld, want %lu",
 			(long long)o->off, BUF);
-		c_check_pattern("sendfile data", got, BUF - 4096, 0x3201, 4096);
+		t_check_pattern("sendfile data", got, BUF - 4096, 0x3201, 4096);
 		free(got);
 	}
 
@@ -280,7 +280,7 @@ static void case_sendfile_splice(void)
 	back = c_cold_junk("buffer for the spliced copy", BUF, 1);
 	n = pread(dst, back, BUF, 100);
 	t_check(n == (ssize_t)BUF, "pread spliced copy: %zd", n);
-	c_check_pattern("file written by splice", back, BUF, 0x3201, 0);
+	t_check_pattern("file written by splice", back, BUF, 0x3201, 0);
 	free(back);
 
 	/* vmsplice of a cold buffer (with a cold iovec). */
@@ -297,7 +297,7 @@ static void case_sendfile_splice(void)
 		total += (size_t)n;
 	}
 	reader_join(&r, "vmsplice of a cold buffer");
-	c_check_pattern("vmsplice source afterwards", buf, BUF, 0x3202, 0);
+	t_check_pattern("vmsplice source afterwards", buf, BUF, 0x3202, 0);
 	free(buf);
 	free(iov);
 	free(o);
@@ -518,7 +518,7 @@ static void case_stdio(void)
 	rewind(f);
 	dst = c_cold_junk("read-back destination", BUF, 5);
 	t_check(fread(dst, 1, BUF, f) == BUF, "fread back");
-	c_check_pattern("unbuffered fwrite output", dst, BUF, 0x3301, 0);
+	t_check_pattern("unbuffered fwrite output", dst, BUF, 0x3301, 0);
 	fclose(f);
 	free(dst);
 	free(src);
@@ -531,14 +531,14 @@ static void case_stdio(void)
 	dst = malloc(BUF);
 	t_check(dst, "malloc");
 	t_check(fread(dst, 1, BUF, f) == BUF, "fread from fmemopen");
-	c_check_pattern("fmemopen read", dst, BUF, 0x3302, 0);
+	t_check_pattern("fmemopen read", dst, BUF, 0x3302, 0);
 	rewind(f);
 	t_pattern_fill(dst, BUF, 0x3303, 0);
 	c_make_cold("fmemopen buffer before fwrite", mem, BUF);
 	t_check(fwrite(dst, 1, BUF, f) == BUF, "fwrite to fmemopen");
 	fclose(f);
 	c_make_cold("fmemopen buffer after fwrite", mem, BUF);
-	c_check_pattern("fmemopen written", mem, BUF, 0x3303, 0);
+	t_check_pattern("fmemopen written", mem, BUF, 0x3303, 0);
 	free(mem);
 	free(dst);
 
@@ -608,7 +608,7 @@ static void case_io_uring(void)
 		r = uring_one(&ring, "READ");
 		t_check(r == (int)BUF, "io_uring READ into a cold buffer: %d (%s)", r,
 			r < 0 ? strerror(-r) : "short");
-		c_check_pattern("io_uring READ into a cold buffer", dst, BUF, 0x3401, 0);
+		t_check_pattern("io_uring READ into a cold buffer", dst, BUF, 0x3401, 0);
 		free(dst);
 	}
 
@@ -646,20 +646,20 @@ static void case_io_uring(void)
 		/* The program writes buffer 1 now; the kernel will read it later. */
 		t_pattern_fill(fixed[1], BUF, out_seed, 0);
 		for (int s = 0; s < 3; s++)
-			c_churn_sweep();
+			t_churn_sweep(&c_churn);
 		t_log("    round %d: registered buffers %ld/%ld pages non-resident after churn",
 		      round, t_nr_nonresident(fixed[0], BUF), t_nr_nonresident(fixed[1], BUF));
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_read_fixed(sqe, fd, fixed[0], BUF, 0, 0);
 		r = uring_one(&ring, "READ_FIXED");
 		t_check(r == (int)BUF, "READ_FIXED: %d", r);
-		c_check_pattern("READ_FIXED data as the program sees it", fixed[0], BUF, in_seed, 0);
+		t_check_pattern("READ_FIXED data as the program sees it", fixed[0], BUF, in_seed, 0);
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_write_fixed(sqe, fd, fixed[1], BUF, BUF, 1);
 		r = uring_one(&ring, "WRITE_FIXED");
 		t_check(r == (int)BUF, "WRITE_FIXED: %d", r);
 		t_check(pread(fd, tmp, BUF, BUF) == (ssize_t)BUF, "pread");
-		c_check_pattern("WRITE_FIXED wrote what the program had stored", tmp, BUF, out_seed, 0);
+		t_check_pattern("WRITE_FIXED wrote what the program had stored", tmp, BUF, out_seed, 0);
 		free(tmp);
 	}
 	io_uring_unregister_buffers(&ring);
@@ -714,7 +714,7 @@ static void case_aio(void)
 	t_check(!aio_read(&b->cb[0]), "aio_read: %s", strerror(errno));
 	aio_wait(&b->cb[0], "aio_read");
 	t_check(aio_return(&b->cb[0]) == (ssize_t)BUF, "aio_read short");
-	c_check_pattern("aio_read into a cold buffer", dst[0], BUF, 0x3501, 0);
+	t_check_pattern("aio_read into a cold buffer", dst[0], BUF, 0x3501, 0);
 	free(dst[0]);
 
 	/* lio_listio: four reads of quarters, list and control blocks cold. */
@@ -737,7 +737,7 @@ static void case_aio(void)
 	for (int i = 0; i < 4; i++) {
 		t_check(aio_error(&b->cb[i]) == 0 && aio_return(&b->cb[i]) == (ssize_t)(BUF / 4),
 			"lio_listio read %d", i);
-		c_check_pattern("lio_listio read", dst[i], BUF / 4, 0x3501, (size_t)i * BUF / 4);
+		t_check_pattern("lio_listio read", dst[i], BUF / 4, 0x3501, (size_t)i * BUF / 4);
 		free(dst[i]);
 	}
 	free(b);
@@ -1078,11 +1078,11 @@ static void case_process_vm(void)
 	char *buf = c_cold_pattern("buffer for process_vm_readv", len, 0x3601);
 
 	run_helper("pvr", buf, len, 0x3601);
-	c_check_pattern("buffer after process_vm_readv", buf, len, 0x3601, 0);
+	t_check_pattern("buffer after process_vm_readv", buf, len, 0x3601, 0);
 
 	c_make_cold("buffer for process_vm_writev", buf, len);
 	run_helper("pvw", buf, len, 0x3602);
-	c_check_pattern("buffer written by process_vm_writev", buf, len, 0x3602, 0);
+	t_check_pattern("buffer written by process_vm_writev", buf, len, 0x3602, 0);
 
 	/* process_vm_readv on ourselves, both sides cold. */
 	{
@@ -1093,7 +1093,7 @@ static void case_process_vm(void)
 		c_make_cold("process_vm_readv(self) source", buf, len);
 		n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
 		t_check(n == (ssize_t)len, "process_vm_readv(self): %zd (%s)", n, strerror(errno));
-		c_check_pattern("process_vm_readv(self)", dst, len, 0x3602, 0);
+		t_check_pattern("process_vm_readv(self)", dst, len, 0x3602, 0);
 		free(dst);
 	}
 	free(buf);
@@ -1107,11 +1107,11 @@ static void case_proc_mem(void)
 	char *buf = c_cold_pattern("buffer for a /proc/PID/mem read", len, 0x3611);
 
 	run_helper("memr", buf, len, 0x3611);
-	c_check_pattern("buffer after the /proc/PID/mem read", buf, len, 0x3611, 0);
+	t_check_pattern("buffer after the /proc/PID/mem read", buf, len, 0x3611, 0);
 
 	c_make_cold("buffer for a /proc/PID/mem write", buf, len);
 	run_helper("memw", buf, len, 0x3612);
-	c_check_pattern("buffer written through /proc/PID/mem", buf, len, 0x3612, 0);
+	t_check_pattern("buffer written through /proc/PID/mem", buf, len, 0x3612, 0);
 	free(buf);
 }
 

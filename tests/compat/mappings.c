@@ -120,7 +120,7 @@ static void fill(char *p, size_t n, uint64_t tag)
 
 static void check(const char *what, const char *p, size_t n, uint64_t tag, size_t off)
 {
-	c_check_pattern(what, p, n, tag, off);
+	t_check_pattern(what, p, n, tag, off);
 }
 
 static void check_zero(const char *what, const char *p, size_t n)
@@ -165,7 +165,7 @@ static void case_map_fixed(void)
 	/* A file mapped over the (again evicted) middle. */
 	t_check(file, "malloc");
 	fill(file, hole, 0xf3);
-	c_write_full(fd, file, hole, "temp file");
+	t_write_full(fd, file, hole, "temp file");
 	c_make_cold("mapping before file MAP_FIXED", a, n);
 	q = mmap(mid, hole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
 	t_check(q == mid, "file mmap MAP_FIXED: %s", strerror(errno));
@@ -490,7 +490,7 @@ static void *wx_churner(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&wx_stop))
-		c_churn_sweep();
+		t_churn_sweep(&c_churn);
 	return NULL;
 }
 
@@ -653,43 +653,45 @@ static void case_populate(void)
 
 /* ---- mlock --------------------------------------------------------------- */
 
+struct locked_ranges {
+	char **p;
+	size_t *len;
+	int nr;
+	size_t done;		/* bytes churned before this pass */
+	unsigned long checks;
+};
+
+/* After each MiB of a churn pass: every locked range must be resident. */
+static void check_locked(struct t_churn *c, size_t swept, void *arg)
+{
+	struct locked_ranges *l = arg;
+
+	for (int k = 0; k < l->nr; k++) {
+		long out = t_nr_nonresident(l->p[k], l->len[k]);
+
+		if (out != 0) {
+			pthread_mutex_unlock(&c->lock);
+			t_fail("locked range %d: %ld of %zu pages non-resident "
+			       "after %zu MiB of churn", k, out, l->len[k] / PG,
+			       (l->done + swept - PG) / MiB);
+		}
+	}
+	l->checks++;
+}
+
 /* Churn @times x the limit in 1 MiB steps; after each step every page of
  * each locked range must be resident. */
 static void churn_checking_locked(double times, char **p, size_t *len, int nr)
 {
-	size_t total = (size_t)(times * (double)c_limit), done = 0;
-	unsigned long checks = 0;
+	size_t total = (size_t)(times * (double)c_limit);
+	struct locked_ranges l = { .p = p, .len = len, .nr = nr };
 
-	while (done < total) {
-		/* One churn sweep, 1 MiB at a time. */
-		pthread_mutex_lock(&c_churn_lock);
-		c_churn_gen++;
-		for (size_t off = 0; off < c_churn_len; off += PG) {
-			volatile unsigned long *w = (volatile unsigned long *)(c_churn + off);
-			unsigned long want = c_churn_gen == 1 ? 0 : (c_churn_gen - 1) ^ off;
-
-			if (*w != want && atomic_fetch_add(&c_churn_bad, 1) < 5)
-				t_log("churn page +%zu: %#lx, expected %#lx", off, *w, want);
-			*w = c_churn_gen ^ off;
-			if ((off + PG) % MiB == 0) {
-				for (int k = 0; k < nr; k++) {
-					long out = t_nr_nonresident(p[k], len[k]);
-
-					if (out != 0) {
-						pthread_mutex_unlock(&c_churn_lock);
-						t_fail("locked range %d: %ld of %zu pages non-resident "
-						       "after %zu MiB of churn", k, out, len[k] / PG,
-						       (done + off) / MiB);
-					}
-				}
-				checks++;
-			}
-		}
-		c_nr_sweeps++;
-		pthread_mutex_unlock(&c_churn_lock);
-		done += c_churn_len;
+	while (l.done < total) {
+		t_churn_sweep_hook(&c_churn, MiB, check_locked, &l);
+		l.done += c_churn.len;
 	}
-	t_log("    %zu MiB churned, locked ranges resident at all %lu checks", done / MiB, checks);
+	t_log("    %zu MiB churned, locked ranges resident at all %lu checks", l.done / MiB,
+	      l.checks);
 }
 
 static void case_mlock(void)
@@ -746,7 +748,7 @@ static void case_mlockall(void)
 
 	/* A small heap: one 4 MiB block and 64 small ones. The churn area is
 	 * mapped after mlockall(MCL_CURRENT), so it is not locked. */
-	t_sys(munmap(c_churn, c_churn_len));
+	t_sys(munmap(c_churn.mem, c_churn.len));
 	t_check(!posix_memalign((void **)&a, PG, n), "posix_memalign");
 	fill(a, n, 0x2c);
 	for (int i = 0; i < 64; i++) {
@@ -760,8 +762,7 @@ static void case_mlockall(void)
 		t_fail("mlockall: %s", strerror(errno));
 	}
 	t_check(t_nr_nonresident(a, n) == 0, "heap block not resident right after mlockall");
-	c_churn = c_map(c_churn_len);
-	c_churn_gen = 0;
+	t_churn_start(&c_churn, c_map(c_churn.len), c_churn.len);
 	p[0] = a;
 	len[0] = n;
 	churn_checking_locked(10.0, p, len, 1);

@@ -155,7 +155,7 @@ static uint64_t g_data_seed;
 static void pressure(const char *what)
 {
 	c_make_cold(what, g_data, g_data_len);
-	c_check_pattern(what, g_data, g_data_len, g_data_seed, 0);
+	t_check_pattern(what, g_data, g_data_len, g_data_seed, 0);
 	g_data_seed++;
 	t_pattern_fill(g_data, g_data_len, g_data_seed, 0);
 }
@@ -261,8 +261,8 @@ static void case_segv(void)
 		if (k == I_SIGACTION_INFO)
 			t_check(g_code == SEGV_ACCERR && g_addr == guard + T_PAGE_SIZE - 1,
 				"guard write: si_code %d si_addr %p", (int)g_code, g_addr);
-		c_check_pattern("below the guard page", m, (size_t)(guard - m), 0x6a4d, 0);
-		c_check_pattern("above the guard page", guard + T_PAGE_SIZE,
+		t_check_pattern("below the guard page", m, (size_t)(guard - m), 0x6a4d, 0);
+		t_check_pattern("above the guard page", guard + T_PAGE_SIZE,
 				n / 2 - T_PAGE_SIZE, 0x6a4d, n / 2 + T_PAGE_SIZE);
 		if (k == I_SYSV_SIGNAL)
 			install(SIGSEGV, k);
@@ -295,7 +295,7 @@ static void case_sigbus(void)
 	g_data_seed = 0xb05;
 	t_pattern_fill(g_data, g_data_len, g_data_seed, 0);
 	t_pattern_fill(buf, file_len, 0xf11e, 0);
-	c_write_full(fd, buf, file_len, "temp file");
+	t_write_full(fd, buf, file_len, "temp file");
 	shared = mmap(NULL, 4 * T_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	priv = mmap(NULL, 4 * T_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	t_check(shared != MAP_FAILED && priv != MAP_FAILED, "mmap file: %s", strerror(errno));
@@ -304,7 +304,7 @@ static void case_sigbus(void)
 		t_log("  installed with %s", inst_name[k]);
 		prev = install(SIGBUS, k);
 		pressure("cold data, SIGBUS handler installed");
-		c_check_pattern("shared file mapping", shared, file_len, 0xf11e, 0);
+		t_check_pattern("shared file mapping", shared, file_len, 0xf11e, 0);
 		t_check(c_first_nonzero(shared + file_len, 2 * T_PAGE_SIZE - file_len) < 0,
 			"bytes past EOF in the last page are not zero");
 		expect_fault("read past EOF (MAP_SHARED)", do_read, shared + 2 * T_PAGE_SIZE + 10, SIGBUS);
@@ -318,7 +318,7 @@ static void case_sigbus(void)
 		if (k == I_SIGACTION_INFO)
 			t_check(g_code == BUS_ADRERR && g_addr == priv + 3 * T_PAGE_SIZE,
 				"SIGBUS: si_code %d si_addr %p", (int)g_code, g_addr);
-		c_check_pattern("private file mapping", priv, file_len, 0xf11e, 0);
+		t_check_pattern("private file mapping", priv, file_len, 0xf11e, 0);
 		restore_default(SIGBUS);
 	}
 	munmap(shared, 4 * T_PAGE_SIZE);
@@ -552,7 +552,7 @@ static void case_sigusr(void)
 	src = malloc(T_MIB);
 	t_check(src, "malloc");
 	t_pattern_fill(src, T_MIB, 0x10, 0);
-	c_write_full(u_fd, src, T_MIB, "temp file");
+	t_write_full(u_fd, src, T_MIB, "temp file");
 	free(src);
 
 	/* Workers inherit an open mask; main blocks both so the timer's
@@ -669,12 +669,12 @@ static void hold(int mode)
 	fflush(stdout);
 	for (;;) {
 		for (size_t i = 0; i < nr; i++) {
-			c_check_pattern("held chunk", c[i], chunk, gen * 1000003 + i, 0);
+			t_check_pattern("held chunk", c[i], chunk, gen * 1000003 + i, 0);
 			t_pattern_fill(c[i], chunk, (gen + 1) * 1000003 + i, 0);
 			if (h_flag) {
 				/* Finish consistently: the rest still holds gen. */
 				for (size_t j = i + 1; j < nr; j++)
-					c_check_pattern("held chunk at exit", c[j], chunk,
+					t_check_pattern("held chunk at exit", c[j], chunk,
 							gen * 1000003 + j, 0);
 				t_log("signal %d: data verified, exiting with 3", (int)h_flag);
 				exit(3);

@@ -128,7 +128,7 @@ static void case_fault32(void)
 		 * buffer that is mostly non-resident, and the shared table
 		 * must be too. */
 		for (int sweep = 0; sweep < C_MAX_SWEEPS; sweep++) {
-			c_churn_sweep();
+			t_churn_sweep(&c_churn);
 			nr_cold_threads = 0;
 			for (int t = 0; t < F_THREADS; t++)
 				nr_cold_threads += (size_t)t_nr_nonresident(f_buf[t], F_BUF) * 2 >=
@@ -231,7 +231,7 @@ static void *x_churner(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&x_stop_churn))
-		c_churn_sweep();
+		t_churn_sweep(&c_churn);
 	return NULL;
 }
 
@@ -289,7 +289,7 @@ static void case_exit_race(void)
 		total = atomic_load(&x_tail);
 		/* Everything handed over must be mostly out before the race. */
 		for (int sweep = 0; sweep < C_MAX_SWEEPS; sweep++) {
-			c_churn_sweep();
+			t_churn_sweep(&c_churn);
 			cold_pages = all_pages = 0;
 			for (int i = 0; i < total; i++) {
 				cold_pages += (size_t)t_nr_nonresident(x_queue[i].p, x_queue[i].len);
@@ -362,8 +362,8 @@ static void case_exit_race(void)
 			t_check(nz < 0, "calloc after a cancelled fault: byte %ld is 0x%02x",
 				nz, (uint8_t)z[nz]);
 			t_pattern_fill(m, len, 0xabc + (uint64_t)k, 0);
-			c_churn_sweep();
-			c_check_pattern("malloc after a cancelled fault", m, len, 0xabc + (uint64_t)k, 0);
+			t_churn_sweep(&c_churn);
+			t_check_pattern("malloc after a cancelled fault", m, len, 0xabc + (uint64_t)k, 0);
 			nz = c_first_nonzero(z, len);
 			t_check(nz < 0, "calloc'd memory after eviction: byte %ld is 0x%02x",
 				nz, (uint8_t)z[nz]);
@@ -415,7 +415,7 @@ static void *s_churner(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&s_stop))
-		c_churn_sweep();
+		t_churn_sweep(&c_churn);
 	return NULL;
 }
 

@@ -32,41 +32,19 @@ extern char **environ;
 static int expect_cold;
 static char *block;	   /* the cold block (malloc'd) */
 static size_t block_top;
-static char *churn;	   /* 1.25x the limit (mmap'd) */
-static size_t churn_len;
-static unsigned long churn_gen, churn_bad;
+/* 1.25x the limit (mmap'd); a pass that finds a churn page changed fails. */
+static struct t_churn churn = { .check_each_pass = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
 static int fails;
-
-static void churn_sweep(void)
-{
-	unsigned long g = ++churn_gen;
-
-	for (size_t off = 0; off < churn_len; off += T_PAGE_SIZE) {
-		volatile unsigned long *w = (volatile unsigned long *)(churn + off);
-		unsigned long want = g == 1 ? 0 : (g - 1) ^ off;
-
-		if (*w != want && churn_bad++ < 5)
-			t_log("churn page +%zu: %#lx, expected %#lx (pass %lu)", off, *w, want, g);
-		*w = g ^ off;
-	}
-	t_check(churn_bad == 0, "%lu churn pages lost their contents", churn_bad);
-}
 
 static void make_cold(const char *what)
 {
 	size_t nr = t_nr_pages(block, block_top);
-	long cold = 0;
 	int sweeps;
+	long cold = t_churn_until_cold(&churn, block, block_top, MAX_SWEEPS, !expect_cold, &sweeps);
 
-	for (sweeps = 1; sweeps <= MAX_SWEEPS; sweeps++) {
-		churn_sweep();
-		cold = t_nr_nonresident(block, block_top);
-		t_check(cold >= 0, "mincore: %s", strerror(errno));
-		if (!expect_cold || (size_t)cold * 2 >= nr)
-			break;
-	}
+	t_check(cold >= 0, "mincore: %s", strerror(errno));
 	t_log("%-14s cold block: %ld of %zu pages non-resident after %d sweeps of %zu MiB", what,
-	      cold, nr, sweeps > MAX_SWEEPS ? MAX_SWEEPS : sweeps, churn_len / T_MIB);
+	      cold, nr, sweeps, churn.len / T_MIB);
 	if (expect_cold && (size_t)cold * 2 < nr)
 		t_fail("%s: the cold block did not go cold (%ld of %zu pages non-resident)", what,
 		       cold, nr);
@@ -375,9 +353,7 @@ int main(int argc, char **argv)
 		}
 	}
 	limit = t_limit_bytes(limit_arg, 32 * T_MIB);
-	churn_len = (limit + limit / 4 + T_PAGE_SIZE - 1) & ~(T_PAGE_SIZE - 1);
-	churn = mmap(NULL, churn_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	t_check(churn != MAP_FAILED, "mmap churn: %s", strerror(errno));
+	t_churn_map(&churn, limit, 125);
 	block = malloc(BLOCK_LEN);
 	t_check(block, "malloc");
 	memset(block, 0x5a, BLOCK_LEN); /* dirty: the block must be written out */
@@ -386,7 +362,7 @@ int main(int argc, char **argv)
 	build_exec_strings();
 	build_shell_strings();
 	t_log("cold block %zu KiB (%zu KiB used), churn %zu MiB", BLOCK_LEN / 1024, block_top / 1024,
-	      churn_len / T_MIB);
+	      churn.len / T_MIB);
 
 	test_vfork();
 	test_posix_spawn();

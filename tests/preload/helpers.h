@@ -108,6 +108,34 @@ static inline long t_read_long_file(const char *path)
 	return n > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
+/* Write or read all @len bytes (retrying short transfers and EINTR); a
+ * failure or an early EOF fails the test. */
+static inline void t_write_full(int fd, const void *buf, size_t len, const char *what)
+{
+	for (size_t put = 0; put < len;) {
+		ssize_t n = write(fd, (const char *)buf + put, len - put);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		t_check(n > 0, "%s: write returned %zd after %zu of %zu bytes: %s",
+			what, n, put, len, n < 0 ? strerror(errno) : "?");
+		put += (size_t)n;
+	}
+}
+
+static inline void t_read_full(int fd, void *buf, size_t len, const char *what)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		t_check(n > 0, "%s: read returned %zd after %zu of %zu bytes: %s",
+			what, n, got, len, n < 0 ? strerror(errno) : "EOF");
+		got += (size_t)n;
+	}
+}
+
 /* The memory limit the program runs under: argv override, else the
  * USWAP_LIMIT the CLI exported, else @fallback. */
 static inline uint64_t t_limit_bytes(const char *arg, uint64_t fallback)

@@ -44,36 +44,11 @@
 extern char **environ;
 
 static int native;	  /* --native: no runtime; don't require coldness */
-static char *churn;	  /* 1.25x the limit, mmap'd (managed) */
-static size_t churn_len;
-static atomic_ulong churn_gen;
-static unsigned long nr_cold_checks, nr_sweeps;
+/* 1.25x the limit, mmap'd (managed). Passes never overlap: the main thread
+ * sweeps, except during test_mutex_cond where only the churner thread does. */
+static struct t_churn churn = T_CHURN_INIT;
+static unsigned long nr_cold_checks;
 static char tmpdir[4096];
-
-/*
- * One pass over the churn area: each page's first word must still hold what
- * the previous pass wrote (the churn pages are evicted and refaulted all
- * the time, so they are checked too), then gets this pass's value. Passes
- * never overlap: the main thread sweeps, except during test_mutex_cond where
- * only the churner thread does.
- */
-static atomic_ulong nr_churn_bad;
-
-static void churn_sweep(void)
-{
-	unsigned long g = atomic_fetch_add(&churn_gen, 1) + 1;
-
-	for (size_t off = 0; off < churn_len; off += T_PAGE_SIZE) {
-		volatile unsigned long *w = (volatile unsigned long *)(churn + off);
-		unsigned long want = g == 1 ? 0 : (g - 1) ^ off;
-
-		if (*w != want && atomic_fetch_add(&nr_churn_bad, 1) < 5)
-			t_log("churn page +%zu: %#lx, expected %#lx (pass %lu)",
-			      off, *w, want, g);
-		*w = g ^ off;
-	}
-	nr_sweeps++;
-}
 
 /*
  * Sweep the churn area until at least half of [p, p+len) is non-resident.
@@ -82,23 +57,10 @@ static void churn_sweep(void)
  */
 static void make_cold(const char *what, const void *p, size_t len, int required)
 {
-	size_t nr = t_nr_pages(p, len);
-	long cold = 0;
-	int sweeps;
+	long cold = t_make_cold(&churn, what, p, len, required, MAX_SWEEPS, native);
 
-	for (sweeps = 1; sweeps <= MAX_SWEEPS; sweeps++) {
-		churn_sweep();
-		cold = t_nr_nonresident(p, len);
-		t_check(cold >= 0, "mincore(%s): %s", what, strerror(errno));
-		if (native || (size_t)cold * 2 >= nr)
-			break;
-	}
 	nr_cold_checks++;
-	if (!native && required && (size_t)cold * 2 < nr)
-		t_fail("%s did not go cold: only %ld of %zu pages non-resident "
-		       "after %d sweeps of %zu MiB", what, cold, nr, MAX_SWEEPS,
-		       churn_len / T_MIB);
-	t_log("  %-28s %4ld/%-4zu pages cold", what, cold, nr);
+	t_log("  %-28s %4ld/%-4zu pages cold", what, cold, t_nr_pages(p, len));
 }
 
 /* A malloc'd buffer holding dirty junk, pushed out; unaligned on purpose
@@ -123,48 +85,6 @@ static char *cold_src(const char *what, size_t len, size_t skew, uint64_t seed)
 	return raw + skew;
 }
 
-static void check_pattern(const char *what, const void *buf, size_t len,
-			  uint64_t seed, size_t stream_off)
-{
-	long bad = t_pattern_check(buf, len, seed, stream_off);
-
-	if (bad >= 0)
-		t_fail("%s: byte %ld of %zu wrong (0x%02x, expected 0x%02x)%s",
-		       what, bad, len, ((const uint8_t *)buf)[bad],
-		       t_pattern_byte(seed, stream_off + (size_t)bad),
-		       ((const uint8_t *)buf)[bad] == 0 ? " - zero, page lost?" : "");
-}
-
-static void read_full(int fd, char *buf, size_t len, const char *what)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		t_check(n > 0, "%s: read returned %zd after %zu of %zu bytes: %s",
-			what, n, got, len, n < 0 ? strerror(errno) : "EOF");
-		got += (size_t)n;
-	}
-}
-
-static void write_full(int fd, const char *buf, size_t len, const char *what)
-{
-	size_t put = 0;
-
-	while (put < len) {
-		ssize_t n = write(fd, buf + put, len - put);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		t_check(n > 0, "%s: write returned %zd after %zu of %zu bytes: %s",
-			what, n, put, len, n < 0 ? strerror(errno) : "?");
-		put += (size_t)n;
-	}
-}
-
 /* The other end of a pipe or socket, in a thread, with a hot stack buffer. */
 struct peer {
 	int fd;
@@ -182,7 +102,7 @@ static void *peer_write(void *arg)
 		size_t n = p->len - off < sizeof(buf) ? p->len - off : sizeof(buf);
 
 		t_pattern_fill(buf, n, p->seed, off);
-		write_full(p->fd, buf, n, "peer write");
+		t_write_full(p->fd, buf, n, "peer write");
 	}
 	return NULL;
 }
@@ -198,7 +118,7 @@ static void *peer_read(void *arg)
 
 		t_check(n > 0, "peer read: %zd at %zu: %s", n, off,
 			n < 0 ? strerror(errno) : "EOF");
-		check_pattern("peer read (data written from a cold source)", buf,
+		t_check_pattern("peer read (data written from a cold source)", buf,
 			      (size_t)n, p->seed, off);
 		off += (size_t)n;
 	}
@@ -226,14 +146,14 @@ static void test_pipe(void)
 	/* read() into a cold destination. */
 	dst = cold_buf("pipe read() dst", BUF_LEN, 37, 0xd1);
 	peer_start(&peer, fds[1], BUF_LEN, 0x101, peer_write);
-	read_full(fds[0], dst, BUF_LEN, "pipe read into cold buffer");
+	t_read_full(fds[0], dst, BUF_LEN, "pipe read into cold buffer");
 	pthread_join(peer.tid, NULL);
-	check_pattern("pipe read() into cold buffer", dst, BUF_LEN, 0x101, 0);
+	t_check_pattern("pipe read() into cold buffer", dst, BUF_LEN, 0x101, 0);
 
 	/* write() from a cold source. */
 	src = cold_src("pipe write() src", BUF_LEN, 0, 0x102);
 	peer_start(&peer, fds[0], BUF_LEN, 0x102, peer_read);
-	write_full(fds[1], src, BUF_LEN, "pipe write from cold buffer");
+	t_write_full(fds[1], src, BUF_LEN, "pipe write from cold buffer");
 	pthread_join(peer.tid, NULL);
 
 	close(fds[0]);
@@ -266,13 +186,13 @@ static void test_file(void)
 
 	t_log("temp file:");
 	src = cold_src("file write() src", BUF_LEN, 0, 0x201);
-	write_full(fd, src, BUF_LEN, "write to file from cold buffer");
+	t_write_full(fd, src, BUF_LEN, "write to file from cold buffer");
 
 	dst = cold_buf("file pread() dst", BUF_LEN, 3000, 0xd2);
 	n = pread(fd, dst, BUF_LEN, 0);
 	t_check(n == (ssize_t)BUF_LEN, "pread into cold buffer returned %zd: %s",
 		n, n < 0 ? strerror(errno) : "short");
-	check_pattern("pread() into cold buffer", dst, BUF_LEN, 0x201, 0);
+	t_check_pattern("pread() into cold buffer", dst, BUF_LEN, 0x201, 0);
 
 	a = cold_buf("file preadv() iov[0]", half, 11, 0xd3);
 	b = cold_buf("file preadv() iov[1]", BUF_LEN - half, 0, 0xd4);
@@ -281,8 +201,8 @@ static void test_file(void)
 	n = preadv(fd, iov, 2, 0);
 	t_check(n == (ssize_t)BUF_LEN, "preadv into cold buffers returned %zd: %s",
 		n, n < 0 ? strerror(errno) : "short");
-	check_pattern("preadv() iov[0]", a, half, 0x201, 0);
-	check_pattern("preadv() iov[1]", b, BUF_LEN - half, 0x201, half);
+	t_check_pattern("preadv() iov[0]", a, half, 0x201, 0);
+	t_check_pattern("preadv() iov[1]", b, BUF_LEN - half, 0x201, half);
 
 	close(fd);
 	free(src);
@@ -310,7 +230,7 @@ static void test_socket(void)
 	t_check(n == (ssize_t)BUF_LEN, "recv(MSG_WAITALL) into cold buffer "
 		"returned %zd: %s", n, n < 0 ? strerror(errno) : "short");
 	pthread_join(peer.tid, NULL);
-	check_pattern("recv() into cold buffer", dst, BUF_LEN, 0x301, 0);
+	t_check_pattern("recv() into cold buffer", dst, BUF_LEN, 0x301, 0);
 
 	/* send() from a cold buffer. */
 	src = cold_src("send() src", BUF_LEN, 0, 0x302);
@@ -343,8 +263,8 @@ static void test_socket(void)
 	t_check(n == (ssize_t)BUF_LEN, "recvmsg into cold iovecs returned %zd: %s",
 		n, n < 0 ? strerror(errno) : "short");
 	pthread_join(peer.tid, NULL);
-	check_pattern("recvmsg() iov[0]", d1, BUF_LEN / 4 + 1, 0x303, 0);
-	check_pattern("recvmsg() iov[1]", d2, BUF_LEN - BUF_LEN / 4 - 1, 0x303,
+	t_check_pattern("recvmsg() iov[0]", d1, BUF_LEN / 4 + 1, 0x303, 0);
+	t_check_pattern("recvmsg() iov[1]", d2, BUF_LEN - BUF_LEN / 4 - 1, 0x303,
 		      BUF_LEN / 4 + 1);
 
 	/* sendmsg() from the same (again cold) structures. */
@@ -486,8 +406,8 @@ static void test_stdio(void)
 		char *back = malloc(BUF_LEN);
 
 		t_check(back, "malloc");
-		read_full(fd, back, BUF_LEN, "read back fwrite output");
-		check_pattern("fwrite output read back", back, BUF_LEN, 0x401, 0);
+		t_read_full(fd, back, BUF_LEN, "read back fwrite output");
+		t_check_pattern("fwrite output read back", back, BUF_LEN, 0x401, 0);
 		free(back);
 	}
 	close(fd);
@@ -565,7 +485,7 @@ static void *churner(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&churn_stop))
-		churn_sweep();
+		t_churn_sweep(&churn);
 	return NULL;
 }
 
@@ -642,7 +562,7 @@ static void test_mutex_cond(void)
 
 	t_log("  %d rounds in %.1fs; lock page seen cold in %d of %d waits; "
 	      "churn generations %lu", NR_ROUNDS, t_now() - t0, nr_cold_seen,
-	      nr_waits, atomic_load(&churn_gen));
+	      nr_waits, churn.gen);
 	t_check(nr_consumer_bad == 0, "consumer saw %lu wrong messages",
 		nr_consumer_bad);
 	t_check(native || nr_cold_seen >= 1,
@@ -682,12 +602,9 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm(240);
 
-	churn_len = (limit + limit / 4 + T_PAGE_SIZE - 1) & ~(T_PAGE_SIZE - 1);
-	churn = mmap(NULL, churn_len, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	t_check(churn != MAP_FAILED, "mmap churn: %s", strerror(errno));
+	t_churn_map(&churn, limit, 125);
 	t_log("syscalls_cold: limit %llu MiB, churn %zu MiB%s",
-	      (unsigned long long)(limit / T_MIB), churn_len / T_MIB,
+	      (unsigned long long)(limit / T_MIB), churn.len / T_MIB,
 	      native ? " (native: coldness not required)" : "");
 
 	test_pipe();
@@ -697,10 +614,8 @@ int main(int argc, char **argv)
 	test_spawn();
 	test_mutex_cond();
 
-	churn_sweep();
-	t_check(atomic_load(&nr_churn_bad) == 0,
-		"%lu churn pages lost their contents", atomic_load(&nr_churn_bad));
+	t_churn_check(&churn);
 	t_log("syscalls_cold: all bytes verified; %lu cold checks, %lu sweeps, "
-	      "%.1fs", nr_cold_checks, nr_sweeps, t_now() - t0);
+	      "%.1fs", nr_cold_checks, churn.nr_sweeps, t_now() - t0);
 	return T_EXIT_PASS;
 }
