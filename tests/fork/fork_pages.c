@@ -64,7 +64,7 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 
-#define SLOT_WORDS (T_PAGE_SIZE / sizeof(uint64_t))
+#define SLOT_WORDS T_SLOT_WORDS
 #define SLOT_MAGIC 0x464f524b534c4f54ULL /* "FORKSLOT" */
 #define TAG_LOCKED 0x80000000u
 #define TAG(owner, gen) (((uint32_t)(owner) << 24) | ((uint32_t)(gen) & 0xffffffu))
@@ -126,15 +126,7 @@ static uint64_t slot_seed(size_t idx, uint32_t tag)
 
 static void slot_fill(uint64_t *w, size_t idx, uint32_t tag)
 {
-	uint64_t s = slot_seed(idx, tag);
-
-	w[0] = SLOT_MAGIC ^ idx;
-	w[1] = tag;
-	for (size_t i = 2; i < SLOT_WORDS - 1; i++) {
-		s = t_mix64(s);
-		w[i] = s;
-	}
-	w[SLOT_WORDS - 1] = t_checksum(w, SLOT_WORDS - 1);
+	t_slot_fill(w, SLOT_MAGIC ^ idx, tag, slot_seed(idx, tag));
 }
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,24 +147,8 @@ static void report(const char *fmt, ...)
 /* True when the slot holds exactly (idx, tag); otherwise reports it. */
 static int slot_verify(const uint64_t *w, size_t idx, uint32_t tag, const char *phase)
 {
-	uint64_t s = slot_seed(idx, tag);
-	size_t bad = SLOT_WORDS, nz = 0;
+	size_t bad = t_slot_first_bad(w, SLOT_MAGIC ^ idx, tag, slot_seed(idx, tag)), nz = 0;
 
-	if (w[0] != (SLOT_MAGIC ^ idx))
-		bad = 0;
-	else if (w[1] != tag)
-		bad = 1;
-	else {
-		for (size_t i = 2; i < SLOT_WORDS - 1; i++) {
-			s = t_mix64(s);
-			if (w[i] != s) {
-				bad = i;
-				break;
-			}
-		}
-		if (bad == SLOT_WORDS && w[SLOT_WORDS - 1] != t_checksum(w, SLOT_WORDS - 1))
-			bad = SLOT_WORDS - 1;
-	}
 	if (bad == SLOT_WORDS)
 		return 1;
 	for (size_t i = 0; i < SLOT_WORDS; i++)

@@ -33,7 +33,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define SLOT_WORDS (T_PAGE_SIZE / sizeof(uint64_t))
+#define SLOT_WORDS T_SLOT_WORDS
 #define SLOT_MAGIC 0x5553574150504147ULL /* "USWAPPAG" */
 #define GEN_LOCKED 0x80000000u
 #define MAX_REPORTS 8
@@ -63,17 +63,14 @@ static struct options opt = {
 static atomic_ulong nr_mismatch;
 static atomic_ulong nr_reported;
 
+static uint64_t slot_seed(size_t idx, uint32_t gen)
+{
+	return t_mix64(((uint64_t)idx << 32) ^ gen ^ opt.seed);
+}
+
 static void slot_fill(uint64_t *w, size_t idx, uint32_t gen)
 {
-	uint64_t s = t_mix64(((uint64_t)idx << 32) ^ gen ^ opt.seed);
-
-	w[0] = SLOT_MAGIC ^ idx;
-	w[1] = gen;
-	for (size_t i = 2; i < SLOT_WORDS - 1; i++) {
-		s = t_mix64(s);
-		w[i] = s;
-	}
-	w[SLOT_WORDS - 1] = t_checksum(w, SLOT_WORDS - 1);
+	t_slot_fill(w, SLOT_MAGIC ^ idx, gen, slot_seed(idx, gen));
 }
 
 /* Returns true when the slot holds exactly (idx, gen); otherwise counts and
@@ -81,26 +78,8 @@ static void slot_fill(uint64_t *w, size_t idx, uint32_t gen)
 static int slot_verify(const uint64_t *w, size_t idx, uint32_t gen,
 		       const char *phase)
 {
-	uint64_t s = t_mix64(((uint64_t)idx << 32) ^ gen ^ opt.seed);
-	size_t bad_word = SLOT_WORDS;
-	uint64_t sum;
+	size_t bad_word = t_slot_first_bad(w, SLOT_MAGIC ^ idx, gen, slot_seed(idx, gen));
 
-	if (w[0] != (SLOT_MAGIC ^ idx))
-		bad_word = 0;
-	else if (w[1] != gen)
-		bad_word = 1;
-	else {
-		for (size_t i = 2; i < SLOT_WORDS - 1; i++) {
-			s = t_mix64(s);
-			if (w[i] != s) {
-				bad_word = i;
-				break;
-			}
-		}
-		sum = t_checksum(w, SLOT_WORDS - 1);
-		if (bad_word == SLOT_WORDS && w[SLOT_WORDS - 1] != sum)
-			bad_word = SLOT_WORDS - 1;
-	}
 	if (bad_word == SLOT_WORDS)
 		return 1;
 
