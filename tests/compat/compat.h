@@ -102,24 +102,6 @@ static inline char *c_cold_junk(const char *what, size_t len, uint64_t junk)
 	return c_cold_pattern(what, len, junk ^ 0x6a756e6bULL);
 }
 
-static inline long c_vmrss_kib(void)
-{
-	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	char *p;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strstr(buf, "VmRSS:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 static inline int c_open_tmpfile(void)
 {
 	char path[1100];

@@ -568,7 +568,7 @@ static double timed_mmap_munmap(size_t len, int prot, int raw, void **keep)
 static void case_noreserve(void)
 {
 	size_t big = 4UL << 40, rw = 1UL << 40;
-	long rss0 = c_vmrss_kib(), rss1, rss1b, rss2;
+	long rss0 = t_status_kb("VmRSS"), rss1, rss1b, rss2;
 	double t_raw_none, t_raw_rw, t_none, t_rw, t_map_none, t_map_rw, t0;
 	char *none, *data;
 	struct t_rng r;
@@ -606,19 +606,19 @@ static void case_noreserve(void)
 	for (int i = 0; i < 64; i++) {
 		fill(data + (t_mix64((uint64_t)i) % (rw / PG)) * PG, PG, 0x500 + (uint64_t)i);
 	}
-	rss1 = c_vmrss_kib();
+	rss1 = t_status_kb("VmRSS");
 	c_make_cold_n("touched pieces of the reservations", data + (t_mix64(0) % (rw / PG)) * PG, PG, 0);
 	for (int i = 0; i < 16; i++)
 		check("committed piece after churn", none + offs[i], 65536, 0x400 + (uint64_t)i, 0);
 	for (int i = 0; i < 64; i++)
 		check("scattered page after churn", data + (t_mix64((uint64_t)i) % (rw / PG)) * PG, PG,
 		      0x500 + (uint64_t)i, 0);
-	rss1b = c_vmrss_kib(); /* with the churn area resident now too */
+	rss1b = t_status_kb("VmRSS"); /* with the churn area resident now too */
 	t0 = t_now();
 	t_sys(munmap(none, big));
 	t_sys(munmap(data, rw));
 	t_map_none += t_now() - t0; /* reported with the mmap: both unmaps */
-	rss2 = c_vmrss_kib();
+	rss2 = t_status_kb("VmRSS");
 	t_log("    mmap+munmap 4 TiB PROT_NONE: %.3f ms (raw syscalls %.3f ms)", t_none * 1e3,
 	      t_raw_none * 1e3);
 	t_log("    mmap+munmap 1 TiB RW:        %.3f ms (raw syscalls %.3f ms)", t_rw * 1e3,

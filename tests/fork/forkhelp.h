@@ -2,7 +2,7 @@
 /*
  * forkhelp.h - what the tests/fork programs share on top of
  * tests/preload/helpers.h: waiting for a child with a deadline (a hung
- * child is a failure, not a hung test), /proc/self/status readings, and
+ * child is a failure, not a hung test), /proc/self/maps lookups, and
  * classifying the links in /proc/self/fd.
  *
  * Like every test program here, nothing in it knows about uswap beyond
@@ -70,27 +70,6 @@ static inline int t_expect_child(pid_t pid, int want, double timeout_s, const ch
 	t_log("FAIL: %s (pid %d): %s, expected exit %d", who, (int)pid,
 	      t_status_text(status, buf, sizeof(buf)), want);
 	return 1;
-}
-
-/* A "VmRSS:"-style field of /proc/self/status in KiB, -1 if absent. */
-static inline long t_status_kb(const char *field)
-{
-	char buf[4096], *p;
-	size_t flen = strlen(field);
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, field, flen) && p[flen] == ':')
-			return strtol(p + flen + 1, NULL, 10);
-	return -1;
 }
 
 /* Whether a mapping whose path contains @needle is in /proc/self/maps.

@@ -108,6 +108,27 @@ static inline long t_read_long_file(const char *path)
 	return n > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
+/* A "VmRSS:"-style field of /proc/self/status in KiB, -1 if absent. */
+static inline long t_status_kb(const char *field)
+{
+	char buf[4096], *p;
+	size_t flen = strlen(field);
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, field, flen) && p[flen] == ':')
+			return strtol(p + flen + 1, NULL, 10);
+	return -1;
+}
+
 /* Write or read all @len bytes (retrying short transfers and EINTR); a
  * failure or an early EOF fails the test. */
 static inline void t_write_full(int fd, const void *buf, size_t len, const char *what)
