@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../common.h"  // t_mix64
+
 namespace {
 
 struct Rng {  // splitmix64: a fixed sequence for a seed on every platform
@@ -31,10 +33,10 @@ struct Rng {  // splitmix64: a fixed sequence for a seed on every platform
 	explicit Rng(uint64_t seed) : s(seed) {}
 	uint64_t next()
 	{
-		uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		return z ^ (z >> 31);
+		uint64_t z = t_mix64(s);  // the mix of s + the golden gamma
+
+		s += 0x9e3779b97f4a7c15ULL;
+		return z;
 	}
 };
 

@@ -29,15 +29,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../common.h"
+
 #define MIB (1UL << 20)
 #define PAGE 4096UL
 
+/* The word at file offset @off (and, inverted, at anon word @off). */
 static uint64_t word(uint64_t off)
 {
-	uint64_t x = off * 0x9e3779b97f4a7c15ULL + 0x5bd1e995;
-
-	x ^= x >> 31;
-	return x * 0xbf58476d1ce4e5b9ULL;
+	return t_mix64(off);
 }
 
 static int make_file(const char *dir, size_t len, char *path, size_t pathlen)
