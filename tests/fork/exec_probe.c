@@ -107,28 +107,16 @@ static void scan_fds(struct fd_scan *s, int kcmp_parent, const char *when)
 {
 	DIR *d = opendir("/proc/self/fd");
 	pid_t ppid = getppid();
-	struct dirent *e;
+	char link[4096];
+	int fd;
 
 	memset(s, 0, sizeof(*s));
 	t_check(d, "opendir /proc/self/fd: %s", strerror(errno));
-	while ((e = readdir(d))) {
-		char path[64], link[4096];
-		enum t_fd_kind kind;
+	while ((fd = t_next_fd(d, link, sizeof(link))) >= 0) {
+		enum t_fd_kind kind = t_classify_fd_link(link);
 		struct stat st;
-		ssize_t n;
-		int fd, pfd;
+		int pfd;
 
-		if (e->d_name[0] == '.')
-			continue;
-		fd = atoi(e->d_name);
-		if (fd == dirfd(d))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = 0;
-		kind = t_classify_fd_link(link);
 		s->count[kind]++;
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && parent_swap_match(&st)) {
 			t_log("LEAK (%s) probe %s: fd %d -> %s is the starter's swap file", when, tag,
@@ -253,23 +241,13 @@ static void record_own_swap(void)
 {
 	char env[1024] = "";
 	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int nr[FD_NR_KINDS] = { 0 };
+	int nr[FD_NR_KINDS] = { 0 }, fd;
+	char link[4096];
 
 	t_check(d, "opendir: %s", strerror(errno));
-	while ((e = readdir(d))) {
-		char path[64], link[4096];
+	while ((fd = t_next_fd(d, link, sizeof(link))) >= 0) {
 		struct stat st;
-		ssize_t n;
-		int fd;
 
-		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == dirfd(d))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = 0;
 		nr[t_classify_fd_link(link)]++;
 		if (t_classify_fd_link(link) == FD_SWAP && fstat(fd, &st) == 0 &&
 		    strlen(env) + 48 < sizeof(env))

@@ -3,7 +3,7 @@
  * forkhelp.h - what the tests/fork programs share on top of
  * tests/preload/helpers.h: waiting for a child with a deadline (a hung
  * child is a failure, not a hung test), /proc/self/maps lookups, and
- * classifying the links in /proc/self/fd.
+ * walking and classifying the links in /proc/self/fd.
  *
  * Like every test program here, nothing in it knows about uswap beyond
  * the names the kernel gives to the file descriptors a paging runtime
@@ -94,6 +94,32 @@ static inline int t_maps_contain(const char *needle)
 	}
 	close(fd);
 	return found;
+}
+
+/*
+ * The next open descriptor in @d (opendir("/proc/self/fd")) and, in @link,
+ * what it links to; -1 at the end. Skips "." and "..", @d's own
+ * descriptor, and descriptors whose link cannot be read (closed since).
+ */
+static inline int t_next_fd(DIR *d, char *link, size_t size)
+{
+	struct dirent *e;
+
+	while ((e = readdir(d))) {
+		char path[64];
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, size - 1);
+		if (n < 0)
+			continue;
+		link[n] = 0;
+		return fd;
+	}
+	return -1;
 }
 
 /* The kinds of descriptor a paging runtime holds. */
