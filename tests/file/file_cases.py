@@ -101,15 +101,7 @@ def check_stats(a, res, tag):
                                    "workingset_refault_file") if k in stats))
     ut.check(stats["limit_bytes"] == ut.parse_size(a.limit),
              f"[{tag}] limit_bytes={stats['limit_bytes']}, expected {a.limit}")
-    failed = []
-    for expr in a.asserts:
-        try:
-            ut.check_expr(stats, expr)
-            ut.log(f"[{tag}] ok: {expr}")
-        except ut.TestFailure as e:
-            ut.log(f"[{tag}] FAIL: {e}")
-            failed.append(str(e))
-    ut.check(not failed, "; ".join(failed))
+    ut.check_exprs(stats, a.asserts, tag)
 
 
 def verify(a, wd, path, expect_ok=True, tag="verify"):

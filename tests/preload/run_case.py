@@ -108,15 +108,7 @@ def main():
                      f"[{tag}] stdout does not match {a.expect_stdout!r}")
         if a.children:
             ut.require_children(stats, tag)
-        failed = []
-        for expr in a.asserts:  # report every one that fails
-            try:
-                ut.check_expr(stats, expr)
-                ut.log(f"[{tag}] ok: {expr}")
-            except ut.TestFailure as e:
-                ut.log(f"[{tag}] FAIL: {e}")
-                failed.append(str(e))
-        ut.check(not failed, "; ".join(failed))
+        ut.check_exprs(stats, a.asserts, tag)  # reports every one that fails
 
         if a.max_rss_over_limit:
             slack = ut.parse_size(a.max_rss_over_limit)

@@ -292,6 +292,20 @@ def check_expr(stats, expr):
           + ("" if re.fullmatch(r"-?\d+", rhs) else f", {rhs}={b}"))
 
 
+def check_exprs(stats, exprs, tag):
+    """Every assertion of @exprs against stats: each one is logged ok or
+    FAIL, then the test fails if any did (with all their messages)."""
+    failed = []
+    for expr in exprs:
+        try:
+            check_expr(stats, expr)
+            log(f"[{tag}] ok: {expr}")
+        except TestFailure as e:
+            log(f"[{tag}] FAIL: {e}")
+            failed.append(str(e))
+    check(not failed, "; ".join(failed))
+
+
 def require_children(stats, tag):
     """The "children" object: integer counters, "processes" among them."""
     ch = stats.get("children")
