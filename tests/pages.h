@@ -3,6 +3,7 @@
  * pages.h - what the test programs share about pages and their contents:
  *
  *   T_PAGE_SIZE, T_MIB        the sizes the programs assume
+ *   MADV_COLD, MADV_PAGEOUT   for older headers
  *   t_checksum()              FNV-1a over 64-bit words
  *   t_pattern_*()             the byte pattern of stream @seed: fill, find the
  *                             first wrong byte, fail with what was found
@@ -43,6 +44,14 @@
 
 #define T_PAGE_SIZE 4096UL
 #define T_MIB (1024UL * 1024UL)
+
+/* The page advice older headers lack (Linux 5.4). */
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 /* ---- contents ------------------------------------------------------------ */
 

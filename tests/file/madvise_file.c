@@ -16,13 +16,6 @@
  */
 #include "filetest.h"
 
-#ifndef MADV_COLD
-#define MADV_COLD 20
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
 #define FID 13
 #define NR_RANGES 64
 
