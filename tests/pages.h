@@ -10,6 +10,8 @@
  *   t_slot_*()                a page-sized "slot": magic word, tag, splitmix
  *                             stream, checksum; fill and find the first wrong
  *                             word
+ *   struct t_slots            a footprint cut into slots, in malloc chunks
+ *                             and mmap regions
  *   t_nr_nonresident()        mincore(2): pages of a range not resident
  *   struct t_churn            a churn area swept to push other memory out,
  *   t_make_cold()             and sweeping until a buffer really went cold
@@ -37,6 +39,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -156,6 +159,64 @@ static inline size_t t_slot_first_bad(const uint64_t *w, uint64_t word0, uint64_
 	if (w[T_SLOT_WORDS - 1] != t_checksum(w, T_SLOT_WORDS - 1))
 		return T_SLOT_WORDS - 1;
 	return T_SLOT_WORDS;
+}
+
+/*
+ * A footprint cut into slots: half of them in malloc() chunks of mixed
+ * sizes (a quarter 1-4 slots, the rest 16-512, each chunk with a 0-4095
+ * byte tail after its slots, so chunks land in the allocator's small and
+ * large classes unaligned and some slots straddle two pages), half in
+ * MAP_PRIVATE|MAP_ANONYMOUS regions of 1-16 MiB. The sizes are drawn from
+ * the caller's @r, so a seed gives the same layout every run.
+ */
+#define T_SLOTS_MAX_REGIONS 1024
+
+struct t_slots {
+	size_t nr_slots;
+	uint64_t **slot;	/* slot index -> address (managed) */
+	struct t_chunk { char *p; size_t nr_slots, tail; } *chunk; /* malloc'd */
+	size_t nr_chunks;
+	struct t_region { char *p; size_t len; } *region; /* mmap'd */
+	size_t nr_regions;
+};
+
+static inline void t_slots_build(struct t_slots *s, size_t want, struct t_rng *r)
+{
+	size_t want_malloc = want / 2, n = 0;
+
+	s->slot = malloc(want * sizeof(*s->slot));
+	s->chunk = malloc(want * sizeof(*s->chunk));
+	s->region = malloc(T_SLOTS_MAX_REGIONS * sizeof(*s->region));
+	t_check(s->slot && s->chunk && s->region, "metadata malloc failed");
+	s->nr_chunks = s->nr_regions = 0;
+	while (n < want_malloc) {
+		size_t k = t_rng_below(r, 4) == 0 ? 1 + t_rng_below(r, 4) : 16 + t_rng_below(r, 497);
+		size_t tail = t_rng_below(r, T_PAGE_SIZE);
+		char *c;
+
+		if (k > want_malloc - n)
+			k = want_malloc - n;
+		c = malloc(k * T_PAGE_SIZE + tail);
+		t_check(c, "malloc(%zu) failed", k * T_PAGE_SIZE + tail);
+		s->chunk[s->nr_chunks++] = (struct t_chunk){ c, k, tail };
+		for (size_t i = 0; i < k; i++)
+			s->slot[n++] = (uint64_t *)(c + i * T_PAGE_SIZE);
+	}
+	while (n < want) {
+		size_t k = 256 + t_rng_below(r, 3841);
+		char *m;
+
+		if (k > want - n)
+			k = want - n;
+		t_check(s->nr_regions < T_SLOTS_MAX_REGIONS, "too many regions");
+		m = mmap(NULL, k * T_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		t_check(m != MAP_FAILED, "mmap(%zu): %s", k * T_PAGE_SIZE, strerror(errno));
+		s->region[s->nr_regions++] = (struct t_region){ m, k * T_PAGE_SIZE };
+		for (size_t i = 0; i < k; i++)
+			s->slot[n++] = (uint64_t *)(m + i * T_PAGE_SIZE);
+	}
+	s->nr_slots = n;
 }
 
 /* ---- residency ----------------------------------------------------------- */

@@ -102,13 +102,8 @@ struct node {
 };
 
 static struct {
-	size_t nr_slots;
-	uint64_t **slot;
+	struct t_slots s;	/* the slots, their chunks and regions */
 	_Atomic uint32_t *tag;
-	struct chunk { char *p; size_t nr_slots, tail; } *chunk;
-	size_t nr_chunks;
-	struct region { char *p; size_t len; } *region;
-	size_t nr_regions;
 	struct node *list;
 } M;
 
@@ -171,13 +166,13 @@ static uint32_t tag_of(size_t idx)
  * pseudo-random order so the writes do not follow the LRU order. */
 static void rewrite_all(unsigned int owner)
 {
-	size_t n = M.nr_slots, start = (size_t)t_mix64(owner ^ getpid()) % n;
+	size_t n = M.s.nr_slots, start = (size_t)t_mix64(owner ^ getpid()) % n;
 
 	for (size_t k = 0; k < n; k++) {
 		size_t idx = (start + k * STRIDE_PRIME) % n;
 		uint32_t t = TAG(owner, TAG_GEN(tag_of(idx)) + 1);
 
-		slot_fill(M.slot[idx], idx, t);
+		slot_fill(M.s.slot[idx], idx, t);
 		atomic_store_explicit(&M.tag[idx], t, memory_order_release);
 	}
 }
@@ -185,10 +180,10 @@ static void rewrite_all(unsigned int owner)
 /* Rewrite the slots idx % 2 == @parity with @owner's pattern. */
 static void rewrite_half(unsigned int owner, unsigned int parity)
 {
-	for (size_t idx = parity; idx < M.nr_slots; idx += 2) {
+	for (size_t idx = parity; idx < M.s.nr_slots; idx += 2) {
 		uint32_t t = TAG(owner, TAG_GEN(tag_of(idx)) + 1);
 
-		slot_fill(M.slot[idx], idx, t);
+		slot_fill(M.s.slot[idx], idx, t);
 		atomic_store(&M.tag[idx], t);
 	}
 }
@@ -274,52 +269,19 @@ static void list_churn(uint64_t salt)
 static void layout_build(void)
 {
 	struct t_rng r;
-	size_t want = opt.mb * T_MIB / T_PAGE_SIZE, want_malloc = want / 2, n = 0;
+	size_t want = opt.mb * T_MIB / T_PAGE_SIZE, n;
 
 	t_rng_seed(&r, opt.seed ^ 0xf0f);
-	M.slot = malloc(want * sizeof(*M.slot));
 	M.tag = malloc(want * sizeof(*M.tag));
-	M.chunk = malloc(want * sizeof(*M.chunk));
-	M.region = malloc(1024 * sizeof(*M.region));
-	t_check(M.slot && M.tag && M.chunk && M.region, "metadata malloc failed");
-
-	while (n < want_malloc) {
-		size_t k = t_rng_below(&r, 4) == 0 ? 1 + t_rng_below(&r, 4) : 16 + t_rng_below(&r, 497);
-		size_t tail = t_rng_below(&r, T_PAGE_SIZE);
-		char *c;
-
-		if (k > want_malloc - n)
-			k = want_malloc - n;
-		c = malloc(k * T_PAGE_SIZE + tail);
-		t_check(c, "malloc(%zu) failed", k * T_PAGE_SIZE + tail);
-		M.chunk[M.nr_chunks].p = c;
-		M.chunk[M.nr_chunks].nr_slots = k;
-		M.chunk[M.nr_chunks].tail = tail;
-		t_pattern_fill(c + k * T_PAGE_SIZE, tail, tail_seed(M.nr_chunks), 0);
-		M.nr_chunks++;
-		for (size_t i = 0; i < k; i++)
-			M.slot[n++] = (uint64_t *)(c + i * T_PAGE_SIZE);
-	}
-	while (n < want) {
-		size_t k = 256 + t_rng_below(&r, 3841);
-		char *m;
-
-		if (k > want - n)
-			k = want - n;
-		t_check(M.nr_regions < 1024, "too many regions");
-		m = mmap(NULL, k * T_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
-		t_check(m != MAP_FAILED, "mmap(%zu): %s", k * T_PAGE_SIZE, strerror(errno));
-		M.region[M.nr_regions].p = m;
-		M.region[M.nr_regions].len = k * T_PAGE_SIZE;
-		M.nr_regions++;
-		for (size_t i = 0; i < k; i++)
-			M.slot[n++] = (uint64_t *)(m + i * T_PAGE_SIZE);
-	}
-	M.nr_slots = n;
+	t_check(M.tag, "metadata malloc failed");
+	t_slots_build(&M.s, want, &r);
+	for (size_t c = 0; c < M.s.nr_chunks; c++)
+		t_pattern_fill(M.s.chunk[c].p + M.s.chunk[c].nr_slots * T_PAGE_SIZE,
+			       M.s.chunk[c].tail, tail_seed(c), 0);
+	n = M.s.nr_slots;
 	for (size_t i = 0; i < n; i++) {
 		atomic_init(&M.tag[i], TAG(0, 1));
-		slot_fill(M.slot[i], i, TAG(0, 1));
+		slot_fill(M.s.slot[i], i, TAG(0, 1));
 	}
 	list_build();
 }
@@ -330,7 +292,7 @@ static unsigned long verify_all(const char *phase, size_t *locked)
 {
 	unsigned long before = atomic_load(&nr_bad);
 
-	for (size_t idx = 0; idx < M.nr_slots; idx++) {
+	for (size_t idx = 0; idx < M.s.nr_slots; idx++) {
 		uint32_t t = atomic_load(&M.tag[idx]);
 
 		if (t & TAG_LOCKED) {
@@ -338,15 +300,15 @@ static unsigned long verify_all(const char *phase, size_t *locked)
 			(*locked)++;
 			continue;
 		}
-		slot_verify(M.slot[idx], idx, t, phase);
+		slot_verify(M.s.slot[idx], idx, t, phase);
 	}
-	for (size_t c = 0; c < M.nr_chunks; c++) {
-		const char *tail = M.chunk[c].p + M.chunk[c].nr_slots * T_PAGE_SIZE;
-		long bad = t_pattern_check(tail, M.chunk[c].tail, tail_seed(c), 0);
+	for (size_t c = 0; c < M.s.nr_chunks; c++) {
+		const char *tail = M.s.chunk[c].p + M.s.chunk[c].nr_slots * T_PAGE_SIZE;
+		long bad = t_pattern_check(tail, M.s.chunk[c].tail, tail_seed(c), 0);
 
 		if (bad >= 0)
 			report("%s: tail of malloc chunk %zu (%zu bytes at %p): byte %ld wrong", phase,
-			       c, M.chunk[c].tail, (const void *)tail, bad);
+			       c, M.s.chunk[c].tail, (const void *)tail, bad);
 	}
 	list_verify(phase);
 	return atomic_load(&nr_bad) - before;
@@ -356,20 +318,20 @@ static unsigned long verify_all(const char *phase, size_t *locked)
 static void slot_residency(size_t *cold, size_t *total)
 {
 	*cold = *total = 0;
-	for (size_t c = 0; c < M.nr_chunks; c++) {
-		size_t len = M.chunk[c].nr_slots * T_PAGE_SIZE + M.chunk[c].tail;
-		long nr = t_nr_nonresident(M.chunk[c].p, len);
+	for (size_t c = 0; c < M.s.nr_chunks; c++) {
+		size_t len = M.s.chunk[c].nr_slots * T_PAGE_SIZE + M.s.chunk[c].tail;
+		long nr = t_nr_nonresident(M.s.chunk[c].p, len);
 
 		t_check(nr >= 0, "mincore: %s", strerror(errno));
 		*cold += (size_t)nr;
-		*total += t_nr_pages(M.chunk[c].p, len);
+		*total += t_nr_pages(M.s.chunk[c].p, len);
 	}
-	for (size_t r = 0; r < M.nr_regions; r++) {
-		long nr = t_nr_nonresident(M.region[r].p, M.region[r].len);
+	for (size_t r = 0; r < M.s.nr_regions; r++) {
+		long nr = t_nr_nonresident(M.s.region[r].p, M.s.region[r].len);
 
 		t_check(nr >= 0, "mincore: %s", strerror(errno));
 		*cold += (size_t)nr;
-		*total += t_nr_pages(M.region[r].p, M.region[r].len);
+		*total += t_nr_pages(M.s.region[r].p, M.s.region[r].len);
 	}
 }
 
@@ -470,7 +432,7 @@ static int mode_basic(int child_unmanaged)
 
 	layout_build();
 	t_log("[parent] filled %zu slots (%lu MiB) in %zu malloc chunks + %zu mmap regions, "
-	      "%d small nodes, %.1fs", M.nr_slots, opt.mb, M.nr_chunks, M.nr_regions, NR_NODES,
+	      "%d small nodes, %.1fs", M.s.nr_slots, opt.mb, M.s.nr_chunks, M.s.nr_regions, NR_NODES,
 	      t_now() - t0);
 	expect_cold("before fork");
 	fflush(NULL);
@@ -538,15 +500,15 @@ static void *worker(void *arg)
 
 	t_rng_seed(&r, opt.seed * 977 + id);
 	while (!atomic_load_explicit(&stop_workers, memory_order_relaxed)) {
-		size_t idx = t_rng_below(&r, M.nr_slots);
+		size_t idx = t_rng_below(&r, M.s.nr_slots);
 		uint32_t t = atomic_load_explicit(&M.tag[idx], memory_order_acquire);
 
 		if ((t & TAG_LOCKED) || !atomic_compare_exchange_strong(&M.tag[idx], &t, t | TAG_LOCKED))
 			continue;
-		slot_verify(M.slot[idx], idx, t, "worker");
+		slot_verify(M.s.slot[idx], idx, t, "worker");
 		if (t_rng_below(&r, 4)) {
 			t = TAG(1, TAG_GEN(t) + 1);
-			slot_fill(M.slot[idx], idx, t);
+			slot_fill(M.s.slot[idx], idx, t);
 		}
 		atomic_store_explicit(&M.tag[idx], t, memory_order_release);
 		atomic_fetch_add_explicit(&worker_ops, 1, memory_order_relaxed);
@@ -742,19 +704,19 @@ static int mode_loop(void)
 
 		/* The parent moves on between forks: each child sees a new state. */
 		for (size_t k = 0; k < nr_rew; k++) {
-			size_t idx = t_rng_below(&r, M.nr_slots);
+			size_t idx = t_rng_below(&r, M.s.nr_slots);
 			uint32_t t = TAG(1, TAG_GEN(tag_of(idx)) + 1);
 
-			slot_fill(M.slot[idx], idx, t);
+			slot_fill(M.s.slot[idx], idx, t);
 			atomic_store(&M.tag[idx], t);
 			rewritten[k] = idx;
 		}
 		/* Sample slots whose page is not resident now (any, natively). */
 		for (unsigned int tries = 0; nr < opt.sample && tries < opt.sample * 64; tries++) {
-			size_t idx = t_rng_below(&r, M.nr_slots);
+			size_t idx = t_rng_below(&r, M.s.nr_slots);
 			unsigned char v;
 
-			if (mincore((void *)((uintptr_t)M.slot[idx] & ~(T_PAGE_SIZE - 1)), T_PAGE_SIZE, &v))
+			if (mincore((void *)((uintptr_t)M.s.slot[idx] & ~(T_PAGE_SIZE - 1)), T_PAGE_SIZE, &v))
 				t_fail("mincore: %s", strerror(errno));
 			if (!(v & 1))
 				cold_here++;
@@ -771,9 +733,9 @@ static int mode_loop(void)
 		if (pid == 0) {
 			child_begin("loop child", 2);
 			for (size_t k = 0; k < nr; k++)
-				slot_verify(M.slot[sample[k]], sample[k], tag_of(sample[k]), "sampled");
+				slot_verify(M.s.slot[sample[k]], sample[k], tag_of(sample[k]), "sampled");
 			for (size_t k = 0; k < nr_rew; k++)
-				slot_verify(M.slot[rewritten[k]], rewritten[k], tag_of(rewritten[k]),
+				slot_verify(M.s.slot[rewritten[k]], rewritten[k], tag_of(rewritten[k]),
 					    "rewritten just before the fork");
 			if (atomic_load(&nr_bad)) {
 				t_log("[loop child %u] %lu mismatches", i, atomic_load(&nr_bad));
@@ -833,7 +795,7 @@ static int mode_exit(void)
 	expect_cold("before the first fork");
 	pids = malloc(opt.forks * sizeof(*pids));
 	t_check(pids, "malloc");
-	per = M.nr_slots / (opt.forks ? opt.forks : 1) + 1;
+	per = M.s.nr_slots / (opt.forks ? opt.forks : 1) + 1;
 	for (unsigned int i = 0; i < opt.forks; i++) {
 		fflush(NULL);
 		pids[i] = t_sys(fork());
@@ -845,11 +807,11 @@ static int mode_exit(void)
 			_Exit(7);
 		}
 		/* Keep paging without waiting: a slice of slots, new generation. */
-		for (size_t k = i * per; k < (i + 1) * per && k < M.nr_slots; k++) {
+		for (size_t k = i * per; k < (i + 1) * per && k < M.s.nr_slots; k++) {
 			uint32_t t = TAG(1, TAG_GEN(tag_of(k)) + 1);
 
-			slot_verify(M.slot[k], k, tag_of(k), "parent: between forks");
-			slot_fill(M.slot[k], k, t);
+			slot_verify(M.s.slot[k], k, tag_of(k), "parent: between forks");
+			slot_fill(M.s.slot[k], k, t);
 			atomic_store(&M.tag[k], t);
 		}
 	}
@@ -918,16 +880,16 @@ static int mode_selftest(void)
 	fflush(NULL);
 	pid = t_sys(fork());
 	if (pid == 0) {
-		size_t a = M.nr_slots / 3, b = M.nr_slots / 2, c = M.nr_slots - 1;
+		size_t a = M.s.nr_slots / 3, b = M.s.nr_slots / 2, c = M.s.nr_slots - 1;
 		unsigned long bad;
 
 		child_begin("self-test child", 2);
-		((uint8_t *)M.slot[a])[1234] ^= 0x10;     /* one flipped bit */
-		slot_fill(M.slot[b], b, TAG(1, 1));       /* another owner's data */
-		memset(M.slot[c], 0, T_PAGE_SIZE);        /* a lost page */
-		for (size_t k = 0; k < M.nr_chunks; k++)  /* one tail byte */
-			if (M.chunk[k].tail) {
-				M.chunk[k].p[M.chunk[k].nr_slots * T_PAGE_SIZE + M.chunk[k].tail - 1] ^= 1;
+		((uint8_t *)M.s.slot[a])[1234] ^= 0x10;     /* one flipped bit */
+		slot_fill(M.s.slot[b], b, TAG(1, 1));       /* another owner's data */
+		memset(M.s.slot[c], 0, T_PAGE_SIZE);        /* a lost page */
+		for (size_t k = 0; k < M.s.nr_chunks; k++)  /* one tail byte */
+			if (M.s.chunk[k].tail) {
+				M.s.chunk[k].p[M.s.chunk[k].nr_slots * T_PAGE_SIZE + M.s.chunk[k].tail - 1] ^= 1;
 				break;
 			}
 		M.list->next->next->payload[3] ^= 0x80;   /* a small node */

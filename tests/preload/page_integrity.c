@@ -47,13 +47,8 @@ struct options {
 };
 
 struct layout {
-	size_t nr_slots;
-	uint64_t **slot;	     /* slot index -> address (managed) */
+	struct t_slots s;	     /* the slots, their chunks and regions */
 	_Atomic uint32_t *gen;	     /* expected generation | GEN_LOCKED */
-	void **chunk;		     /* malloc'd chunks, to free() at the end */
-	size_t nr_chunks;
-	struct { void *addr; size_t len; } *region; /* mmap'd regions */
-	size_t nr_regions;
 };
 
 static struct layout L;
@@ -104,54 +99,11 @@ static void layout_build(void)
 {
 	struct t_rng r;
 	size_t want = opt.mb * T_MIB / T_PAGE_SIZE;
-	size_t want_malloc = want / 2, cap_chunks = want, cap_regions = 1024;
-	size_t n = 0;
 
 	t_rng_seed(&r, opt.seed ^ 0x1a7);
-	L.slot = malloc(want * sizeof(*L.slot));
 	L.gen = malloc(want * sizeof(*L.gen));
-	L.chunk = malloc(cap_chunks * sizeof(*L.chunk));
-	L.region = malloc(cap_regions * sizeof(*L.region));
-	t_check(L.slot && L.gen && L.chunk && L.region, "metadata malloc failed");
-
-	/*
-	 * malloc chunks: a quarter small (1-4 slots plus 0-4095 bytes of tail,
-	 * so they land in jemalloc small/large classes unaligned), the rest
-	 * 16-512 slots.
-	 */
-	while (n < want_malloc) {
-		size_t k = (t_rng_below(&r, 4) == 0) ? 1 + t_rng_below(&r, 4)
-						       : 16 + t_rng_below(&r, 497);
-		size_t tail = t_rng_below(&r, T_PAGE_SIZE);
-		char *c;
-
-		if (k > want_malloc - n)
-			k = want_malloc - n;
-		c = malloc(k * T_PAGE_SIZE + tail);
-		t_check(c, "malloc(%zu) failed", k * T_PAGE_SIZE + tail);
-		L.chunk[L.nr_chunks++] = c;
-		for (size_t i = 0; i < k; i++)
-			L.slot[n++] = (uint64_t *)(c + i * T_PAGE_SIZE);
-	}
-	/* mmap regions: 1-16 MiB each. */
-	while (n < want) {
-		size_t k = 256 + t_rng_below(&r, 3841);
-		char *m;
-
-		if (k > want - n)
-			k = want - n;
-		t_check(L.nr_regions < cap_regions, "too many regions");
-		m = mmap(NULL, k * T_PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		t_check(m != MAP_FAILED, "mmap(%zu): %s", k * T_PAGE_SIZE,
-			strerror(errno));
-		L.region[L.nr_regions].addr = m;
-		L.region[L.nr_regions].len = k * T_PAGE_SIZE;
-		L.nr_regions++;
-		for (size_t i = 0; i < k; i++)
-			L.slot[n++] = (uint64_t *)(m + i * T_PAGE_SIZE);
-	}
-	L.nr_slots = n;
+	t_check(L.gen, "metadata malloc failed");
+	t_slots_build(&L.s, want, &r);
 }
 
 static void *worker(void *arg)
@@ -162,7 +114,7 @@ static void *worker(void *arg)
 
 	t_rng_seed(&r, opt.seed * 131 + id);
 	while (done < opt.nr_ops) {
-		size_t idx = t_rng_below(&r, L.nr_slots);
+		size_t idx = t_rng_below(&r, L.s.nr_slots);
 		uint32_t g = atomic_load_explicit(&L.gen[idx], memory_order_acquire);
 		int rewrite = t_rng_below(&r, 4) != 0;
 
@@ -171,10 +123,10 @@ static void *worker(void *arg)
 			busy++;
 			continue;
 		}
-		slot_verify(L.slot[idx], idx, g, "random");
+		slot_verify(L.s.slot[idx], idx, g, "random");
 		if (rewrite) {
 			g++;
-			slot_fill(L.slot[idx], idx, g);
+			slot_fill(L.s.slot[idx], idx, g);
 		}
 		atomic_store_explicit(&L.gen[idx], g, memory_order_release);
 		done++;
@@ -185,10 +137,10 @@ static void *worker(void *arg)
 
 static void verify_all(const char *phase, int reverse)
 {
-	for (size_t k = 0; k < L.nr_slots; k++) {
-		size_t idx = reverse ? L.nr_slots - 1 - k : k;
+	for (size_t k = 0; k < L.s.nr_slots; k++) {
+		size_t idx = reverse ? L.s.nr_slots - 1 - k : k;
 
-		slot_verify(L.slot[idx], idx, atomic_load(&L.gen[idx]), phase);
+		slot_verify(L.s.slot[idx], idx, atomic_load(&L.gen[idx]), phase);
 	}
 }
 
@@ -259,17 +211,17 @@ int main(int argc, char **argv)
 	parse_args(argc, argv);
 	layout_build();
 
-	for (size_t i = 0; i < L.nr_slots; i++) {
+	for (size_t i = 0; i < L.s.nr_slots; i++) {
 		atomic_init(&L.gen[i], 1);
-		slot_fill(L.slot[i], i, 1);
+		slot_fill(L.s.slot[i], i, 1);
 	}
 	t_fill = t_now();
 
 	if (opt.self_test) {
 		/* One flipped bit in the middle of a slot, one stale slot. */
-		size_t a = L.nr_slots / 3, b = L.nr_slots - 2;
+		size_t a = L.s.nr_slots / 3, b = L.s.nr_slots - 2;
 
-		L.slot[a][SLOT_WORDS / 2] ^= 1ULL << 17;
+		L.s.slot[a][SLOT_WORDS / 2] ^= 1ULL << 17;
 		atomic_store(&L.gen[b], 2);
 		verify_all("self-test", 0);
 		mismatch = atomic_load(&nr_mismatch);
@@ -295,27 +247,27 @@ int main(int argc, char **argv)
 	{
 		uint64_t total_gen = 0;
 
-		for (size_t i = 0; i < L.nr_slots; i++)
+		for (size_t i = 0; i < L.s.nr_slots; i++)
 			total_gen += atomic_load(&L.gen[i]);
 		t_log("page_integrity: %zu slots (%lu MiB) in %zu malloc chunks "
 		      "+ %zu mmap regions; %u threads x %lu ops; rewrites %llu; "
 		      "mismatches %lu; fill %.1fs reverse %.1fs random %.1fs "
 		      "final %.1fs",
-		      L.nr_slots, opt.mb, L.nr_chunks, L.nr_regions,
+		      L.s.nr_slots, opt.mb, L.s.nr_chunks, L.s.nr_regions,
 		      opt.nr_threads, opt.nr_ops,
-		      (unsigned long long)(total_gen - L.nr_slots), mismatch,
+		      (unsigned long long)(total_gen - L.s.nr_slots), mismatch,
 		      t_fill - t0, t_rev - t_fill, t_rand - t_rev, t_final - t_rand);
 	}
 	t_check(mismatch == 0, "%lu slot mismatches", mismatch);
 
-	for (size_t i = 0; i < L.nr_chunks; i++)
-		free(L.chunk[i]);
-	for (size_t i = 0; i < L.nr_regions; i++)
-		t_sys(munmap(L.region[i].addr, L.region[i].len));
-	free(L.slot);
+	for (size_t i = 0; i < L.s.nr_chunks; i++)
+		free(L.s.chunk[i].p);
+	for (size_t i = 0; i < L.s.nr_regions; i++)
+		t_sys(munmap(L.s.region[i].p, L.s.region[i].len));
+	free(L.s.slot);
 	free((void *)L.gen);
-	free(L.chunk);
-	free(L.region);
+	free(L.s.chunk);
+	free(L.s.region);
 
 	check_fresh_zero();
 	return T_EXIT_PASS;
