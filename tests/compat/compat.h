@@ -104,16 +104,7 @@ static inline char *c_cold_junk(const char *what, size_t len, uint64_t junk)
 
 static inline int c_open_tmpfile(void)
 {
-	char path[1100];
-	int fd;
-
-	fd = open(c_tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	snprintf(path, sizeof(path), "%s/uswap-compat-XXXXXX", c_tmpdir);
-	fd = t_sys(mkstemp(path));
-	unlink(path);
-	return fd;
+	return t_open_tmpfile(c_tmpdir, "uswap-compat");
 }
 
 struct c_case {

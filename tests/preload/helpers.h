@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,6 +128,22 @@ static inline long t_status_kb(const char *field)
 		if (!strncmp(p, field, flen) && p[flen] == ':')
 			return strtol(p + flen + 1, NULL, 10);
 	return -1;
+}
+
+/* An unnamed read-write temp file in @dir: O_TMPFILE, or where the file
+ * system lacks it, a "@prefix-XXXXXX" file unlinked at once. */
+static inline int t_open_tmpfile(const char *dir, const char *prefix)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "%s/%s-XXXXXX", dir, prefix);
+	fd = t_sys(mkstemp(path));
+	unlink(path);
+	return fd;
 }
 
 /* Write or read all @len bytes (retrying short transfers and EINTR); a

@@ -162,23 +162,9 @@ static void test_pipe(void)
 	free(src);
 }
 
-static int open_tmpfile(void)
-{
-	char path[4200];
-	int fd;
-
-	fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	snprintf(path, sizeof(path), "%s/uswap-cold-XXXXXX", tmpdir);
-	fd = t_sys(mkstemp(path));
-	unlink(path);
-	return fd;
-}
-
 static void test_file(void)
 {
-	int fd = open_tmpfile();
+	int fd = t_open_tmpfile(tmpdir, "uswap-cold");
 	char *src, *dst, *a, *b;
 	struct iovec iov[2];
 	size_t half = BUF_LEN / 2 + 1234;
