@@ -21,7 +21,6 @@ Workloads (--program):
 """
 
 import argparse
-import hashlib
 import os
 import random
 import base64
@@ -50,14 +49,6 @@ for k in sorted(d):
     h.update(k.encode())
 print(len(d), acc, h.hexdigest())
 """
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_sort_input(path, mb, seed=20240611):
@@ -119,7 +110,7 @@ def main():
         ut.check(native.returncode == 0,
                  f"native run failed ({ut.status_text(native.returncode)}); "
                  "nothing to compare against")
-        native_sha = sha256_file(native.stdout_path)
+        native_sha = ut.sha256_file(native.stdout_path)
         native_size = os.path.getsize(native.stdout_path)
         ut.check(native_size > 0, "native run printed nothing")
 
@@ -144,7 +135,7 @@ def main():
         ut.check(under.returncode == native.returncode,
                  f"under uswap: {ut.status_text(under.returncode)}, natively "
                  f"{ut.status_text(native.returncode)}")
-        under_sha = sha256_file(under.stdout_path)
+        under_sha = ut.sha256_file(under.stdout_path)
         ut.check(under_sha == native_sha,
                  f"output differs: native {native_size} bytes sha256 "
                  f"{native_sha}, under uswap "

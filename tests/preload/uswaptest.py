@@ -7,6 +7,7 @@ variables only, and checking the stats JSON that the managed process writes
 at exit (keys per INTERFACE.md).
 """
 
+import hashlib
 import json
 import os
 import re
@@ -202,6 +203,15 @@ def _echo(tag, text, enabled):
     for line in shown:
         print(f"[{tag}] stderr: {line}")
     sys.stdout.flush()
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_stats(path):

@@ -163,14 +163,6 @@ def run_step(step, rundir, tag, *, treepeak, prefix=(), stats_path=None):
     return r
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def first_difference(a, b):
     """Offset of the first differing byte of two files (or the shorter length)."""
     with open(a, "rb") as fa, open(b, "rb") as fb:
@@ -209,7 +201,7 @@ def compare_output(label, native_path, uswap_path, normalize=None):
                 + "".join(f"    {x.decode(errors='replace')}\n" for x in only_u))
         ut.log(f"ok: {label} identical after normalization ({len(a)} bytes)")
         return
-    na, ua = sha256_file(native_path), sha256_file(uswap_path)
+    na, ua = ut.sha256_file(native_path), ut.sha256_file(uswap_path)
     ns, us = os.path.getsize(native_path), os.path.getsize(uswap_path)
     if na != ua:
         off = first_difference(native_path, uswap_path)
@@ -546,10 +538,10 @@ def case_sqlite(args, wd):
 
 
 def roundtrip_check(original):
-    want = sha256_file(original)
+    want = ut.sha256_file(original)
 
     def check(rundir, stdout_path, limit_bytes):
-        got = sha256_file(stdout_path)
+        got = ut.sha256_file(stdout_path)
         ut.check(got == want, f"round trip in {rundir} does not give back the input "
                  f"(sha256 {got[:16]} != {want[:16]})")
         ut.log(f"ok: round trip in {os.path.basename(rundir)} gives back the input")
@@ -557,7 +549,7 @@ def roundtrip_check(original):
 
 
 def gunzip_check(pigz, original):
-    want = sha256_file(original)
+    want = ut.sha256_file(original)
 
     def check(rundir, stdout_path, limit_bytes):
         h = hashlib.sha256()
