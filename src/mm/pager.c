@@ -190,6 +190,10 @@ void pager_fork_begin(void)
 	       (FORK_PARKED_SCANNER | FORK_PARKED_HANDLER))
 		sys_futex_wait(&pager.fork_parked, p, -1);
 	pager_lock();
+}
+
+void pager_fork_hold(void)
+{
 	__atomic_store_n(&pager.fork_locked, 1, __ATOMIC_RELEASE);
 }
 

@@ -108,6 +108,9 @@ void *pager_populate(void *p, size_t len, int prot);
  * and park, then the caller takes the lock. end: release both. park: the
  * calling paging thread is ready (bit FORK_PARKED_*). */
 void pager_fork_begin(void);
+/* From here until pager_fork_end the lock is held for the handler: it
+ * serves the forking thread's faults without taking it. */
+void pager_fork_hold(void);
 void pager_fork_end(void);
 void pager_fork_park(uint32_t bit);
 static inline bool pager_forking(void)

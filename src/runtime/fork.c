@@ -38,8 +38,8 @@
  *   pager_fork_begin (park,      swap_freeze            pager_fork_child, heap, threads,
  *     take the pager lock)       pager_fork_end           stats, runtime (owner)
  *   file_fork_prepare            fork unlock            managed: swap, uffd, track,
- *   sites_fork_prepare                                    regions, pager_open, fault,
- *                                                         scan, monitor
+ *   pager_fork_hold                                       regions, pager_open, fault,
+ *   sites_fork_prepare                                    scan, monitor
  *                                                       unmanaged: restore_all, uffd,
  *                                                         fault, scan, monitor, swap,
  *                                                         pager off
@@ -88,6 +88,7 @@ void fork_prepare(void)
 		pager_fork_begin();
 		/* Parent and child must keep sharing these: the kernel's again. */
 		file_fork_prepare();
+		pager_fork_hold();
 	}
 	sites_fork_prepare();
 }
