@@ -90,11 +90,6 @@ bool runtime_owns(void)
 	return pager.enabled && owner == getpid();
 }
 
-pid_t runtime_owner(void)
-{
-	return owner;
-}
-
 void runtime_fork_child(void)
 {
 	owner = getpid();

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 /* Bring the runtime up, from config (already loaded). 0, or -errno with a
  * one-line reason in err. */
@@ -16,7 +15,6 @@ int runtime_init(char *err, size_t errlen);
 /* The runtime manages this process's memory (it is up, and this is the
  * process that started it, or a forked child that rebuilt it). */
 bool runtime_owns(void);
-pid_t runtime_owner(void);
 /* In a forked child that manages its memory: it is the owner now. */
 void runtime_fork_child(void);
 /* At exit (exit, _exit, the last thread): write back shared file pages,
