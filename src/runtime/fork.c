@@ -30,8 +30,10 @@
  *   (or USWAP_NO_CHILDREN), the child writes every evicted page back in
  *   place and runs unmanaged instead.
  *
- * The hooks, in order (parent runs prepare's in reverse; jemalloc's own
- * prefork/postfork come outside ours, from the preload layer):
+ * The hooks, in order (parent runs prepare's in reverse). The preload
+ * layer runs stdio's and jemalloc's prefork before fork_prepare, and
+ * jemalloc's postfork after fork_parent and fork_child (preload/boot.c):
+ * every thread's faults are served until the allocator's locks are held.
  *
  *   prepare                      parent                 child
  *   fork lock                    sites_fork_parent      sites_fork_child
