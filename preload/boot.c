@@ -207,6 +207,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+	sys_fork_child();
 	if (boot_state == BOOT_MANAGED) {
 		threads_fork_child();
 		init_lock.word = 0;

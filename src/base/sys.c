@@ -48,9 +48,18 @@ int sys_futex_wake(uint32_t *uaddr, int n)
 	return (int)syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
+
 pid_t sys_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	if (unlikely(!cached_tid))
+		cached_tid = (pid_t)syscall(SYS_gettid);
+	return cached_tid;
+}
+
+void sys_fork_child(void)
+{
+	cached_tid = (pid_t)syscall(SYS_gettid);
 }
 
 uint64_t sys_now_ns(void)
@@ -97,6 +106,25 @@ void sys_lock(struct sys_lock *l)
 		sys_futex_wait(&l->word, 2, -1);
 		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
 	}
+}
+
+bool sys_lock_timed(struct sys_lock *l, uint64_t timeout_ns)
+{
+	uint64_t end = sys_now_ns() + timeout_ns;
+	uint32_t c = 0;
+
+	if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return true;
+	c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		uint64_t now = sys_now_ns();
+
+		if (now >= end)
+			return false;
+		sys_futex_wait(&l->word, 2, (long)(end - now));
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	}
+	return true;
 }
 
 void sys_unlock(struct sys_lock *l)

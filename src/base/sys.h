@@ -4,6 +4,7 @@
 #define USWAP_SYS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
@@ -16,7 +17,9 @@ int sys_madvise(void *addr, size_t len, int advice);
 int sys_mprotect(void *addr, size_t len, int prot);
 int sys_futex_wait(uint32_t *uaddr, uint32_t val, long timeout_ns);
 int sys_futex_wake(uint32_t *uaddr, int n);
-pid_t sys_gettid(void);
+pid_t sys_gettid(void); /* cached per thread */
+/* In a forked child's one thread: its own tid from now on. */
+void sys_fork_child(void);
 uint64_t sys_now_ns(void);
 uint64_t sys_thread_cpu_ns(void);
 
@@ -49,6 +52,8 @@ struct sys_lock {
 };
 void sys_lock(struct sys_lock *l);
 void sys_unlock(struct sys_lock *l);
+/* sys_lock, giving up after timeout_ns: false if not taken. */
+bool sys_lock_timed(struct sys_lock *l, uint64_t timeout_ns);
 
 #define PAGE_SIZE 4096UL
 #define PAGE_SHIFT 12

@@ -41,7 +41,13 @@ static void tick(uint64_t now, bool stop)
 
 	psi_sample_threads();
 	psi_read(&p);
-	sys_lock(&M.lock);
+	/* At exit, the monitor may be in a tick that waits for the pager lock
+	 * held by the thread that is exiting (from a signal handler): the last
+	 * row is then left out rather than waited for. */
+	if (!stop)
+		sys_lock(&M.lock);
+	else if (!sys_lock_timed(&M.lock, 500 * 1000000ULL))
+		return;
 	if (!M.stopped) {
 		psi_sample(&p);
 		if (!stop)

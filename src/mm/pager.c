@@ -99,19 +99,20 @@ void pager_set_watermarks(double min, double low, double high, unsigned batch)
 void pager_lock(void)
 {
 	sys_lock(&pager.lock);
-	if (debug_checks) {
-		debug_assert(pager.owner == 0);
-		pager.owner = sys_gettid();
-	}
+	debug_assert(pager.owner == 0);
+	__atomic_store_n(&pager.owner, sys_gettid(), __ATOMIC_RELAXED);
 }
 
 void pager_unlock(void)
 {
-	if (debug_checks) {
-		debug_assert(pager.owner == sys_gettid());
-		pager.owner = 0;
-	}
+	debug_assert(pager.owner == sys_gettid());
+	__atomic_store_n(&pager.owner, 0, __ATOMIC_RELAXED);
 	sys_unlock(&pager.lock);
+}
+
+bool pager_held_by_me(void)
+{
+	return __atomic_load_n(&pager.owner, __ATOMIC_RELAXED) == sys_gettid();
 }
 
 void pager_assert_locked(void)

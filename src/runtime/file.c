@@ -375,6 +375,12 @@ void file_flush_all(void)
 {
 	if (!pager.enabled || !file_mapped_any())
 		return;
+	/* From a signal handler that ends the program on a thread inside the
+	 * runtime: that thread holds the lock, and the pages are still owed. */
+	if (pager_held_by_me()) {
+		file_flush_locked(0, UINTPTR_MAX);
+		return;
+	}
 	pager_lock();
 	file_flush_locked(0, UINTPTR_MAX);
 	pager_unlock();

@@ -99,8 +99,12 @@ void runtime_exit(void)
 {
 	if (!runtime_owns())
 		return;
+	/* A signal handler may end the program (exit, _exit) on a thread that
+	 * is inside the runtime, holding the pager lock: what needs the lock
+	 * is then skipped rather than waited for, for good. */
 	file_flush_all();
-	scan_exit_counters();
+	if (!pager_held_by_me())
+		scan_exit_counters();
 	monitor_stop();
 	statsfile_exit(heap_bytes());
 }
