@@ -270,7 +270,7 @@ static int check_peer(int fd, int pid, const char *path)
 
 /* Where the socket of pid may be: ours, then those of the process's uid
  * (a root client looking at another user's program). The first that is a
- * socket file, in a; 0 or -ENOENT. */
+ * socket file, in a; 0, -ENOENT, or -EPERM once the reason is printed. */
 static int find_socket(int pid, struct sockaddr_un *a, socklen_t *alen)
 {
 	char dirs[4][sizeof(a->sun_path)], proc[32];
@@ -282,6 +282,11 @@ static int find_socket(int pid, struct sockaddr_un *a, socklen_t *alen)
 	snprintf(proc, sizeof(proc), "/proc/%d", pid);
 	if (!stat(proc, &st))
 		uid = st.st_uid;
+	/* Its socket is in a directory of its user's that we cannot enter. */
+	if (uid != geteuid() && geteuid() != 0)
+		return fail("permission denied: process %d runs as uid %u, not as uid %u", pid,
+			    (unsigned)uid, (unsigned)geteuid()),
+		       -EPERM;
 	if (!uswap_ctl_dir(dirs[n], sizeof(dirs[n]), xdg, tmp, geteuid()))
 		n++;
 	if (uid != geteuid()) {
@@ -311,8 +316,14 @@ static int connect_to(int pid, int timeout_s, int *fd)
 
 	if (kill(pid, 0) && errno == ESRCH)
 		return fail("no process %d", pid);
-	if (find_socket(pid, &a, &len))
+	switch (find_socket(pid, &a, &len)) {
+	case 0:
+		break;
+	case -EPERM:
+		return 2;
+	default:
 		return fail("no uswap runtime in process %d (is it running under uswap?)", pid);
+	}
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return fail("socket: %s", strerror(errno));
