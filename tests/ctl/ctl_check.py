@@ -26,7 +26,8 @@ protocol  raw requests on the socket: garbage, an empty line, a line over
           off after ~2 s and does not hold up the next one; 100 requests leave
           no descriptor behind.
 fork      a forked child (managed) answers on its own socket with its own
-          limit: setting it does not touch the parent's.
+          limit: setting it does not touch the parent's; each removes its
+          own socket file at exit.
 orphan    with --on-fork unmanaged, the child has no runtime (clear error),
           and once the parent has exited its name is free: connecting to it is
           refused, not left hanging by the child.
@@ -520,9 +521,15 @@ def case_fork(args, wd):
         p = show(args, prog.pid)
         ut.check(p["limit_bytes"] == START_LIMIT and p["resident_bytes"] > 32 * MIB,
                  f"setting the child's limit changed the parent's: {p['limit_bytes']}, {p['resident_bytes']}")
+        ut.check(os.path.exists(sock_path(kid)) and os.path.exists(sock_path(prog.pid)),
+                 f"the parent and the child do not each have a socket file: "
+                 f"{os.listdir(os.path.dirname(sock_path(kid)))}")
         n = prog.passes(child=True)[0]
         prog.wait_passes(n + 1, child=True, timeout=60)
         prog.finish()
+        # Each removes its own file at exit.
+        d = os.path.dirname(sock_path(kid))
+        wait_for("the socket files removed at exit", lambda: not os.listdir(d), timeout=10)
     finally:
         prog.kill()
 
