@@ -217,6 +217,7 @@ static void boot(void)
 		log_fatal_config("jemalloc refused to create the managed arena");
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	threads_init();
+	exec_init();
 	if (config.no_children)
 		exec_no_children();
 	if (runtime_traps_sigsegv() && signals_install_segv())

@@ -38,9 +38,11 @@ static void track(void)
 
 static void watermarks(void)
 {
-	static const char *const envs[] = { "USWAP_WMARK_MIN", "USWAP_WMARK_LOW", "USWAP_WMARK_HIGH" };
+	static const char *const envs[] = { "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
+					    "USWAP_WMARK_HIGH" };
 	static const char *const good[] = { "0", "0.0", "0.02", "0.25", "0.49", "0.4999", "1e-3" };
-	static const char *const bad[] = { "0.5", "0.51", "1", "2", "-0.1", "x", "0.1x", "inf", "", "-inf" };
+	static const char *const bad[] = { "0.5", "0.51", "1",	 "2", "-0.1",
+					   "x",	  "0.1x", "inf", "",  "-inf" };
 
 	for (size_t e = 0; e < 3; e++) {
 		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -102,10 +104,11 @@ static void strings_and_unknown(void)
 static void clear_uswap_env(void)
 {
 	static const char *const names[] = {
-		"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
-		"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
-		"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE",
-		"USWAP_STATS_PID",
+		"USWAP_LIMIT",	      "USWAP_SWAP",	 "USWAP_SWAP_SIZE",  "USWAP_SWAPPINESS",
+		"USWAP_STATS",	      "USWAP_VERBOSE",	 "USWAP_DEBUG",	     "USWAP_TRACK",
+		"USWAP_WMARK_MIN",    "USWAP_WMARK_LOW", "USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE",
+		"USWAP_BATCH",	      "USWAP_GRANULE",	 "USWAP_STATS_PID",  "USWAP_TRACE",
+		"USWAP_CHILDREN_DIR",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -209,7 +212,8 @@ static void load_watermark_order(void)
 	setenv("USWAP_WMARK_HIGH", "0.1", 1);
 	t_eq(config_load(err, sizeof(err)), -EINVAL);
 	t_check(strstr(err, "min <= low <= high"), "order message: %s", err);
-	t_check(strstr(err, "0.3") && strstr(err, "0.1"), "order message lacks the values: %s", err);
+	t_check(strstr(err, "0.3") && strstr(err, "0.1"), "order message lacks the values: %s",
+		err);
 
 	/* min above low. */
 	config.wmark_min = 0.0, config.wmark_low = 0.02, config.wmark_high = 0.04;
@@ -237,17 +241,48 @@ static void load_watermark_order(void)
 	t_eq(config_load(err, sizeof(err)), -EINVAL);
 }
 
+/* A program that sets its process title overwrites its environment's
+ * strings: the settings are copies, and exec passes the copies on. */
+static void load_owns_strings(void)
+{
+	char err[256] = "", *v;
+
+	clear_uswap_env();
+	setenv("USWAP_LIMIT", "64M", 1);
+	setenv("USWAP_STATS", "/run/stats.json", 1);
+	setenv("USWAP_SWAP", "/var/swap", 1);
+	setenv("USWAP_TRACE", "/run/trace.csv", 1);
+	setenv("TMPDIR", "/var/tmp", 1);
+	t_check(config_load(err, sizeof(err)) == 0, "config_load: %s", err);
+	for (const char *const *n = (const char *const[]){ "USWAP_STATS", "USWAP_SWAP",
+							   "USWAP_TRACE", "TMPDIR", NULL };
+	     *n; n++) {
+		v = getenv(*n);
+		memset(v, 0, strlen(v));
+	}
+	t_check(config.stats_path && !strcmp(config.stats_path, "/run/stats.json"), "stats %s",
+		config.stats_path ? config.stats_path : "(null)");
+	t_check(config.swap_path && !strcmp(config.swap_path, "/var/swap"), "swap");
+	t_check(config.trace_path && !strcmp(config.trace_path, "/run/trace.csv"), "trace");
+	t_check(config.tmpdir && !strcmp(config.tmpdir, "/var/tmp"), "tmpdir");
+	t_check(!strcmp(config_saved_entry(CONFIG_STATS), "USWAP_STATS=/run/stats.json"),
+		"saved entry %s", config_saved_entry(CONFIG_STATS));
+	t_check(config_saved_entry(CONFIG_SAMPLE_BYTES) == NULL, "an unset setting is saved");
+	t_check(config_set(CONFIG_CHILDREN_DIR, "/run/c", err, sizeof(err)) == 0, "set: %s", err);
+	t_check(!strcmp(config.children_dir, "/run/c"), "children dir");
+	t_check(!strcmp(config_saved_entry(CONFIG_CHILDREN_DIR), "USWAP_CHILDREN_DIR=/run/c"),
+		"saved children dir");
+	clear_uswap_env();
+	unsetenv("TMPDIR");
+}
+
 static const struct t_case cases[] = {
-	T_CASE(swappiness),
-	T_CASE(track),
-	T_CASE(watermarks),
-	T_CASE(integers),
-	T_CASE(strings_and_unknown),
-	T_CASE(load_without_limit),
-	T_CASE(load_defaults),
-	T_CASE(load_all),
-	T_CASE(load_rejects),
-	T_CASE(load_watermark_order),
+	T_CASE(swappiness),	     T_CASE(track),
+	T_CASE(watermarks),	     T_CASE(integers),
+	T_CASE(strings_and_unknown), T_CASE(load_without_limit),
+	T_CASE(load_defaults),	     T_CASE(load_all),
+	T_CASE(load_rejects),	     T_CASE(load_watermark_order),
+	T_CASE(load_owns_strings),
 };
 
 int main(int argc, char **argv)
