@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +44,18 @@ static int kind_of(const char *path)
 	return S_ISREG(st.st_mode) ? 1 : -EINVAL;
 }
 
+/* path, in the sticky directory dir, belongs to someone else (not us, not
+ * the directory's owner): only root may replace it. */
+static bool sticky_foreign(const char *path, const char *dir)
+{
+	struct stat f, d;
+	uid_t me = geteuid();
+
+	return me != 0 && !syscall(SYS_newfstatat, AT_FDCWD, path, &f, AT_SYMLINK_NOFOLLOW) &&
+	       !syscall(SYS_newfstatat, AT_FDCWD, dir, &d, 0) && (d.st_mode & S_ISVTX) &&
+	       f.st_uid != me && d.st_uid != me;
+}
+
 int outfile_check(const char *what, const char *path, char *err, size_t errlen)
 {
 	char dir[4096];
@@ -78,6 +91,13 @@ int outfile_check(const char *what, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write %s %s: directory %s: %s", what, path, dir,
 			 strerror(e));
 		return -e;
+	}
+	if (k == 1 && sticky_foreign(path, dir)) {
+		/* In /tmp, say: the rename at the end would fail (EPERM). */
+		snprintf(err, errlen,
+			 "cannot write %s %s: another user's file in a shared (sticky) directory",
+			 what, path);
+		return -EPERM;
 	}
 	return 0;
 }
