@@ -38,11 +38,9 @@ static void track(void)
 
 static void watermarks(void)
 {
-	static const char *const envs[] = { "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
-					    "USWAP_WMARK_HIGH" };
+	static const char *const envs[] = { "USWAP_WMARK_MIN", "USWAP_WMARK_LOW", "USWAP_WMARK_HIGH" };
 	static const char *const good[] = { "0", "0.0", "0.02", "0.25", "0.49", "0.4999", "1e-3" };
-	static const char *const bad[] = { "0.5", "0.51", "1",	 "2", "-0.1",
-					   "x",	  "0.1x", "inf", "",  "-inf" };
+	static const char *const bad[] = { "0.5", "0.51", "1", "2", "-0.1", "x", "0.1x", "inf", "", "-inf" };
 
 	for (size_t e = 0; e < 3; e++) {
 		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -104,11 +102,10 @@ static void strings_and_unknown(void)
 static void clear_uswap_env(void)
 {
 	static const char *const names[] = {
-		"USWAP_LIMIT",	      "USWAP_SWAP",	 "USWAP_SWAP_SIZE",  "USWAP_SWAPPINESS",
-		"USWAP_STATS",	      "USWAP_VERBOSE",	 "USWAP_DEBUG",	     "USWAP_TRACK",
-		"USWAP_WMARK_MIN",    "USWAP_WMARK_LOW", "USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE",
-		"USWAP_BATCH",	      "USWAP_GRANULE",	 "USWAP_STATS_PID",  "USWAP_TRACE",
-		"USWAP_CHILDREN_DIR",
+		"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
+		"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
+		"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE",
+		"USWAP_STATS_PID", "USWAP_TRACE", "USWAP_CHILDREN_DIR",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -212,8 +209,7 @@ static void load_watermark_order(void)
 	setenv("USWAP_WMARK_HIGH", "0.1", 1);
 	t_eq(config_load(err, sizeof(err)), -EINVAL);
 	t_check(strstr(err, "min <= low <= high"), "order message: %s", err);
-	t_check(strstr(err, "0.3") && strstr(err, "0.1"), "order message lacks the values: %s",
-		err);
+	t_check(strstr(err, "0.3") && strstr(err, "0.1"), "order message lacks the values: %s", err);
 
 	/* min above low. */
 	config.wmark_min = 0.0, config.wmark_low = 0.02, config.wmark_high = 0.04;
@@ -277,11 +273,16 @@ static void load_owns_strings(void)
 }
 
 static const struct t_case cases[] = {
-	T_CASE(swappiness),	     T_CASE(track),
-	T_CASE(watermarks),	     T_CASE(integers),
-	T_CASE(strings_and_unknown), T_CASE(load_without_limit),
-	T_CASE(load_defaults),	     T_CASE(load_all),
-	T_CASE(load_rejects),	     T_CASE(load_watermark_order),
+	T_CASE(swappiness),
+	T_CASE(track),
+	T_CASE(watermarks),
+	T_CASE(integers),
+	T_CASE(strings_and_unknown),
+	T_CASE(load_without_limit),
+	T_CASE(load_defaults),
+	T_CASE(load_all),
+	T_CASE(load_rejects),
+	T_CASE(load_watermark_order),
 	T_CASE(load_owns_strings),
 };
 
