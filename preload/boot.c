@@ -267,6 +267,7 @@ static void boot(void)
 	if (!je_fork.prepare)
 		log_fatal_config("jemalloc did not register its fork handlers");
 	threads_init();
+	exec_init();
 	if (config.no_children)
 		exec_no_children();
 	if (runtime_traps_sigsegv() && signals_install_segv())

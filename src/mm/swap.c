@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "swap.h"
 
+#include "config.h"
 #include "lru.h"
 #include "stats.h"
 #include "sys.h"
@@ -53,7 +54,7 @@ static int open_file(const char *path, int direct)
 /* A new swap file, O_DIRECT where the file system allows it. */
 static int create(const char *path, char *err, size_t errlen)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = config.tmpdir; /* TMPDIR as loaded: never read again */
 	int fd, fl;
 
 	if (!dir || !*dir)

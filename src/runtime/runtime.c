@@ -78,6 +78,9 @@ int runtime_init(char *err, size_t errlen)
 	r = scan_start(err, errlen);
 	if (r)
 		return r;
+	r = statsfile_init(err, errlen);
+	if (r)
+		return r;
 	r = monitor_start(err, errlen);
 	if (r)
 		return r;
