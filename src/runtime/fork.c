@@ -62,6 +62,7 @@
 #include "sites.h"
 #include "stats.h"
 #include "swap.h"
+#include "sys.h"
 #include "thread.h"
 #include "track.h"
 #include "uffd.h"
@@ -110,7 +111,7 @@ void fork_parent(void)
  * ranges are not registered; the child then runs unmanaged. */
 static void restore_all(void)
 {
-	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	int mem = sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char *buf = sys_alloc_meta(PAGE_SIZE); /* aligned, for O_DIRECT */
 	struct region_iter it;
 	struct region *r;
