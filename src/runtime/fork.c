@@ -178,6 +178,9 @@ static int rebuild(char *err, size_t errlen)
 {
 	int r;
 
+	r = uffd_probe(err, errlen);
+	if (r)
+		return r;
 	r = swap_fork_child(config.swap_path, done_pipe[1], err, errlen);
 	if (r)
 		return r;
