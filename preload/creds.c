@@ -20,8 +20,11 @@ extern int capset(cap_user_header_t hdrp, const cap_user_data_t datap);
 	REAL_SLOT(name);                \
 	EXPORT int name params          \
 	{                               \
+		int r_;                 \
 		thread_creds_capture(); \
-		return REAL(name) args; \
+		r_ = REAL(name) args;   \
+		thread_creds_done();    \
+		return r_;              \
 	}
 
 CREDS_HOOK(setuid, (uid_t u), (u))

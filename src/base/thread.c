@@ -243,6 +243,17 @@ void thread_creds_capture(void)
 	sys_unlock(&creds.lock);
 }
 
+void thread_creds_done(void)
+{
+	if (!creds.glibc_handler)
+		return;
+	sys_lock(&creds.lock);
+	__atomic_store_n(&creds.tid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&creds.keepcaps, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&creds.securebits, -1, __ATOMIC_RELAXED);
+	sys_unlock(&creds.lock);
+}
+
 void thread_creds_mirror(void)
 {
 	siginfo_t si = { .si_signo = SIGSETXID, .si_code = SI_QUEUE };
@@ -270,6 +281,9 @@ void thread_creds_mirror(void)
 	for (uint32_t a; (a = __atomic_load_n(&creds.acks, __ATOMIC_ACQUIRE)) < sent &&
 			 sys_now_ns() < deadline;)
 		sys_futex_wait(&creds.acks, a, 10000000L);
+	__atomic_store_n(&creds.tid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&creds.keepcaps, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&creds.securebits, -1, __ATOMIC_RELAXED);
 	sys_unlock(&creds.lock);
 }
 

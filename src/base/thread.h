@@ -37,6 +37,9 @@ void thread_fork_child(void);
  * calling thread's capabilities, keep-caps and securebits before glibc has
  * them make the same call, so that the results agree. */
 void thread_creds_capture(void);
+/* After the call: a set*id that no hook saw (initgroups calls setgroups
+ * inside libc) follows the main thread, not a stale capture. */
+void thread_creds_done(void);
 /* After the calling thread changed its capabilities (capset): our threads
  * take them now (bounded wait, 1 s). */
 void thread_creds_mirror(void);
