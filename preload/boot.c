@@ -252,10 +252,13 @@ static void boot(void)
 		return;
 	}
 	r = runtime_init(err, sizeof(err));
-	if (r && config.stats_pid > 0 && config.stats_pid != getpid()) {
-		/* A descendant of the program the CLI checked, which cannot have
-		 * what its ancestor had (it dropped privileges and lost
-		 * userfaultfd, say): it runs unmanaged rather than fail. */
+	if (r && config.stats_pid > 0 &&
+	    (config.stats_pid != getpid() || r == -EPERM || r == -EACCES)) {
+		/* A descendant of the program the CLI checked, or a program the
+		 * CLI's process became by exec after a set*id (setpriv
+		 * --reuid=...), which cannot have what the CLI had (it dropped
+		 * privileges and lost userfaultfd, say): it runs unmanaged
+		 * rather than fail. */
 		log_line("warning: %s; this process (%d) runs unmanaged", err, (int)getpid());
 		boot_state = BOOT_OFF;
 		return;

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "ring.h"
 
+#include "log.h"
+
 #include "sys.h"
 
 #include <errno.h>
@@ -53,4 +55,13 @@ void ring_forget(struct io_uring *ring)
 		close(ring->enter_ring_fd);
 	memset(ring, 0, sizeof(*ring));
 	ring->ring_fd = ring->enter_ring_fd = -1;
+}
+
+int ring_check(int r, const char *who)
+{
+	if (r == -EPERM || r == -EACCES || r == -ENOSYS)
+		log_oom_kill("fatal: io_uring_enter refused (%s) in %s: a seccomp filter? "
+			     "the program cannot be paged",
+			     strerrorname_np(-r), who);
+	return r;
 }

@@ -41,6 +41,13 @@ static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 	return syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
+/* open() of one of this process's own /proc files (/proc/self/mem,
+ * pagemap). After a set*id the kernel makes the process non-dumpable and
+ * those files root's, 0600: a program that dropped to another user (and its
+ * forked children) could no longer open them. So on EACCES in a
+ * non-dumpable process the flag is set for the open alone and put back. */
+int sys_open_self(const char *path, int flags);
+
 /* A mapping of anonymous, never-managed memory for runtime metadata. */
 void *sys_alloc_meta(size_t len);
 

@@ -648,7 +648,7 @@ static void *fault_main(void *arg)
 	for (;;) {
 		unsigned head, seen = 0;
 
-		io_uring_submit_and_wait(&H.ring, 1);
+		ring_check(io_uring_submit_and_wait(&H.ring, 1), "the fault handler");
 		io_uring_for_each_cqe(&H.ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
 

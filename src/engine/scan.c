@@ -440,7 +440,7 @@ static void fork_park(void)
 	uint32_t gen = __atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE);
 
 	while (pager.nr_writeback) {
-		io_uring_submit_and_wait(&S.ring, 1);
+		ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 		reap();
 	}
 	pager_fork_park(FORK_PARKED_SCANNER);
@@ -475,7 +475,8 @@ static void *scan_main(void *arg)
 			__atomic_store_n(&pager.scanner_kick, 0, __ATOMIC_RELEASE);
 			if (need_reclaim())
 				continue;
-			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+			ring_check(io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL),
+				   "the scanner");
 			stats.scanner_cpu_ns = sys_thread_cpu_ns();
 			continue;
 		}
@@ -516,7 +517,7 @@ static void *scan_main(void *arg)
 		}
 		if (pager.nr_writeback) {
 			/* Nothing more to start: wait for writes to land. */
-			io_uring_submit_and_wait(&S.ring, 1);
+			ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 			stall_start = 0;
 			continue;
 		}
@@ -544,7 +545,8 @@ static void *scan_main(void *arg)
 		{
 			struct __kernel_timespec ts = { .tv_nsec = 10000000 };
 
-			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+			ring_check(io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL),
+				   "the scanner");
 		}
 	}
 	return NULL;

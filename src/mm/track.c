@@ -37,7 +37,7 @@ int track_init(char *err, unsigned long errlen)
 		track_mode = TRACK_MPROTECT;
 	}
 	/* /proc/self/mem reads pages the program made unreadable (PROT_NONE). */
-	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	mem_fd = sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	if (mem_fd < 0) {
 		snprintf(err, errlen, "uswap needs /proc/self/mem: %s", strerror(errno));
 		return -errno;
@@ -97,7 +97,7 @@ int track_fork_child(char *err, size_t errlen)
 	if (mem_fd < 0)
 		return 0;
 	close(mem_fd); /* the parent's memory */
-	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	mem_fd = sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	if (mem_fd < 0) {
 		snprintf(err, errlen, "cannot open /proc/self/mem: %s", strerror(errno));
 		return -errno;

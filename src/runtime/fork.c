@@ -64,6 +64,7 @@
 #include "sites.h"
 #include "stats.h"
 #include "swap.h"
+#include "sys.h"
 #include "thread.h"
 #include "track.h"
 #include "uffd.h"
@@ -112,7 +113,7 @@ void fork_parent(void)
  * ranges are not registered; the child then runs unmanaged. */
 static void restore_all(void)
 {
-	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	int mem = sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char *buf = sys_alloc_meta(PAGE_SIZE); /* aligned, for O_DIRECT */
 	struct region_iter it;
 	struct region *r;
@@ -179,6 +180,9 @@ static int rebuild(char *err, size_t errlen)
 {
 	int r;
 
+	r = uffd_probe(err, errlen);
+	if (r)
+		return r;
 	r = swap_fork_child(config.swap_path, done_pipe[1], err, errlen);
 	if (r)
 		return r;
