@@ -18,6 +18,7 @@ struct swap swap = { .fd = -1, .parent_fd = -1, .done_fd = -1 };
 
 /* Grow the file 64 MiB at a time: few fallocate calls, little waste. */
 #define GROW_SLOTS (16384ULL)
+#define MIN_GROW_SLOTS (256ULL) /* 1 MiB */
 #define SLOT_SPACE (1ULL << 32)
 
 static int open_in_dir(const char *dir, int direct)
@@ -80,6 +81,7 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen)
 		return fd;
 	swap.fd = fd;
 	swap.max_slots = cap_bytes ? cap_bytes >> 12 : SLOT_SPACE - 1;
+	swap.cap_set = cap_bytes != 0;
 	if (swap.max_slots >= SLOT_SPACE)
 		swap.max_slots = SLOT_SPACE - 1;
 	swap.bitmap = sys_alloc_meta((swap.max_slots + 63) / 64 * 8);
@@ -90,26 +92,60 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen)
 	return 0;
 }
 
+/* fallocate, or a sparse file where the file system has no fallocate. */
+static int extend(uint64_t slots)
+{
+	if (fallocate(swap.fd, 0, 0, (off_t)(slots << 12)) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP && ftruncate(swap.fd, (off_t)(slots << 12)) == 0)
+		return 0;
+	return -errno;
+}
+
+/* Grow by GROW_SLOTS, or, where the file system has less room, by halves
+ * of it down to MIN_GROW_SLOTS: 60 MiB free still gives 60 MiB of swap. */
 static int grow(void)
 {
-	uint64_t want = swap.file_slots + GROW_SLOTS;
+	uint64_t step = GROW_SLOTS, want;
+	int e;
 
-	if (want > swap.max_slots)
-		want = swap.max_slots;
-	if (want <= swap.file_slots)
+	if (swap.file_slots >= swap.max_slots) {
+		swap.at_cap = true;
 		return -ENOSPC;
-	if (fallocate(swap.fd, 0, 0, (off_t)(want << 12)) != 0) {
-		int e = errno;
-
-		if (e != EOPNOTSUPP || ftruncate(swap.fd, (off_t)(want << 12)) != 0) {
-			swap.grow_error = e;
-			return -e;
+	}
+	for (;;) {
+		want = swap.file_slots + step;
+		if (want > swap.max_slots)
+			want = swap.max_slots;
+		e = extend(want);
+		if (!e)
+			break;
+		if ((e != -ENOSPC && e != -EDQUOT && e != -EFBIG) || step <= MIN_GROW_SLOTS ||
+		    want - swap.file_slots <= MIN_GROW_SLOTS) {
+			swap.grow_error = -e;
+			return e;
 		}
+		step /= 2;
 	}
 	swap.grow_error = 0;
 	swap.file_slots = want;
 	stats.swap_file_bytes = want << 12;
 	return 0;
+}
+
+void swap_full_reason(char *buf, size_t len)
+{
+	unsigned long long mib = (unsigned long long)(swap.file_slots >> 8);
+
+	if (swap.grow_error)
+		snprintf(buf, len, "the swap file cannot grow past %llu MiB: %s", mib,
+			 strerror(swap.grow_error));
+	else if (swap.at_cap && swap.cap_set)
+		snprintf(buf, len, "the swap file is full at its --swap-size cap of %llu MiB", mib);
+	else if (swap.at_cap)
+		snprintf(buf, len, "the swap file is full at %llu MiB (slot space)", mib);
+	else
+		snprintf(buf, len, "no swap slot free in %llu MiB", mib);
 }
 
 uint32_t swap_slot_alloc(void)

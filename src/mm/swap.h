@@ -17,6 +17,8 @@ struct swap {
 	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
 	int grow_error; /* errno of the last failed growth, 0 if none */
+	bool at_cap;	/* the file reached max_slots */
+	bool cap_set;	/* max_slots is from --swap-size */
 	/* Copy-on-fork, parent side: slots a forked child may still read from
 	 * this file may be freed here but not reused until every such child is
 	 * done with them (it closes its end of a pipe: when it execs, exits,
@@ -41,6 +43,9 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen);
 /* A free slot, growing the file if needed; UINT32_MAX when full. */
 uint32_t swap_slot_alloc(void);
 void swap_slot_free(uint32_t slot);
+/* Why swap_slot_alloc last failed, as a phrase for an error line: the
+ * --swap-size cap, or the file system's errno when growing. */
+void swap_full_reason(char *buf, size_t len);
 
 /* Parent, at fork: freeze the slots in use until the child closes the
  * other end of done_fd's pipe. */
