@@ -183,6 +183,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	char *buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
 	struct region *r = region_lookup(fr->addr);
 	uint32_t slot;
+	uint64_t h;
 
 	if (fr->flags & F_FILE) {
 		uint64_t off;
@@ -230,7 +231,8 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	}
 	/* The staged copy is frozen: the program cannot write it without
 	 * trapping. If it equals the swap copy, drop it with no I/O. */
-	if (fr->slot != NO_SLOT && lru_page_hash(buf) == fr->hash) {
+	h = lru_page_hash(buf);
+	if (fr->slot != NO_SLOT && h == fr->hash) {
 		evict(f);
 		balance_note_evict(false, false);
 		stats.pgsteal_clean++;
@@ -262,6 +264,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		return RECLAIM_DONE;
 	}
 	fr->slot = slot;
+	swap_set_sum(slot, h);
 	balance_note_evict(false, true);
 	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
 	return RECLAIM_WRITING;

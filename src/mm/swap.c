@@ -12,6 +12,7 @@
 #include <string.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 struct swap swap = { .fd = -1, .parent_fd = -1, .done_fd = -1 };
@@ -127,6 +128,23 @@ static int grow(void)
 		}
 		step /= 2;
 	}
+	if (want > swap.sum_slots) {
+		/* The checksums grow with the file, doubling. */
+		uint64_t n = want > 2 * swap.sum_slots ? want : 2 * swap.sum_slots;
+		void *p;
+
+		if (n > swap.max_slots)
+			n = swap.max_slots;
+		p = swap.sum ? sys_mremap(swap.sum, PAGE_ALIGN_UP(swap.sum_slots * 4),
+					  PAGE_ALIGN_UP(n * 4), MREMAP_MAYMOVE, NULL) :
+			       sys_alloc_meta(n * 4);
+		if (!p || p == MAP_FAILED) {
+			swap.grow_error = ENOMEM;
+			return -ENOMEM;
+		}
+		swap.sum = p;
+		swap.sum_slots = n;
+	}
 	swap.grow_error = 0;
 	swap.file_slots = want;
 	stats.swap_file_bytes = want << 12;
@@ -176,6 +194,15 @@ uint32_t swap_slot_alloc(void)
 		swap.cursor = old;
 	}
 	return NO_SLOT;
+}
+
+int swap_read_page(uint32_t slot, void *buf)
+{
+	ssize_t n = sys_pread(swap_read_fd(slot), buf, PAGE_SIZE, (off_t)swap_offset(slot));
+
+	if (n != PAGE_SIZE)
+		return n < 0 ? -errno : -EIO;
+	return swap_sum_ok(slot, lru_page_hash(buf)) ? 0 : -EBADMSG;
 }
 
 /* No inherited slot left: let the parent reuse its slots. */

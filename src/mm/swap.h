@@ -16,6 +16,11 @@ struct swap {
 	uint64_t nr_used;
 	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
+	/* Per slot, the low 32 bits of lru_page_hash of what was last written
+	 * there, checked on every read: 4 bytes, with the three bitmaps 4.4
+	 * bytes a slot (budget 8). Sized with the file (mremap). */
+	uint32_t *sum;
+	uint64_t sum_slots;
 	int grow_error; /* errno of the last failed growth, 0 if none */
 	bool at_cap;	/* the file reached max_slots */
 	bool cap_set;	/* max_slots is from --swap-size */
@@ -56,6 +61,22 @@ void swap_thaw_poll(void);
 int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen);
 /* A forked child that runs unmanaged: no swap file (ours or the parent's). */
 void swap_close(void);
+
+/* Record what is being written to slot; check what was read from it. */
+static inline void swap_set_sum(uint32_t slot, uint64_t hash)
+{
+	swap.sum[slot] = (uint32_t)hash;
+}
+
+static inline bool swap_sum_ok(uint32_t slot, uint64_t hash)
+{
+	return slot < swap.sum_slots && swap.sum[slot] == (uint32_t)hash;
+}
+
+/* Read slot into buf (a page, aligned for O_DIRECT) from whichever file
+ * holds it, and check it: 0, -errno, -EIO on a short read, or -EBADMSG
+ * when the bytes are not what was written. */
+int swap_read_page(uint32_t slot, void *buf);
 
 static inline uint64_t swap_offset(uint32_t slot)
 {
