@@ -479,16 +479,20 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	/* Installed write-protected where WP_ASYNC exists, so a page that is
 	 * only read shows as clean; either way it keeps its slot, and the
 	 * content hash decides at reclaim whether the slot is still good. */
-	fr->hash = lru_page_hash(buf);
-	if (!file && !swap_sum_ok(fr->slot, fr->hash)) {
+	/* A swap page is checked (and decrypted, --swap-encrypt) before the
+	 * program sees it; the check computes the page's hash. */
+	if (file) {
+		fr->hash = lru_page_hash(buf);
+	} else if (swap_open_page(fr->slot, buf, &fr->hash)) {
 		uint32_t slot = fr->slot;
 
 		if (!forking)
 			pager_unlock();
 		stats.swap_read_errors++;
 		log_oom_kill("swap page at %#lx (slot %u, offset %llu of the swap file) fails its "
-			     "checksum: the file was changed behind uswap; killing the program",
-			     (unsigned long)fr->addr, slot, (unsigned long long)swap_offset(slot));
+			     "%s: the file was changed behind uswap; killing the program",
+			     (unsigned long)fr->addr, slot, (unsigned long long)swap_offset(slot),
+			     swap.encrypt ? "authentication" : "checksum");
 	}
 	wake = PAGE_ALIGN_DOWN(fr->addr);
 	err = uffd_copy(fr->addr, buf, true);

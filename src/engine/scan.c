@@ -96,14 +96,15 @@ static struct scanner {
 	char *wbufs; /* NR_WRITE_BUFS bounce pages */
 	uint32_t wbuf_free[NR_WRITE_BUFS];
 	uint32_t nr_wbuf_free;
-	uint64_t wbuf_t0[NR_WRITE_BUFS]; /* submission time of each buffer's write */
-	uint64_t swap_full_since;	 /* when a swap slot could last not be had */
-	uint64_t anon_pause_until;	 /* swap full or failing: no anon reclaim until then */
-	uint64_t werr_pause;		 /* the current write-error pause, 0 after a good write */
-	uint64_t werr_at;		 /* when a swap write last failed */
-	int werr_errno;			 /* and why */
-	uint64_t nr_written;		 /* writes that landed: progress, for the OOM stall */
-	uint64_t activate_file_seen;	 /* cache_trim: file activations at the last batch */
+	uint64_t wbuf_t0[NR_WRITE_BUFS];   /* submission time of each buffer's write */
+	uint64_t wbuf_hash[NR_WRITE_BUFS]; /* a swap write's page hash (its plaintext's) */
+	uint64_t swap_full_since;	   /* when a swap slot could last not be had */
+	uint64_t anon_pause_until;	   /* swap full or failing: no anon reclaim until then */
+	uint64_t werr_pause;		   /* the current write-error pause, 0 after a good write */
+	uint64_t werr_at;		   /* when a swap write last failed */
+	int werr_errno;			   /* and why */
+	uint64_t nr_written;		   /* writes that landed: progress, for the OOM stall */
+	uint64_t activate_file_seen;	   /* cache_trim: file activations at the last batch */
 } S;
 
 static bool page_is_zero(const void *page)
@@ -264,7 +265,8 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		return RECLAIM_DONE;
 	}
 	fr->slot = slot;
-	swap_set_sum(slot, h);
+	S.wbuf_hash[b] = h;
+	swap_seal_page(slot, buf, h); /* buf is ciphertext from here with --swap-encrypt */
 	balance_note_evict(false, true);
 	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
 	return RECLAIM_WRITING;
@@ -413,7 +415,8 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 	} else {
 		/* Touched while being written: it is live again. The copy written
 		 * holds what it was; the hash will tell whether it still is. */
-		fr->hash = lru_page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT));
+		fr->hash = file ? lru_page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT)) :
+				  S.wbuf_hash[b];
 		S.nr_written++;
 		if (!file)
 			S.werr_pause = 0;

@@ -21,6 +21,10 @@ struct swap {
 	 * bytes a slot (budget 8). Sized with the file (mremap). */
 	uint32_t *sum;
 	uint64_t sum_slots;
+	/* --swap-encrypt: per slot, the AEAD tag and nonce of its page (40
+	 * bytes a slot; the tag is the slot's check then), grown with sum. */
+	struct swap_seal *seal;
+	bool encrypt;
 	int grow_error; /* errno of the last failed growth, 0 if none */
 	bool at_cap;	/* the file reached max_slots */
 	bool cap_set;	/* max_slots is from --swap-size */
@@ -62,20 +66,24 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen);
 /* A forked child that runs unmanaged: no swap file (ours or the parent's). */
 void swap_close(void);
 
-/* Record what is being written to slot; check what was read from it. */
-static inline void swap_set_sum(uint32_t slot, uint64_t hash)
-{
-	swap.sum[slot] = (uint32_t)hash;
-}
+struct swap_seal {
+	unsigned char tag[16];
+	unsigned char nonce[24];
+};
 
-static inline bool swap_sum_ok(uint32_t slot, uint64_t hash)
-{
-	return slot < swap.sum_slots && swap.sum[slot] == (uint32_t)hash;
-}
-
+/* --swap-encrypt: a random key (and nonce prefix) of this process, kept in
+ * locked memory left out of core dumps. */
+int swap_encrypt_init(char *err, size_t errlen);
+/* A page (plaintext hash given) about to be written to slot: record its
+ * checksum, or encrypt buf in place and record tag and nonce. */
+void swap_seal_page(uint32_t slot, void *buf, uint64_t hash);
+/* A page just read from slot: decrypt buf in place (--swap-encrypt) and
+ * check it; its plaintext hash into *hash. 0, or -EBADMSG when the bytes
+ * on the file are not what was written. */
+int swap_open_page(uint32_t slot, void *buf, uint64_t *hash);
 /* Read slot into buf (a page, aligned for O_DIRECT) from whichever file
- * holds it, and check it: 0, -errno, -EIO on a short read, or -EBADMSG
- * when the bytes are not what was written. */
+ * holds it, then swap_open_page: 0, -errno, -EIO on a short read, or
+ * -EBADMSG. */
 int swap_read_page(uint32_t slot, void *buf);
 
 static inline uint64_t swap_offset(uint32_t slot)

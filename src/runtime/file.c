@@ -116,9 +116,10 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
 		int err = swap_read_page(ps_slot(w), buf);
 
 		if (err == -EBADMSG)
-			log_oom_kill("swap page at %#lx (slot %u) fails its checksum: the swap "
+			log_oom_kill("swap page at %#lx (slot %u) fails its %s: the swap "
 				     "file was changed behind uswap; killing the program",
-				     (unsigned long)a, ps_slot(w));
+				     (unsigned long)a, ps_slot(w),
+				     swap.encrypt ? "authentication" : "checksum");
 		have = !err;
 	}
 	if (have && track_poke(to, buf))

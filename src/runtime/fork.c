@@ -127,9 +127,10 @@ static void restore_all(void)
 
 			if (err == -EBADMSG)
 				log_oom_kill("forked child: swap page at %#lx (slot %u) fails its "
-					     "checksum: the swap file was changed behind uswap; "
+					     "%s: the swap file was changed behind uswap; "
 					     "killing the program",
-					     (unsigned long)a, ps_slot(w));
+					     (unsigned long)a, ps_slot(w),
+					     swap.encrypt ? "authentication" : "checksum");
 			if (!err)
 				src = buf;
 		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {

@@ -11,6 +11,12 @@ file), prints "filled" and waits; the driver then
            status and a line naming the address and the slot ("fails its
            checksum"), never print MISMATCH (wrong data read silently, as the
            unfixed tree did).
+Under --swap-encrypt:
+  secret   the 32-byte pattern every page begins with is found in the plain
+           swap file (so the search works) and never in the encrypted one
+           (searched while the program waits, its pages evicted); every page
+           reads back intact;
+  flipped  as above: "fails its authentication", a non-zero end.
 """
 
 import argparse
@@ -23,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uswaptest as ut  # noqa: E402
 
 PAGE = 4096
+SECRET = b"uswap-secret-pattern-7f3a9c1e"
 
 
 def swap_fd(pid, swapdir):
@@ -34,6 +41,11 @@ def swap_fd(pid, swapdir):
         if target.startswith(swapdir + "/"):
             return f"/proc/{pid}/fd/{fd}"
     return None
+
+
+def count_secret(path):
+    with open(path, "rb") as f:
+        return f.read().count(SECRET)
 
 
 def flip(path, every):
@@ -56,11 +68,12 @@ def flip(path, every):
     return n, seen
 
 
-def run(args, wd, name, do_flip):
+def run(args, wd, name, do_flip, encrypt):
     swapdir = wd.join(f"swap-{name}")
     os.mkdir(swapdir)
     cmd = ut.uswap_cmd(args.uswap, "16M", [args.program, "--mb", "48"],
-                       extra=["--swap", swapdir])
+                       extra=["--swap", swapdir] + (["--swap-encrypt"] if encrypt else []))
+    what = "authentication" if encrypt else "checksum"
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
@@ -69,12 +82,22 @@ def run(args, wd, name, do_flip):
             p.kill()
             _, err = p.communicate(timeout=10)
             return f"program said {line!r} ({ut.status_text(p.wait())}); stderr={err[-300:]!r}"
+        path = swap_fd(p.pid, swapdir)
+        if not path:
+            p.kill()
+            p.communicate(timeout=10)
+            return "no descriptor of the program points into the swap directory"
+        found = count_secret(path)
+        ut.log(f"     the secret pattern is in {found} pages of the swap file")
+        if encrypt and found:
+            p.kill()
+            p.communicate(timeout=10)
+            return f"--swap-encrypt: the secret pattern is in {found} pages of the swap file"
+        if not encrypt and not found:
+            p.kill()
+            p.communicate(timeout=10)
+            return "the secret pattern is not in the plain swap file: the search cannot work"
         if do_flip:
-            path = swap_fd(p.pid, swapdir)
-            if not path:
-                p.kill()
-                p.communicate(timeout=10)
-                return "no descriptor of the program points into the swap directory"
             n, seen = flip(path, 16)
             ut.log(f"     flipped a byte in {n} of {seen} slots in use")
             if not n:
@@ -91,14 +114,14 @@ def run(args, wd, name, do_flip):
         if rc != 0 or "intact" not in out:
             return f"{ut.status_text(rc)}; stdout={out[-300:]!r}; stderr={err[-300:]!r}"
         return None
-    line = next((ln for ln in err.splitlines() if "fails its checksum" in ln), "")
+    line = next((ln for ln in err.splitlines() if f"fails its {what}" in ln), "")
     problems = []
     if "MISMATCH" in out:
         problems.append("the program read wrong data: " + out.splitlines()[0])
     if rc == 0:
         problems.append("exit 0 after the swap file was changed")
     if not line:
-        problems.append("no 'fails its checksum' line")
+        problems.append(f"no 'fails its {what}' line")
     elif "slot " not in line or " at 0x" not in line:
         problems.append(f"the line names no address and slot: {line!r}")
     if problems:
@@ -116,8 +139,11 @@ def main():
     args = ap.parse_args()
     failures = []
     with ut.Workdir("swap-check") as wd:
-        for name, do_flip in (("intact", False), ("flipped", True)):
-            problem = run(args, wd, name, do_flip)
+        for name, do_flip, encrypt in (("intact", False, False), ("flipped", True, False),
+                                       ("encrypted: secret, intact", False, True),
+                                       ("encrypted: flipped", True, True)):
+            problem = run(args, wd, name.replace(":", "").replace(" ", "-").replace(",", ""),
+                          do_flip, encrypt)
             ut.log(f"{'FAIL' if problem else 'ok  '} {name}" + (f": {problem}" if problem else ""))
             if problem:
                 failures.append(f"{name}: {problem}")

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * swap_flip: fill --mb MiB of anonymous memory with a pattern known per
- * page, print "filled" and wait for a line on stdin (meanwhile the driver,
+ * page (its first 32 bytes are SECRET, the rest a stream of the page
+ * number), print "filled" and wait for a line on stdin (meanwhile the driver,
  * swap_check.py, may change bytes in the swap file), then read every page
  * back. Prints "intact N pages" and exits 0, or "MISMATCH page I" and
  * exits 1: wrong data seen by the program.
@@ -12,8 +13,16 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#define SECRET "uswap-secret-pattern-7f3a9c1e"
+
 static uint64_t word(size_t page, size_t i)
 {
+	if (i < 4) {
+		uint64_t w;
+
+		memcpy(&w, SECRET + 8 * i, 8);
+		return w;
+	}
 	return (page * 0x9e3779b97f4a7c15ULL) ^ (i * 0xc2b2ae3d27d4eb4fULL) ^ 0x5553574150464c50ULL;
 }
 
