@@ -278,6 +278,9 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_NO_CHILDREN:
 		c->no_children = *v && strcmp(v, "0");
 		break;
+	case CONFIG_SWAP_ENCRYPT:
+		c->swap_encrypt = *v && strcmp(v, "0");
+		break;
 	case CONFIG_TRACK:
 		if (parse_choice(v, "uffd", "mprotect", &b)) {
 			snprintf(err, errlen,

@@ -37,6 +37,9 @@ enum track_mode {
 	  "(default: an anonymous file under $TMPDIR, else /tmp)")                                \
 	X(SWAP_SIZE, "USWAP_SWAP_SIZE", "--swap-size", NULL, "SIZE",                              \
 	  "cap on the swap file (default: until the disk is full)")                               \
+	X(SWAP_ENCRYPT, "USWAP_SWAP_ENCRYPT", "--swap-encrypt", NULL, NULL,                       \
+	  "encrypt the swap file (XChaCha20-Poly1305, with a key\n"                               \
+	  "made at start that never leaves memory)")                                              \
 	X(SWAPPINESS, "USWAP_SWAPPINESS", "--swappiness", "swappiness", "N",                      \
 	  "0..200, anon vs file reclaim balance (default 60), or\n"                               \
 	  "auto: balance by the measured cost of each kind's I/O")                                \
@@ -100,6 +103,7 @@ struct config {
 	uint64_t limit_bytes;	/* USWAP_LIMIT: resident limit of managed memory */
 	const char *swap_path;	/* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
 	uint64_t swap_size;	/* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
+	bool swap_encrypt;	/* USWAP_SWAP_ENCRYPT: pages on the swap file are sealed (AEAD) */
 	int swappiness;		/* USWAP_SWAPPINESS: 0..200, or SWAPPINESS_AUTO */
 	const char *stats_path; /* USWAP_STATS: JSON counters at exit */
 	bool verbose;		/* USWAP_VERBOSE: summary on stderr at exit */

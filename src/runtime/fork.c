@@ -126,8 +126,15 @@ static void restore_all(void)
 		const void *src = NULL;
 
 		if (ps_type(w) == PS_SWAPPED) {
-			if (buf && sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE,
-					     (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE)
+			int err = buf ? swap_read_page(ps_slot(w), buf) : -ENOMEM;
+
+			if (err == -EBADMSG)
+				log_oom_kill("forked child: swap page at %#lx (slot %u) fails its "
+					     "%s: the swap file was changed behind uswap; "
+					     "killing the program",
+					     (unsigned long)a, ps_slot(w),
+					     swap.encrypt ? "authentication" : "checksum");
+			if (!err)
 				src = buf;
 		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
 			if (track_mode == TRACK_MPROTECT) {

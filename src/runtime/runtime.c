@@ -55,6 +55,11 @@ int runtime_init(char *err, size_t errlen)
 	r = swap_open(config.swap_path, config.swap_size, err, errlen);
 	if (r)
 		return r;
+	if (config.swap_encrypt) {
+		r = swap_encrypt_init(err, errlen);
+		if (r)
+			return r;
+	}
 	/* Frames: the limit plus room for the limit to be raised later. */
 	cap = pager.limit_pages * 2 + 1024;
 	if (cap > UINT32_MAX - 1)
