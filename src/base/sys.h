@@ -38,6 +38,14 @@ static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 	return syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
+/* fstat of the runtime's own descriptors: the preload's fstat hook
+ * answers EBADF for them. */
+struct stat;
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
 /* A mapping of anonymous, never-managed memory for runtime metadata. */
 void *sys_alloc_meta(size_t len);
 

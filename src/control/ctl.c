@@ -19,6 +19,7 @@
 #include "uswap/ctl.h"
 
 #include "config.h"
+#include "fds.h"
 #include "jbuf.h"
 #include "log.h"
 #include "live.h"
@@ -53,7 +54,7 @@ int ctl_listen(char *err, size_t errlen)
 	struct stat st;
 	int fd, r;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = fds_keep(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
@@ -62,13 +63,13 @@ int ctl_listen(char *err, size_t errlen)
 	if (bind(fd, (struct sockaddr *)&a, len) || listen(fd, 16)) {
 		r = -errno;
 		snprintf(err, errlen, "cannot listen on @%s: %s", a.sun_path + 1, strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return r;
 	}
-	if (fstat(fd, &st)) {
+	if (sys_fstat(fd, &st)) {
 		r = -errno;
 		snprintf(err, errlen, "control socket: fstat: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return r;
 	}
 	listen_dev = st.st_dev;
@@ -80,7 +81,7 @@ int ctl_listen(char *err, size_t errlen)
 void ctl_fork_child(void)
 {
 	if (listen_fd >= 0)
-		close(listen_fd);
+		fds_close(listen_fd);
 	listen_fd = -1;
 }
 
@@ -303,12 +304,12 @@ int ctl_serve(int lfd)
 	int fd;
 
 	/* Never accept on a descriptor the program has taken over. */
-	if (lfd < 0 || lfd != listen_fd || fstat(lfd, &st) || st.st_dev != listen_dev ||
+	if (lfd < 0 || lfd != listen_fd || sys_fstat(lfd, &st) || st.st_dev != listen_dev ||
 	    st.st_ino != listen_ino) {
 		log_once("warning: the program closed the control socket; uswap ctl is off");
 		return -EBADF;
 	}
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	fd = fds_keep(accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
 	if (fd < 0) {
 		/* Out of descriptors: the listening socket stays readable, and
 		 * the monitor would spin on it; pace it instead. */
@@ -324,7 +325,7 @@ int ctl_serve(int lfd)
 		else
 			reply(fd, deadline,
 			      "error: permission denied: uid %u may not control this process", uid);
-		close(fd);
+		fds_close(fd);
 		return 0;
 	}
 	n = read_line(fd, req, USWAP_CTL_MAX_REQUEST, deadline);
@@ -338,6 +339,6 @@ int ctl_serve(int lfd)
 				req[i] = '?';
 		handle(fd, req, deadline);
 	}
-	close(fd);
+	fds_close(fd);
 	return 0;
 }

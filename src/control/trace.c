@@ -4,6 +4,7 @@
 #include "balance.h"
 #include "config.h"
 #include "jbuf.h"
+#include "fds.h"
 #include "log.h"
 #include "lru.h"
 #include "pager.h"
@@ -90,7 +91,8 @@ int trace_open(char *err, size_t errlen)
 		return 0;
 	n = strlen(config.trace_path);
 	trace_csv = n >= 4 && !strcmp(config.trace_path + n - 4, ".csv");
-	trace_fd = open(config.trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	trace_fd =
+		fds_keep(open(config.trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 	if (trace_fd < 0) {
 		snprintf(err, errlen, "cannot write trace file %s: %s", config.trace_path,
 			 strerror(errno));
@@ -123,7 +125,7 @@ void trace_row(const struct psi_times *p)
 	if (sys_write(trace_fd, buf, (size_t)n) != n) {
 		log_line("cannot write the trace file %s: %s; tracing stops", config.trace_path,
 			 strerror(errno));
-		close(trace_fd);
+		fds_close(trace_fd);
 		trace_fd = -1;
 	}
 }
@@ -140,5 +142,6 @@ const char *trace_path(void)
 
 void trace_fork_child(void)
 {
+	fds_close(trace_fd); /* the parent's */
 	trace_fd = -1;
 }
