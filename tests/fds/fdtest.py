@@ -4,7 +4,7 @@
 
   fdtest.py --uswap build/uswap --limit 16M [--nofile N] [--tmpdir]
       [--expect-exit N] [--expect-stdout RE] [--expect-stderr RE]
-      [--reject-stderr RE] [--timeout S] -- COMMAND...
+      [--reject-stderr RE] [--reject-stdout RE] [--timeout S] -- COMMAND...
 
 A hang (the runtime's descriptors closed under it) is a failure after
 --timeout seconds, the whole process group killed. With --tmpdir, the
@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--expect-stdout")
     ap.add_argument("--expect-stderr")
     ap.add_argument("--reject-stderr")
+    ap.add_argument("--reject-stdout")
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -66,6 +67,8 @@ def main():
         ut.check(re.search(a.expect_stdout, out), f"stdout does not match {a.expect_stdout!r}")
     if a.expect_stderr:
         ut.check(re.search(a.expect_stderr, err), f"stderr does not match {a.expect_stderr!r}")
+    if a.reject_stdout:
+        ut.check(not re.search(a.reject_stdout, out), f"stdout matches {a.reject_stdout!r}")
     if a.reject_stderr:
         ut.check(not re.search(a.reject_stderr, err), f"stderr matches {a.reject_stderr!r}")
 
