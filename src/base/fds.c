@@ -20,9 +20,10 @@
  * with EBADF, close_range and closefrom skip ours, dup2 onto ours fails
  * with EBADF as for a number beyond the limit.
  *
- * The table changes under lock (a leaf lock: nothing is taken under it);
- * fds_is_ours reads low without it, so close() of the program's own
- * descriptors costs one compare.
+ * The table changes under lock (a leaf lock: nothing is taken under it)
+ * and a sequence count (odd while it changes). fds_is_ours reads without
+ * the lock, so close() stays async-signal-safe, and below the lowest of
+ * ours costs one compare.
  */
 #define _GNU_SOURCE
 #include "fds.h"
@@ -49,6 +50,18 @@ static struct sys_lock lock;
 static int ours[MAX_OURS]; /* sorted */
 static unsigned nr_ours;
 static int low = INT_MAX; /* ours[0], or INT_MAX */
+static uint32_t seq;	  /* odd while ours changes */
+
+static void write_begin(void)
+{
+	__atomic_store_n(&seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void write_end(void)
+{
+	__atomic_store_n(&seq, seq + 1, __ATOMIC_RELEASE);
+}
 
 static long soft_limit(void)
 {
@@ -102,11 +115,13 @@ static void record(int fd)
 
 	if (nr_ours == MAX_OURS)
 		return;
+	write_begin();
 	for (i = nr_ours; i > 0 && ours[i - 1] > fd; i--)
 		ours[i] = ours[i - 1];
 	ours[i] = fd;
 	nr_ours++;
 	__atomic_store_n(&low, ours[0], __ATOMIC_RELEASE);
+	write_end();
 }
 
 static void unrecord(int fd)
@@ -117,9 +132,11 @@ static void unrecord(int fd)
 		;
 	if (i == nr_ours)
 		return;
+	write_begin();
 	memmove(&ours[i], &ours[i + 1], (nr_ours - i - 1) * sizeof(int));
 	nr_ours--;
 	__atomic_store_n(&low, nr_ours ? ours[0] : INT_MAX, __ATOMIC_RELEASE);
+	write_end();
 }
 
 /* F_DUPFD_CLOEXEC gives the lowest free number >= its floor: start one
@@ -177,13 +194,19 @@ void fds_close(int fd)
 void fds_close_all(void)
 {
 	sys_lock(&lock);
+	write_begin();
 	while (nr_ours) {
 		syscall(SYS_close, ours[nr_ours - 1]);
 		nr_ours--;
 	}
 	__atomic_store_n(&low, INT_MAX, __ATOMIC_RELEASE);
+	write_end();
 	sys_unlock(&lock);
 }
+
+/* A reader that interrupted a writer on its own thread (a signal handler)
+ * would wait for ever: after this many tries it takes what it read. */
+#define READ_TRIES 1000
 
 bool fds_is_ours(int fd)
 {
@@ -191,10 +214,17 @@ bool fds_is_ours(int fd)
 
 	if (likely(fd < __atomic_load_n(&low, __ATOMIC_ACQUIRE)))
 		return false;
-	sys_lock(&lock);
-	for (unsigned i = 0; i < nr_ours && !found; i++)
-		found = ours[i] == fd;
-	sys_unlock(&lock);
+	for (int tries = 0; tries < READ_TRIES; tries++) {
+		uint32_t s = __atomic_load_n(&seq, __ATOMIC_ACQUIRE);
+		unsigned n = __atomic_load_n(&nr_ours, __ATOMIC_RELAXED);
+
+		found = false;
+		for (unsigned i = 0; i < n && i < MAX_OURS && !found; i++)
+			found = __atomic_load_n(&ours[i], __ATOMIC_RELAXED) == fd;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(s & 1) && __atomic_load_n(&seq, __ATOMIC_RELAXED) == s)
+			break;
+	}
 	return found;
 }
 
@@ -219,4 +249,5 @@ void fds_unlock(void)
 void fds_fork_child(void)
 {
 	lock.word = 0;
+	seq &= ~1u;
 }

@@ -26,7 +26,7 @@ void fds_close(int fd);
 /* Close every descriptor of ours (a start that failed before any thread
  * of the runtime ran). */
 void fds_close_all(void);
-/* Is fd one of the runtime's? Lock-free below the lowest of ours. */
+/* Is fd one of the runtime's? Without the lock (async-signal-safe). */
 bool fds_is_ours(int fd);
 /* For close_range: the lowest of ours that is >= fd, or -1. Call with
  * fds_lock held. */
