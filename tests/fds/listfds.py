@@ -2,8 +2,8 @@
 """Under uswap: what this process and a child it starts see of their
 descriptors. Prints "ok" when /proc/self/fd and fstat show only the
 program's own, in the process and in a child whose start failed
-(RLIMIT_NOFILE too small for the runtime: it runs unmanaged and must
-hold none of the runtime's descriptors either)."""
+(RLIMIT_NOFILE too small for the runtime, or no swap file: it runs
+unmanaged and must hold none of the runtime's descriptors either)."""
 import os
 import resource
 import subprocess
@@ -47,10 +47,16 @@ def low_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (10, 10))
 
 
-r = subprocess.run([sys.executable, __file__, "child"], preexec_fn=low_limit,
-                   capture_output=True, text=True, timeout=30)
-sys.stderr.write(r.stderr)
-if r.returncode != 0 or r.stdout.strip() != "none":
-    print(f"FAIL: child (RLIMIT_NOFILE 10) exit {r.returncode}, holds {r.stdout.strip()}")
-    sys.exit(1)
+def child(why, **kw):
+    r = subprocess.run([sys.executable, __file__, "child"], capture_output=True, text=True,
+                       timeout=30, **kw)
+    sys.stderr.write(r.stderr)
+    if r.returncode != 0 or r.stdout.strip() != "none":
+        print(f"FAIL: child ({why}) exit {r.returncode}, holds {r.stdout.strip()}")
+        sys.exit(1)
+
+
+child("RLIMIT_NOFILE 10", preexec_fn=low_limit)
+# A start that fails after the userfaultfd, pagemap and mem were opened.
+child("no swap file", env=dict(os.environ, USWAP_SWAP="/proc/uswap-no-such-dir/x"))
 print("ok")
