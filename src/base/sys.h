@@ -47,6 +47,13 @@ static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
  * forked children) could no longer open them. So on EACCES in a
  * non-dumpable process the flag is set for the open alone and put back. */
 int sys_open_self(const char *path, int flags);
+/* fstat of the runtime's own descriptors: the preload's fstat hook
+ * answers EBADF for them. */
+struct stat;
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
 
 /* A mapping of anonymous, never-managed memory for runtime metadata. */
 void *sys_alloc_meta(size_t len);

@@ -23,6 +23,7 @@
 #include "uswap/ctl.h"
 
 #include "config.h"
+#include "fds.h"
 #include "jbuf.h"
 #include "log.h"
 #include "live.h"
@@ -87,12 +88,12 @@ static uint64_t next_seq;
 
 static int new_socket(void)
 {
-	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	return fds_keep(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 }
 
 static int new_conn_fd(int lfd)
 {
-	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	return fds_keep(accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
 }
 
 /* ---- the socket ------------------------------------------------------------ */
@@ -164,19 +165,19 @@ int ctl_listen(char *err, size_t errlen)
 	if (unlink(a.sun_path) && errno != ENOENT) {
 		r = -errno;
 		snprintf(err, errlen, "cannot replace %s: %s", a.sun_path, strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return r;
 	}
 	if (bind(fd, (struct sockaddr *)&a, len) || listen(fd, 16)) {
 		r = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", a.sun_path, strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return r;
 	}
-	if (fstat(fd, &st)) {
+	if (sys_fstat(fd, &st)) {
 		r = -errno;
 		snprintf(err, errlen, "control socket: fstat: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		unlink(a.sun_path);
 		return r;
 	}
@@ -191,7 +192,7 @@ int ctl_listen(char *err, size_t errlen)
 static void conn_free(struct conn *c, bool close_fd)
 {
 	if (close_fd)
-		close(c->fd);
+		fds_close(c->fd);
 	jbuf_free(&c->big);
 	c->big = (struct jbuf){ 0 };
 	c->fd = -1;
@@ -202,7 +203,7 @@ void ctl_fork_child(void)
 	/* The parent's descriptors are the parent's to close; our copies go.
 	 * The parent's socket file stays: it is not ours to remove. */
 	if (listen_fd >= 0)
-		close(listen_fd);
+		fds_close(listen_fd);
 	listen_fd = -1;
 	for (int i = 0; i < CTL_MAX_CONNS; i++)
 		if (conns[i].fd >= 0)
@@ -222,7 +223,7 @@ static bool conn_ours(const struct conn *c)
 {
 	struct stat st;
 
-	return !fstat(c->fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == c->ino;
+	return !sys_fstat(c->fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == c->ino;
 }
 
 /* Send what the socket takes now; the whole reply sent or a dead client
@@ -462,7 +463,7 @@ static void accept_new(void)
 	struct stat st;
 
 	/* Never accept on a descriptor the program has taken over. */
-	if (fstat(listen_fd, &st) || st.st_dev != listen_dev || st.st_ino != listen_ino) {
+	if (sys_fstat(listen_fd, &st) || st.st_dev != listen_dev || st.st_ino != listen_ino) {
 		log_once("warning: the program closed the control socket; uswap ctl is off");
 		listen_fd = -1;
 		return;
@@ -480,8 +481,8 @@ static void accept_new(void)
 				nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
 			return;
 		}
-		if (fstat(fd, &st)) {
-			close(fd);
+		if (sys_fstat(fd, &st)) {
+			fds_close(fd);
 			continue;
 		}
 		c = conn_slot();

@@ -4,6 +4,7 @@
 #include "balance.h"
 #include "config.h"
 #include "jbuf.h"
+#include "fds.h"
 #include "log.h"
 #include "lru.h"
 #include "outfile.h"
@@ -98,11 +99,11 @@ int trace_open(char *err, size_t errlen)
 	r = outfile_check("trace file", config.trace_path, err, errlen);
 	if (r)
 		return r;
-	trace_fd = outfile_create(config.trace_path, tmp, sizeof(tmp));
+	trace_fd = fds_keep(outfile_create(config.trace_path, tmp, sizeof(tmp)));
 	r = trace_fd < 0 ? trace_fd : outfile_commit(tmp, config.trace_path);
 	if (r) {
 		if (trace_fd >= 0) {
-			close(trace_fd);
+			fds_close(trace_fd);
 			trace_fd = -1;
 		}
 		snprintf(err, errlen, "cannot write trace file %s: %s", config.trace_path,
@@ -136,7 +137,7 @@ void trace_row(const struct psi_times *p)
 	if (sys_write(trace_fd, buf, (size_t)n) != n) {
 		log_line("cannot write the trace file %s: %s; tracing stops", config.trace_path,
 			 strerror(errno));
-		close(trace_fd);
+		fds_close(trace_fd);
 		trace_fd = -1;
 	}
 }
@@ -153,5 +154,6 @@ const char *trace_path(void)
 
 void trace_fork_child(void)
 {
+	fds_close(trace_fd); /* the parent's */
 	trace_fd = -1;
 }

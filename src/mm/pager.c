@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "debug.h"
+#include "fds.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,21 +34,19 @@ static void derive_watermarks(uint64_t pages)
 
 static void close_efds(void)
 {
-	if (pager.fault_efd >= 0)
-		close(pager.fault_efd);
-	if (pager.scan_efd >= 0)
-		close(pager.scan_efd);
+	fds_close(pager.fault_efd);
+	fds_close(pager.scan_efd);
 	pager.fault_efd = pager.scan_efd = -1;
 }
 
 static int open_efds(char *err, size_t errlen)
 {
-	pager.fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pager.fault_efd = fds_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (pager.fault_efd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
-	pager.scan_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pager.scan_efd = fds_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (pager.scan_efd < 0) {
 		snprintf(err, errlen, "cannot allocate scanner resources");
 		return -ENOMEM;

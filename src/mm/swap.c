@@ -2,6 +2,7 @@
 #include "swap.h"
 
 #include "config.h"
+#include "fds.h"
 #include "log.h"
 #include "lru.h"
 #include "stats.h"
@@ -73,6 +74,7 @@ static int create(const char *path, char *err, size_t errlen)
 	/* O_DIRECT keeps evicted data out of the page cache; a file system
 	 * that refuses it (tmpfs before 6.6, ramfs) gets buffered I/O. Set
 	 * after open, so a refusal leaves no stray file behind. */
+	fd = fds_keep(fd); /* out of the program's way (fds.c) */
 	fl = fcntl(fd, F_GETFL);
 	swap.direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 	return fd;
@@ -315,9 +317,9 @@ int swap_read_page(uint32_t slot, void *buf)
 /* No inherited slot left: let the parent reuse its slots. */
 static void release_parent(void)
 {
-	close(swap.parent_fd);
+	fds_close(swap.parent_fd);
 	if (swap.done_fd >= 0)
-		close(swap.done_fd);
+		fds_close(swap.done_fd);
 	swap.parent_fd = swap.done_fd = -1;
 }
 
@@ -349,7 +351,7 @@ void swap_freeze(int done_fd)
 		char c;
 
 		(void)!sys_read(done_fd, &c, 1);
-		close(done_fd);
+		fds_close(done_fd);
 		return;
 	}
 	for (uint64_t w = 0; w < words; w++)
@@ -372,7 +374,7 @@ void swap_thaw_poll(void)
 		(void)!poll(p, k, 0);
 		for (unsigned j = 0; j < k; j++) {
 			if (p[j].revents)
-				close(p[j].fd); /* the child is done (or gone) */
+				fds_close(p[j].fd); /* the child is done (or gone) */
 			else
 				swap.frozen_fds[n++] = p[j].fd;
 		}
@@ -417,7 +419,7 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 	int fd, r = 0;
 
 	for (unsigned i = 0; i < swap.nr_frozen; i++)
-		close(swap.frozen_fds[i]); /* the parent's other children */
+		fds_close(swap.frozen_fds[i]); /* the parent's other children */
 	swap.nr_frozen = 0;
 	if (swap.frozen)
 		memset(swap.frozen, 0, words * 8);
@@ -430,12 +432,12 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 		return fd;
 	if (ftruncate(fd, (off_t)(swap.file_slots << 12))) {
 		snprintf(err, errlen, "cannot size the swap file: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return -errno;
 	}
 	if (!swap.inherited && !(swap.inherited = sys_alloc_meta((swap.max_slots + 63) / 64 * 8))) {
 		snprintf(err, errlen, "cannot allocate the inherited slot map");
-		close(fd);
+		fds_close(fd);
 		return -ENOMEM;
 	}
 	/* Forked from a child that still reads from its own parent's file:
@@ -452,7 +454,7 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 	}
 	if (r) {
 		snprintf(err, errlen, "cannot copy the swap file: %s", strerror(-r));
-		close(fd);
+		fds_close(fd);
 		return r;
 	}
 	/* Inherited now: every slot in use but those just copied. */
@@ -474,10 +476,10 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 
 void swap_close(void)
 {
-	close(swap.fd);
+	fds_close(swap.fd);
 	if (swap.parent_fd >= 0)
-		close(swap.parent_fd);
+		fds_close(swap.parent_fd);
 	if (swap.done_fd >= 0)
-		close(swap.done_fd);
+		fds_close(swap.done_fd);
 	swap.fd = swap.parent_fd = swap.done_fd = -1;
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "uffd.h"
 
+#include "fds.h"
 #include "log.h"
 #include "sys.h"
 #include "uffd_compat.h"
@@ -24,7 +25,7 @@ static int open_fd(void)
 	int dev;
 
 	if (fd >= 0 || errno != EPERM)
-		return fd;
+		return fds_keep(fd);
 	/* Unprivileged: /dev/userfaultfd (6.1+) grants kernel-mode faults by file permission. */
 	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
@@ -33,7 +34,7 @@ static int open_fd(void)
 	}
 	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
 	close(dev);
-	return fd;
+	return fds_keep(fd);
 }
 
 int uffd_open(char *why, size_t whylen)
@@ -60,23 +61,26 @@ int uffd_open(char *why, size_t whylen)
 	/* Probe: ask for nothing to learn what the kernel offers, then reopen with what we use. */
 	if (ioctl(fd, UFFDIO_API, &api)) {
 		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return -EINVAL;
 	}
 	want &= api.features;
-	close(fd);
+	fds_close(fd);
 	fd = open_fd();
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(why, whylen, "userfaultfd unavailable: %s", strerror(errno));
 		return -errno;
+	}
 	api = (struct uffdio_api){ .api = UFFD_API, .features = want };
 	if (ioctl(fd, UFFDIO_API, &api)) {
 		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return -EINVAL;
 	}
 	uffd_caps.move = want & UFFD_FEATURE_MOVE;
 	uffd_caps.wp_async = want & UFFD_FEATURE_WP_ASYNC;
-	uffd_pagemap_fd = sys_open_self("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+#include "fds.h"
+#include "log.h"
 	if (uffd_pagemap_fd < 0)
 		uffd_caps.wp_async = uffd_caps.move = false;
 	uffd_fd = fd;
@@ -135,10 +139,8 @@ int uffd_probe(char *why, size_t whylen)
 
 void uffd_close(void)
 {
-	if (uffd_fd >= 0)
-		close(uffd_fd);
-	if (uffd_pagemap_fd >= 0)
-		close(uffd_pagemap_fd);
+	fds_close(uffd_fd);
+	fds_close(uffd_pagemap_fd);
 	uffd_fd = uffd_pagemap_fd = -1;
 }
 

@@ -51,6 +51,7 @@
 
 #include "config.h"
 #include "fault.h"
+#include "fds.h"
 #include "file.h"
 #include "heap.h"
 #include "log.h"
@@ -86,8 +87,12 @@ void fork_prepare(void)
 	if (runtime_owns()) {
 		sys_lock(&fork_lock);
 		engaged = true;
-		if (pipe2(done_pipe, O_CLOEXEC))
+		if (pipe2(done_pipe, O_CLOEXEC)) {
 			done_pipe[0] = done_pipe[1] = -1;
+		} else {
+			done_pipe[0] = fds_keep(done_pipe[0]);
+			done_pipe[1] = fds_keep(done_pipe[1]);
+		}
 		pager_fork_begin();
 		/* Parent and child must keep sharing these: the kernel's again. */
 		file_fork_prepare();
@@ -101,8 +106,7 @@ void fork_parent(void)
 	sites_fork_parent();
 	if (!engaged)
 		return;
-	if (done_pipe[1] >= 0)
-		close(done_pipe[1]);
+	fds_close(done_pipe[1]);
 	if (done_pipe[0] >= 0)
 		swap_freeze(done_pipe[0]);
 	pager_fork_end();
@@ -240,13 +244,13 @@ bool fork_child(void)
 		return pager.enabled;
 	/* Only this thread exists; what the others held is free. */
 	pager_fork_child();
+	fds_fork_child();
 	fork_lock.word = 0;
 	heap_fork_child();
 	thread_fork_child();
 	stats_fork_child(); /* the child's own counters from here */
 	runtime_fork_child();
-	if (done_pipe[0] >= 0)
-		close(done_pipe[0]);
+	fds_close(done_pipe[0]);
 	if (config.fork_unmanaged || config.no_children) {
 		restore_all();
 	} else if (rebuild(err, sizeof(err)) == 0) {
@@ -255,8 +259,7 @@ bool fork_child(void)
 		log_line("warning: forked child %d runs unmanaged: %s", (int)getpid(), err);
 		restore_all();
 	}
-	if (done_pipe[1] >= 0)
-		close(done_pipe[1]); /* nothing read from the parent's file any more */
+	fds_close(done_pipe[1]); /* nothing read from the parent's file any more */
 	if (!managed) {
 		char e[8];
 
