@@ -79,8 +79,7 @@ int uffd_open(char *why, size_t whylen)
 	}
 	uffd_caps.move = want & UFFD_FEATURE_MOVE;
 	uffd_caps.wp_async = want & UFFD_FEATURE_WP_ASYNC;
-#include "fds.h"
-#include "log.h"
+	uffd_pagemap_fd = fds_keep(sys_open_self("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
 	if (uffd_pagemap_fd < 0)
 		uffd_caps.wp_async = uffd_caps.move = false;
 	uffd_fd = fd;
