@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -180,6 +181,29 @@ void *boot_alloc(size_t n, size_t align)
  */
 void _IO_list_lock(void);
 void _IO_list_unlock(void);
+extern FILE *_IO_list_all;
+
+/* In the child, glibc re-initialises the lock of every FILE before any
+ * handler of ours runs, and the FILEs of fopen are in the managed heap:
+ * one that was evicted or staged in the parent is missing from the
+ * child's unregistered copy, which would read zeros and lose it. So the
+ * parent brings them in once its scanner is parked (nothing is evicted
+ * from then on), with stdio's list lock held. */
+static void stdio_fault_in(void)
+{
+	for (FILE *fp = _IO_list_all; fp; fp = fp->_chain) {
+		const volatile char *b = (const volatile char *)fp;
+
+		(void)b[0];
+		(void)b[sizeof(*fp) - 1];
+		if (fp->_lock) {
+			const volatile char *l = (const volatile char *)fp->_lock;
+
+			(void)l[0];
+			(void)l[15]; /* an _IO_lock_t is 16 bytes */
+		}
+	}
+}
 
 static struct {
 	void (*prepare)(void);
@@ -192,8 +216,10 @@ static void atfork_prepare(void)
 	_IO_list_lock();
 	if (je_fork.prepare)
 		je_fork.prepare();
-	if (boot_state == BOOT_MANAGED)
+	if (boot_state == BOOT_MANAGED) {
 		fork_prepare();
+		stdio_fault_in();
+	}
 }
 
 static void atfork_parent(void)
