@@ -8,7 +8,7 @@ Runs each mode of the matrix below for seed 1, then each for seed 2, ...,
 one run at a time, until --seeds seeds are done or --minutes have passed
 (a run in progress is finished), then prints a table: runs, ok, mismatch,
 hang, timeout, error per mode, and the first failure of each. --scale
-lengthens every run (--seconds and --forks of the case; at --scale 10
+lengthens every run (--seconds and --forks of the case; at --scale 17
 rw_fork32 makes its 1,000 forks). --only RE keeps the modes whose name
 matches. Exit 0 if every run was ok, else 1.
 """

@@ -70,7 +70,6 @@
 #define EXIT_HANG 3
 
 #define MAP_SLOTS 16
-#define MAP_MAX_PAGES 32
 #define HEAP_SLOTS 64
 #define MAX_CHILDREN 64
 #define MAX_RECS 260
@@ -87,11 +86,15 @@ static struct {
 	long forks;
 	int children;
 	int child_pages;
+	int map_pages; /* the largest churned mapping, pages */
+	int heap_slots; /* blocks each worker keeps */
+	uint64_t heap_max; /* the largest block, bytes */
 	int watchdog;
 	bool prefill;
 	bool final_verify;
 	int max_report;
 	bool child_exit; /* exit() rather than _exit() in children */
+	bool region_malloc; /* the big region from malloc, not mmap */
 	int signal_exit; /* 1: end by a signal handler calling _exit, 2: exit */
 	bool inject_zero; /* self-test: zero a page behind its owner's back */
 	bool inject_hang; /* self-test: worker 0 stops making progress */
@@ -105,6 +108,9 @@ static struct {
 	.forks = 0,
 	.children = 4,
 	.child_pages = 64,
+	.map_pages = 32,
+	.heap_slots = 64,
+	.heap_max = 2 << 20,
 	.watchdog = 20,
 	.prefill = true,
 	.final_verify = true,
@@ -374,7 +380,7 @@ static bool must_be_zero(const char *who, const char *op, uint64_t *w, size_t nw
 /* A fresh mapping: zeros, then written in full and its first page read back. */
 static void map_new(struct rec *r, struct mslot *m, uint64_t *rs)
 {
-	size_t n = 1 + rnd(rs) % MAP_MAX_PAGES;
+	size_t n = 1 + rnd(rs) % (size_t)opt.map_pages;
 	void *a;
 
 	rec_op(r, "mmap", NULL);
@@ -437,7 +443,7 @@ static void map_op(struct rec *r, struct mslot *slots, uint64_t *rs, bool advise
 	if (k < 40) {
 		map_del(r, m);
 	} else if (k < 75) {
-		size_t nn = 1 + rnd(rs) % MAP_MAX_PAGES, keep = nn < m->n ? nn : m->n;
+		size_t nn = 1 + rnd(rs) % (size_t)opt.map_pages, keep = nn < m->n ? nn : m->n;
 		void *a;
 
 		rec_op(r, "mremap-check", m->addr);
@@ -478,6 +484,8 @@ static size_t heap_size(uint64_t *rs)
 {
 	unsigned k = (unsigned)(rnd(rs) % 100);
 
+	if (opt.heap_max / 8 < (16 << 10) + (240 << 10) && opt.heap_max >= 16)
+		return 2 + rnd(rs) % (opt.heap_max / 8 - 1); /* --heap-max */
 	if (k < 70)
 		return 2 + rnd(rs) % 512; /* up to 4 KiB */
 	if (k < 95)
@@ -509,9 +517,9 @@ static bool heap_check(const char *who, const char *op, struct hslot *h, size_t 
 	return true;
 }
 
-static void heap_op(struct rec *r, struct hslot *slots, uint64_t *rs)
+static void heap_op(struct rec *r, struct hslot *slots, int nslots, uint64_t *rs)
 {
-	struct hslot *h = &slots[rnd(rs) % HEAP_SLOTS];
+	struct hslot *h = &slots[rnd(rs) % (uint64_t)nslots];
 	unsigned k = (unsigned)(rnd(rs) % 100);
 
 	if (!h->p) {
@@ -555,7 +563,7 @@ struct worker {
 	struct rec *r;
 	uint64_t rs;
 	struct mslot maps[MAP_SLOTS];
-	struct hslot heap[HEAP_SLOTS];
+	struct hslot *heap; /* opt.heap_slots */
 	uint64_t n_rw, n_heap, n_map, n_adv;
 };
 
@@ -643,7 +651,7 @@ static void *worker_main(void *arg)
 			rw_op(w, false);
 			w->n_rw++;
 		} else if (k < wt[0] + wt[1]) {
-			heap_op(w->r, w->heap, &w->rs);
+			heap_op(w->r, w->heap, opt.heap_slots, &w->rs);
 			w->n_heap++;
 		} else if (k < wt[0] + wt[1] + wt[2]) {
 			map_op(w->r, w->maps, &w->rs, false);
@@ -675,7 +683,7 @@ static void worker_finish(struct worker *w, struct rec *r)
 	for (int i = 0; i < MAP_SLOTS; i++)
 		if (w->maps[i].addr)
 			map_del(r, &w->maps[i]);
-	for (int i = 0; i < HEAP_SLOTS; i++)
+	for (int i = 0; i < opt.heap_slots; i++)
 		if (w->heap[i].p) {
 			rec_op(r, "final-heap-check", w->heap[i].p);
 			heap_check(w->r->name, "final-heap-check", &w->heap[i], w->heap[i].words);
@@ -792,7 +800,7 @@ static void *forker_main(void *arg)
 		if (opt.phases & PH_MMAP)
 			map_op(r, maps, &rs, false);
 		if (opt.phases & PH_MALLOC)
-			heap_op(r, heap, &rs);
+			heap_op(r, heap, HEAP_SLOTS, &rs);
 		rec_op(r, "reap", NULL);
 		reap(false);
 		for (int i = 0; i < opt.children; i++)
@@ -1047,11 +1055,16 @@ static void usage(FILE *f)
 		"usage: stress [options]\n"
 		"  --threads N       worker threads (default 4, max 256)\n"
 		"  --mb N            the big region, MiB (default 128)\n"
+		"  --region R        the big region from mmap (default) or malloc\n"
 		"  --seconds S       how long the churn runs (default 10)\n"
 		"  --seed N          (default 1)\n"
 		"  --phases LIST     of rw,malloc,mmap,madvise (default all), or none\n"
 		"  --fork-ms N       fork every N ms (default 0: no forks)\n"
 		"  --forks N         end the run after N forks (default 0: at --seconds)\n"
+		"  --map-pages N     largest churned mapping, pages (default 32)\n"
+		"  --heap-slots N    malloc blocks each worker keeps (default 64)\n"
+		"  --heap-max B      blocks of up to B bytes, evenly (default: mostly\n"
+		"                    small, up to 2 MiB)\n"
 		"  --children N      children alive at once (default 4)\n"
 		"  --child-pages N   region pages each child verifies (default 64)\n"
 		"  --child-exit      children end with exit(), not _exit()\n"
@@ -1129,6 +1142,12 @@ static void parse(int argc, char **argv)
 			opt.children = (int)num(o, v, 1, MAX_CHILDREN), i++;
 		} else if (!strcmp(o, "--child-pages")) {
 			opt.child_pages = (int)num(o, v, 0, 1 << 20), i++;
+		} else if (!strcmp(o, "--map-pages")) {
+			opt.map_pages = (int)num(o, v, 1, 1 << 18), i++;
+		} else if (!strcmp(o, "--heap-slots")) {
+			opt.heap_slots = (int)num(o, v, 1, 1 << 20), i++;
+		} else if (!strcmp(o, "--heap-max")) {
+			opt.heap_max = (uint64_t)num(o, v, 16, 2 << 20), i++;
 		} else if (!strcmp(o, "--child-exit")) {
 			opt.child_exit = true;
 		} else if (!strcmp(o, "--watchdog")) {
@@ -1137,6 +1156,14 @@ static void parse(int argc, char **argv)
 			opt.prefill = false;
 		} else if (!strcmp(o, "--no-final-verify")) {
 			opt.final_verify = false;
+		} else if (!strcmp(o, "--region")) {
+			if (v && !strcmp(v, "malloc"))
+				opt.region_malloc = true;
+			else if (v && !strcmp(v, "mmap"))
+				opt.region_malloc = false;
+			else
+				die("--region: '%s' is not mmap or malloc", v ? v : "");
+			i++;
 		} else if (!strcmp(o, "--signal-exit")) {
 			if (v && !strcmp(v, "_exit"))
 				opt.signal_exit = 1;
@@ -1172,8 +1199,16 @@ int main(int argc, char **argv)
 	if (npages < (size_t)opt.threads)
 		die("--mb %llu is too small for %d threads", (unsigned long long)opt.mb,
 		    opt.threads);
-	region = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (opt.region_malloc) {
+		region = aligned_alloc(PAGE, npages * PAGE);
+		if (!region)
+			region = MAP_FAILED;
+		else
+			memset(region, 0, npages * PAGE);
+	} else {
+		region = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (region == MAP_FAILED)
 		die("mmap the %llu MiB region: %s", (unsigned long long)opt.mb, strerror(errno));
 	shadow = calloc(npages, sizeof(*shadow));
@@ -1189,6 +1224,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.threads; i++) {
 		workers[i].id = i;
 		workers[i].rs = t_mix64(opt.seed * 1000003ULL + (uint64_t)i);
+		workers[i].heap = calloc((size_t)opt.heap_slots, sizeof(struct hslot));
+		if (!workers[i].heap)
+			die("out of memory for the block table");
 		if ((err = pthread_create(&workers[i].th, NULL, worker_main, &workers[i])))
 			die("pthread_create: %s", strerror(err));
 	}

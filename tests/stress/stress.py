@@ -8,8 +8,8 @@
 A case (CASES below) is the stress program's arguments, the footprint and
 the limit (5-10% of the footprint); --track, --on-fork and --ctl-storm
 choose the mode. With --ctl-storm a thread of the driver sends 120 `uswap
-ctl PID` commands while the program runs: `set limit=...` between half and
-twice the limit, `reclaim ...`, and watermark and swappiness changes.
+ctl PID` commands while the program runs: `set limit=...` between a third of
+the limit and the limit, `reclaim ...`, and watermark and swappiness changes.
 --native runs the program without uswap (the checker's own sanity).
 
 The run fails on: a non-zero status, a "MISMATCH" line (wrong bytes,
@@ -35,23 +35,30 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "preload"))
 import uswaptest as ut  # noqa: E402
 
-# name: (stress arguments, footprint MiB, limit MiB, ctl storm by default)
+# name: stress arguments, footprint (--mb, MiB), limit (MiB), and how many
+# seeds one test runs (seed, seed+1, ...; the soak runs each seed once)
 CASES = {
     # every phase, 8 threads, a fork every 10 ms whose children verify
-    "churn_fork": (["--threads", "8", "--seconds", "4", "--fork-ms", "10"], 32, 3),
-    # the fork deadlock: 32 threads rewriting random cold pages, a fork
-    # every 20 ms (the soak runs it to 1,000 forks)
-    "rw_fork32": (["--threads", "32", "--phases", "rw", "--fork-ms", "20",
-                   "--forks", "100", "--seconds", "60"], 32, 3),
+    "churn_fork": dict(args=["--threads", "8", "--seconds", "2", "--fork-ms", "10",
+                             "--heap-slots", "128", "--heap-max", "4096"], mb=24, limit=2),
+    # the fork deadlock: 32 threads rewriting random cold pages (and small
+    # blocks in and out of jemalloc), a fork every 20 ms (60 forks here; at
+    # --scale 17 the soak makes 1,000)
+    "rw_fork32": dict(args=["--threads", "32", "--phases", "rw,malloc", "--heap-slots", "200",
+                            "--heap-max", "512", "--fork-ms", "20", "--forks", "60",
+                            "--seconds", "60"], mb=24, limit=2),
     # fresh mmaps (their first page read back), mremap and madvise, forks
-    "mmap_fork": (["--threads", "4", "--phases", "mmap,madvise", "--seconds", "4",
-                   "--fork-ms", "5", "--child-pages", "0"], 32, 3),
+    "mmap_fork": dict(args=["--threads", "4", "--phases", "mmap,madvise", "--map-pages", "64",
+                            "--seconds", "2", "--fork-ms", "5", "--child-pages", "0"],
+                      mb=4, limit=1),
     # mmap churn and the big region, no fork (with --ctl-storm)
-    "mmap_churn": (["--threads", "4", "--phases", "rw,mmap,madvise", "--seconds", "6"], 32, 3),
+    "mmap_churn": dict(args=["--threads", "4", "--phases", "rw,mmap,madvise", "--map-pages", "64",
+                             "--seconds", "4"], mb=16, limit=2),
     # the run ends in a signal handler calling _exit on a worker that is
-    # in the middle of mmap/munmap/madvise, with a fork every 10 ms
-    "signal_exit": (["--threads", "4", "--phases", "mmap,madvise,malloc", "--seconds", "2",
-                     "--fork-ms", "10", "--signal-exit", "_exit"], 32, 3),
+    # in the middle of mmap/munmap/madvise (the other one still at it)
+    "signal_exit": dict(args=["--threads", "2", "--phases", "mmap,madvise", "--map-pages", "2",
+                              "--seconds", "0.5", "--no-final-verify", "--signal-exit", "_exit"],
+                        mb=4, limit=1, repeat=6),
 }
 
 VERDICTS = ("ok", "mismatch", "hang", "timeout", "error")
@@ -84,7 +91,8 @@ class Storm(threading.Thread):
 
     def command(self):
         k = self.rng.randrange(5)
-        lo, hi = max(1, self.limit // 2), self.limit * 2
+        # a live limit cannot exceed the one the run started with
+        lo, hi = max(1, self.limit // 3), self.limit
         if k <= 1:
             return ["set", f"limit={self.rng.randint(lo, hi)}M"]
         if k == 2:
@@ -124,13 +132,14 @@ def run_one(uswap, program, case, *, seed=1, track="uffd", on_fork="managed",
             ctl_storm=False, native=False, extra=(), scale=1.0, timeout=None,
             workdir=None, quiet=False):
     """One run; returns (verdict, detail, seconds)."""
-    args, mb, limit = CASES[case]
-    args = list(args)
+    c = CASES[case]
+    args, mb, limit = list(c["args"]), c["mb"], c["limit"]
     if scale != 1.0:
         for opt in ("--seconds", "--forks"):
             if opt in args:
                 i = args.index(opt) + 1
-                args[i] = str(max(1, int(float(args[i]) * scale)))
+                args[i] = f"{max(0.5, float(args[i]) * scale):g}" if opt == "--seconds" \
+                    else str(max(1, int(float(args[i]) * scale)))
     watchdog = 20
     cmd = [program, "--mb", str(mb), "--seed", str(seed), "--watchdog", str(watchdog)]
     cmd += args + list(extra)
@@ -236,13 +245,14 @@ def main():
                                 (["--inject-hang", "--watchdog", "2"], "hang"),
                                 ([], "ok")):
                 v, d, _ = run_one(a.uswap, a.program, "churn_fork", seed=a.seed,
-                                  native=True, extra=extra)
+                                  native=True, extra=["--seconds", "1"] + extra)
                 ut.check(v == want, f"self-test {extra}: verdict {v}, not {want}: {d}")
             return
-        v, d, _ = run_one(a.uswap, a.program, a.case, seed=a.seed, track=a.track,
-                          on_fork=a.on_fork, ctl_storm=a.ctl_storm, native=a.native,
-                          extra=a.extra, scale=a.scale)
-        ut.check(v == "ok", f"{a.case}: {v}: {d}")
+        for seed in range(a.seed, a.seed + CASES[a.case].get("repeat", 1)):
+            v, d, _ = run_one(a.uswap, a.program, a.case, seed=seed, track=a.track,
+                              on_fork=a.on_fork, ctl_storm=a.ctl_storm, native=a.native,
+                              extra=a.extra, scale=a.scale)
+            ut.check(v == "ok", f"{a.case} seed {seed}: {v}: {d}")
 
     ut.main_wrapper(body)
 
