@@ -86,18 +86,18 @@ static struct {
 	long forks;
 	int children;
 	int child_pages;
-	int map_pages; /* the largest churned mapping, pages */
-	int heap_slots; /* blocks each worker keeps */
+	int map_pages;	   /* the largest churned mapping, pages */
+	int heap_slots;	   /* blocks each worker keeps */
 	uint64_t heap_max; /* the largest block, bytes */
 	int watchdog;
 	bool prefill;
 	bool final_verify;
 	int max_report;
-	bool child_exit; /* exit() rather than _exit() in children */
+	bool child_exit;    /* exit() rather than _exit() in children */
 	bool region_malloc; /* the big region from malloc, not mmap */
-	int signal_exit; /* 1: end by a signal handler calling _exit, 2: exit */
-	bool inject_zero; /* self-test: zero a page behind its owner's back */
-	bool inject_hang; /* self-test: worker 0 stops making progress */
+	int signal_exit;    /* 1: end by a signal handler calling _exit, 2: exit */
+	bool inject_zero;   /* self-test: zero a page behind its owner's back */
+	bool inject_hang;   /* self-test: worker 0 stops making progress */
 } opt = {
 	.threads = 4,
 	.mb = 128,
@@ -312,7 +312,8 @@ static void page_verify_owner(const char *who, const char *op, size_t idx)
 	if (SH_GEN(s) == 0) { /* never written (no prefill) */
 		for (size_t i = 0; i < WORDS; i++)
 			if (p[i]) {
-				mismatch(who, op, &p[i], 0, p[i], "(untouched page must read zeros)");
+				mismatch(who, op, &p[i], 0, p[i],
+					 "(untouched page must read zeros)");
 				return;
 			}
 		return;
@@ -351,9 +352,9 @@ static bool map_check(const char *who, const char *op, struct mslot *m, size_t f
 			continue;
 		if (w[0] != (MAGIC_MAP ^ m->tag ^ p)) {
 			mismatch(who, op, w, MAGIC_MAP ^ m->tag ^ p, w[0],
-				 z ? (p == 0 ? "(mapping's first page read back as zeros)"
-					     : "(mapping page read back as zeros)")
-				   : "(mapping page header)");
+				 z ? (p == 0 ? "(mapping's first page read back as zeros)" :
+					       "(mapping page read back as zeros)") :
+				     "(mapping page header)");
 			return false;
 		}
 		for (size_t i = 1; i < WORDS; i++)
@@ -505,8 +506,8 @@ static bool heap_check(const char *who, const char *op, struct hslot *h, size_t 
 {
 	if (h->p[0] != (MAGIC_HEAP ^ h->tag)) {
 		mismatch(who, op, h->p, MAGIC_HEAP ^ h->tag, h->p[0],
-			 all_zero(h->p, to < WORDS ? to : WORDS) ? "(block reads as zeros)"
-								 : "(block header)");
+			 all_zero(h->p, to < WORDS ? to : WORDS) ? "(block reads as zeros)" :
+								   "(block header)");
 		return false;
 	}
 	for (size_t i = 1; i < to; i++)
@@ -771,8 +772,8 @@ static void reap(bool block)
 			say("stress: MISMATCH child %d exited %d%s", pid, WEXITSTATUS(st),
 			    WEXITSTATUS(st) == EXIT_MISMATCH ? " (mismatches, above)" : "");
 		else
-			say("stress: MISMATCH child %d killed by signal %d (%s)", pid,
-			    WTERMSIG(st), strsignal(WTERMSIG(st)));
+			say("stress: MISMATCH child %d killed by signal %d (%s)", pid, WTERMSIG(st),
+			    strsignal(WTERMSIG(st)));
 	}
 }
 
@@ -876,12 +877,14 @@ static const char *syscall_name(const char *sc)
 		int nr;
 		const char *name;
 	} names[] = {
-		{ 0, "read" },	       { 1, "write" },	      { 7, "poll" },	   { 9, "mmap" },
-		{ 10, "mprotect" },    { 11, "munmap" },      { 16, "ioctl" },	   { 25, "mremap" },
-		{ 28, "madvise" },     { 34, "pause" },	      { 35, "nanosleep" }, { 56, "clone" },
-		{ 57, "fork" },	       { 60, "exit" },	      { 61, "wait4" },	   { 62, "kill" },
-		{ 202, "futex" },      { 230, "clock_nanosleep" }, { 231, "exit_group" },
-		{ 232, "epoll_wait" }, { 426, "io_uring_enter" }, { 435, "clone3" },
+		{ 0, "read" },	       { 1, "write" },	      { 7, "poll" },
+		{ 9, "mmap" },	       { 10, "mprotect" },    { 11, "munmap" },
+		{ 16, "ioctl" },       { 25, "mremap" },      { 28, "madvise" },
+		{ 34, "pause" },       { 35, "nanosleep" },   { 56, "clone" },
+		{ 57, "fork" },	       { 60, "exit" },	      { 61, "wait4" },
+		{ 62, "kill" },	       { 202, "futex" },      { 230, "clock_nanosleep" },
+		{ 231, "exit_group" }, { 232, "epoll_wait" }, { 426, "io_uring_enter" },
+		{ 435, "clone3" },
 	};
 	char *end;
 	long nr = strtol(sc, &end, 10);
@@ -953,15 +956,16 @@ static void report_threads(pid_t pid, bool self)
 
 					if (atomic_load(&r->tid) != tid)
 						continue;
-					snprintf(who, sizeof(who), " [%s last_op=%s addr=%#lx ops=%llu idle=%.1fs]",
+					snprintf(who, sizeof(who),
+						 " [%s last_op=%s addr=%#lx ops=%llu idle=%.1fs]",
 						 r->name, atomic_load(&r->op),
 						 (unsigned long)atomic_load(&r->addr),
 						 (unsigned long long)atomic_load(&r->ops),
 						 (double)(t - atomic_load(&r->last_ns)) / 1e9);
 				}
 			}
-			say("stress:   tid %d (%s) state %c wchan %s syscall %s%s%s%s", tid, comm, state,
-			    wchan, syscall_name(sc), *syscall_name(sc) ? " " : "", sc, who);
+			say("stress:   tid %d (%s) state %c wchan %s syscall %s%s%s%s", tid, comm,
+			    state, wchan, syscall_name(sc), *syscall_name(sc) ? " " : "", sc, who);
 		}
 	}
 	close(fd);
@@ -1005,8 +1009,9 @@ static void *watchdog_main(void *arg)
 
 			if (!atomic_load(&r->watched) || t < last || t - last < limit)
 				continue;
-			snprintf(what, sizeof(what), "%s made no progress for %.1fs (last op %s at %#lx)",
-				 r->name, (double)(t - last) / 1e9, atomic_load(&r->op),
+			snprintf(what, sizeof(what),
+				 "%s made no progress for %.1fs (last op %s at %#lx)", r->name,
+				 (double)(t - last) / 1e9, atomic_load(&r->op),
 				 (unsigned long)atomic_load(&r->addr));
 			hang(what);
 		}
@@ -1015,8 +1020,9 @@ static void *watchdog_main(void *arg)
 			uint64_t st = atomic_load(&kids[i].start_ns);
 
 			if (pid && t > st && t - st >= limit) {
-				snprintf(what, sizeof(what), "child %d has not exited %.1fs after its fork",
-					 (int)pid, (double)(t - st) / 1e9);
+				snprintf(what, sizeof(what),
+					 "child %d has not exited %.1fs after its fork", (int)pid,
+					 (double)(t - st) / 1e9);
 				hang(what);
 			}
 		}
@@ -1051,32 +1057,31 @@ static void on_exit_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: stress [options]\n"
-		"  --threads N       worker threads (default 4, max 256)\n"
-		"  --mb N            the big region, MiB (default 128)\n"
-		"  --region R        the big region from mmap (default) or malloc\n"
-		"  --seconds S       how long the churn runs (default 10)\n"
-		"  --seed N          (default 1)\n"
-		"  --phases LIST     of rw,malloc,mmap,madvise (default all), or none\n"
-		"  --fork-ms N       fork every N ms (default 0: no forks)\n"
-		"  --forks N         end the run after N forks (default 0: at --seconds)\n"
-		"  --map-pages N     largest churned mapping, pages (default 32)\n"
-		"  --heap-slots N    malloc blocks each worker keeps (default 64)\n"
-		"  --heap-max B      blocks of up to B bytes, evenly (default: mostly\n"
-		"                    small, up to 2 MiB)\n"
-		"  --children N      children alive at once (default 4)\n"
-		"  --child-pages N   region pages each child verifies (default 64)\n"
-		"  --child-exit      children end with exit(), not _exit()\n"
-		"  --watchdog S      hang report after S s without progress (default 20)\n"
-		"  --no-prefill      do not write every page first\n"
-		"  --no-final-verify do not verify every page at the end\n"
-		"  --max-report N    mismatch lines printed (default 20)\n"
-		"  --signal-exit F   at the end, a signal handler on a busy worker calls F\n"
-		"                    (_exit or exit) while the others still run\n"
-		"  --inject-zero     self-test: zero a page behind its owner (exit 2)\n"
-		"  --inject-hang     self-test: a worker stops (exit 3)\n"
-		"exit: 0 ok, 1 error, 2 mismatch, 3 hang\n");
+	fprintf(f, "usage: stress [options]\n"
+		   "  --threads N       worker threads (default 4, max 256)\n"
+		   "  --mb N            the big region, MiB (default 128)\n"
+		   "  --region R        the big region from mmap (default) or malloc\n"
+		   "  --seconds S       how long the churn runs (default 10)\n"
+		   "  --seed N          (default 1)\n"
+		   "  --phases LIST     of rw,malloc,mmap,madvise (default all), or none\n"
+		   "  --fork-ms N       fork every N ms (default 0: no forks)\n"
+		   "  --forks N         end the run after N forks (default 0: at --seconds)\n"
+		   "  --map-pages N     largest churned mapping, pages (default 32)\n"
+		   "  --heap-slots N    malloc blocks each worker keeps (default 64)\n"
+		   "  --heap-max B      blocks of up to B bytes, evenly (default: mostly\n"
+		   "                    small, up to 2 MiB)\n"
+		   "  --children N      children alive at once (default 4)\n"
+		   "  --child-pages N   region pages each child verifies (default 64)\n"
+		   "  --child-exit      children end with exit(), not _exit()\n"
+		   "  --watchdog S      hang report after S s without progress (default 20)\n"
+		   "  --no-prefill      do not write every page first\n"
+		   "  --no-final-verify do not verify every page at the end\n"
+		   "  --max-report N    mismatch lines printed (default 20)\n"
+		   "  --signal-exit F   at the end, a signal handler on a busy worker calls F\n"
+		   "                    (_exit or exit) while the others still run\n"
+		   "  --inject-zero     self-test: zero a page behind its owner (exit 2)\n"
+		   "  --inject-hang     self-test: a worker stops (exit 3)\n"
+		   "exit: 0 ok, 1 error, 2 mismatch, 3 hang\n");
 }
 
 static long num(const char *o, const char *v, long lo, long hi)
@@ -1232,6 +1237,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.fork_ms && (err = pthread_create(&fk, NULL, forker_main, NULL)))
 		die("pthread_create: %s", strerror(err));
+	rec_op(mr, "wait-for-the-run", NULL);
 	atomic_store(&mr->watched, 0); /* the workers are watched; main waits */
 	while (atomic_load(&prefilled) < opt.threads + 1)
 		usleep(10000);
@@ -1280,7 +1286,8 @@ int main(int argc, char **argv)
 	       m ? "FAILED" : "ok", (unsigned long long)opt.seed, opt.threads,
 	       (unsigned long long)opt.mb, (unsigned long long)ops, (unsigned long long)rw,
 	       (unsigned long long)heap, (unsigned long long)map, (unsigned long long)adv,
-	       (unsigned long long)atomic_load(&n_forks), (unsigned long long)atomic_load(&n_kids_ok),
+	       (unsigned long long)atomic_load(&n_forks),
+	       (unsigned long long)atomic_load(&n_kids_ok),
 	       (unsigned long long)atomic_load(&n_kids_bad), (unsigned long long)m,
 	       (double)(now_ns() - t0) / 1e9);
 	fflush(stdout);
