@@ -545,20 +545,7 @@ CASES = {"squat": case_squat, "planted": case_planted, "baddir": case_baddir,
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--uswap", required=True)
-    ap.add_argument("--program", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    args.uswap = os.path.abspath(args.uswap)
-
-    def run():
-        with ut.Workdir("ctla-" + args.case) as wd:
-            os.chmod(wd.path, 0o755)
-            cc.private_run_dir(wd)
-            CASES[args.case](args, wd)
-
-    ut.main_wrapper(run)
+    cc.run_cases(CASES, "ctla-")
 
 
 if __name__ == "__main__":

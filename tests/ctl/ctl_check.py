@@ -564,21 +564,27 @@ CASES = {"live": case_live, "errors": case_errors, "protocol": case_protocol,
          "fork": case_fork, "orphan": case_orphan}
 
 
-def main():
+def run_cases(cases, prefix):
+    """The command line of ctl_check.py and ctl_attack.py: one case of
+    cases, run in a work dir with a private XDG_RUNTIME_DIR."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--uswap", required=True)
     ap.add_argument("--program", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(cases))
     args = ap.parse_args()
     args.uswap = os.path.abspath(args.uswap)
 
     def run():
-        with ut.Workdir("ctl-" + args.case) as wd:
+        with ut.Workdir(prefix + args.case) as wd:
             os.chmod(wd.path, 0o755)
             private_run_dir(wd)
-            CASES[args.case](args, wd)
+            cases[args.case](args, wd)
 
     ut.main_wrapper(run)
+
+
+def main():
+    run_cases(CASES, "ctl-")
 
 
 if __name__ == "__main__":

@@ -25,26 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "words.h"
+
 #define MB 48
 
 static size_t nr_words = (size_t)MB << 17;
 
-static uint64_t pattern(size_t i, uint64_t seed)
-{
-	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ULL ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-static size_t bad_words(const uint64_t *p, uint64_t seed)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < nr_words; i++)
-		bad += p[i] != pattern(i, seed);
-	return bad;
-}
 
 static int refuse(long nr, uint32_t action)
 {
@@ -73,7 +59,7 @@ int main(int argc, char **argv)
 	if (!p)
 		return 1;
 	for (size_t i = 0; i < nr_words; i++)
-		p[i] = pattern(i, 1);
+		p[i] = word_pattern(i, 1);
 	if (!strcmp(what, "uring"))
 		r = refuse(SYS_io_uring_enter, SECCOMP_RET_ERRNO | EPERM);
 	else if (!strcmp(what, "ioctl"))
@@ -96,13 +82,13 @@ int main(int argc, char **argv)
 
 		if (pid == 0) {
 			uint64_t *q = malloc(nr_words * 8);
-			size_t bad = bad_words(p, 1);
+			size_t bad = bad_words(p, nr_words, 1);
 
 			if (!q)
 				_exit(1);
 			for (size_t i = 0; i < nr_words; i++)
-				q[i] = pattern(i, 2);
-			bad += bad_words(q, 2);
+				q[i] = word_pattern(i, 2);
+			bad += bad_words(q, nr_words, 2);
 			printf("child: %zu bad words\n", bad);
 			fflush(stdout);
 			_exit(bad != 0);
@@ -115,6 +101,6 @@ int main(int argc, char **argv)
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			return 1;
 	}
-	printf("parent: %zu bad words\n", bad_words(p, 1));
+	printf("parent: %zu bad words\n", bad_words(p, nr_words, 1));
 	return 0;
 }

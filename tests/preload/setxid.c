@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "words.h"
+
 #define NOBODY 65534
 
 /* glibc exports capset; libcap's header declares it. */
@@ -28,22 +30,6 @@ extern int capset(cap_user_header_t hdrp, const cap_user_data_t datap);
 
 static size_t nr_words;
 
-static uint64_t pattern(size_t i, uint64_t seed)
-{
-	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ULL ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-static size_t bad_words(const uint64_t *p, uint64_t seed)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < nr_words; i++)
-		bad += p[i] != pattern(i, seed);
-	return bad;
-}
 
 static int caps(uint32_t eff0, uint32_t eff1, int keep_permitted)
 {
@@ -116,7 +102,7 @@ int main(int argc, char **argv)
 	if (!p)
 		return 1;
 	for (size_t i = 0; i < nr_words; i++)
-		p[i] = pattern(i, 1);
+		p[i] = word_pattern(i, 1);
 	/* setpriv's order: the uid first, keeping the capabilities to go on. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setresuid(NOBODY, NOBODY, NOBODY)) {
 		perror("setresuid");
@@ -140,7 +126,7 @@ int main(int argc, char **argv)
 	getresuid(&r, &e, &s);
 	printf("credentials: uid %d %d %d, threads agree: %s\n", (int)r, (int)e, (int)s,
 	       threads_agree() ? "yes" : "NO");
-	printf("parent reads back: %zu bad words\n", bad_words(p, 1));
+	printf("parent reads back: %zu bad words\n", bad_words(p, nr_words, 1));
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
@@ -148,14 +134,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
-		size_t bad = bad_words(p, 1);
+		size_t bad = bad_words(p, nr_words, 1);
 
 		q = malloc(nr_words * 8);
 		if (!q)
 			_exit(1);
 		for (size_t i = 0; i < nr_words; i++)
-			q[i] = pattern(i, 2);
-		bad += bad_words(q, 2) + bad_words(p, 1);
+			q[i] = word_pattern(i, 2);
+		bad += bad_words(q, nr_words, 2) + bad_words(p, nr_words, 1);
 		printf("child (uid %d) reads back: %zu bad words\n", (int)getuid(), bad);
 		fflush(stdout);
 		_exit(bad != 0);
@@ -165,6 +151,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("child exit: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	printf("parent again: %zu bad words\n", bad_words(p, 1));
-	return !(WIFEXITED(st) && !WEXITSTATUS(st) && !bad_words(p, 1) && threads_agree());
+	printf("parent again: %zu bad words\n", bad_words(p, nr_words, 1));
+	return !(WIFEXITED(st) && !WEXITSTATUS(st) && !bad_words(p, nr_words, 1) && threads_agree());
 }
