@@ -31,7 +31,6 @@ client    `uswap ctl` against a fake server (a process of this test, asked
           a clear error and bounded memory.
 """
 
-import argparse
 import json
 import os
 import re
