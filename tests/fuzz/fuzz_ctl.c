@@ -1,0 +1,89 @@
+/* fuzz_ctl: the control socket's request parser, through ctl_serve itself.
+ * Each input is sent whole on a new connection to the listening socket (as
+ * `uswap ctl` or any local client could), the client's side shut, and
+ * ctl_serve answers it: the request line read (bounded), split into words
+ * and dispatched to show, set (live_set: config_apply on the live settings)
+ * or reclaim. The reply must come, end in a newline and be one line (show:
+ * one JSON line). live_reclaim is replaced: the real one waits for a
+ * scanner this process does not run. */
+#define _GNU_SOURCE
+#include "fuzz.h"
+
+/* live.c, with live_reclaim renamed so that the stub below replaces it. */
+#define live_reclaim live_reclaim_real
+#include "../../src/control/live.c"
+#undef live_reclaim
+
+#include "ctl.h"
+#include "uswap/ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int64_t live_reclaim(uint64_t pages, uint64_t timeout_ns)
+{
+	(void)live_reclaim_real;
+	return (int64_t)(pages & 0xffff);
+}
+
+static int lfd = -1;
+static struct sockaddr_un addr;
+static socklen_t addrlen;
+static char reply[1 << 20];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256];
+	size_t n = 0;
+	int fd;
+
+	if (lfd < 0) {
+		config.limit_bytes = 256 << 20;
+		pager_init(config.limit_bytes);
+		autolimit_init(sys_now_ns());
+		lfd = ctl_listen(err, sizeof(err));
+		if (lfd < 0) {
+			fprintf(stderr, "fuzz_ctl: %s\n", err);
+			abort();
+		}
+		addrlen = uswap_ctl_addr(&addr, (int)getpid());
+	}
+	/* The request is at most USWAP_CTL_MAX_REQUEST bytes, and what is sent
+	 * must fit in the socket's buffer: no more than twice that. */
+	if (size > 2 * USWAP_CTL_MAX_REQUEST)
+		size = 2 * USWAP_CTL_MAX_REQUEST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, addrlen)) {
+		perror("fuzz_ctl: connect");
+		abort();
+	}
+	if (size && send(fd, data, size, MSG_NOSIGNAL) != (ssize_t)size) {
+		perror("fuzz_ctl: send");
+		abort();
+	}
+	shutdown(fd, SHUT_WR);
+	if (ctl_serve(lfd)) {
+		fprintf(stderr, "fuzz_ctl: ctl_serve failed\n");
+		abort();
+	}
+	for (;;) {
+		ssize_t r = recv(fd, reply + n, sizeof(reply) - 1 - n, 0);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (!n || reply[n - 1] != '\n' || memchr(reply, '\n', n) != reply + n - 1) {
+		fprintf(stderr, "fuzz_ctl: not one reply line (%zu bytes): %.*s\n", n, (int)n,
+			reply);
+		abort();
+	}
+	/* The settings stay what a set left them: the next input starts from
+	 * there, as the next `uswap ctl` would. */
+	return 0;
+}
