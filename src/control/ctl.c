@@ -162,6 +162,11 @@ static void reply(int fd, uint64_t deadline, const char *fmt, ...)
 		return;
 	if ((size_t)n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
+	/* A message may quote the client's value (config_apply's do): no
+	 * terminal escapes or other raw bytes go back to it. */
+	for (int i = 0; i < n; i++)
+		if (!isprint((unsigned char)buf[i]))
+			buf[i] = '?';
 	buf[n++] = '\n';
 	send_all(fd, buf, (size_t)n, deadline);
 }

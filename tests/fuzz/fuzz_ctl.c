@@ -83,6 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reply);
 		abort();
 	}
+	/* Nothing of the client's is sent back raw: a reply is printable
+	 * ASCII (`uswap ctl` prints it on a terminal). */
+	for (size_t i = 0; i + 1 < n; i++)
+		if (reply[i] < 0x20 || reply[i] > 0x7e) {
+			fprintf(stderr, "fuzz_ctl: byte 0x%02x at %zu of the reply: %.*s\n",
+				(unsigned char)reply[i], i, (int)n, reply);
+			abort();
+		}
 	/* The settings stay what a set left them: the next input starts from
 	 * there, as the next `uswap ctl` would. */
 	return 0;
