@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -155,31 +156,105 @@ void *boot_alloc(size_t n, size_t align)
 	}
 }
 
-/* fork(): see src/runtime/fork.c. While the child rebuilds its runtime,
- * its one thread's own allocations (pthread_create's) come from the
- * bootstrap arena, as during start-up: the managed heap has no handler yet. */
+/*
+ * fork(): see src/runtime/fork.c. The order of the locks matters, and
+ * pthread_atfork alone cannot give it: jemalloc registers its handlers when
+ * it initialises, before the runtime is up, so they would run after ours in
+ * prepare, when the fault handler serves the forking thread only; the
+ * forker would then wait for an arena mutex held by a thread blocked in a
+ * userfault, for good. So jemalloc's pthread_atfork is ours
+ * (jemalloc-rename.sh), and one set of handlers takes, in order:
+ *
+ *   prepare: stdio's list lock (glibc takes it after the prefork handlers,
+ *            and a thread may hold it while it faults or allocates), then
+ *            jemalloc's locks (its prefork), then the runtime's barrier;
+ *            every thread's faults are served until the last step.
+ *   parent:  the reverse.
+ *   child:   the runtime first (its userfaultfd: jemalloc's own state lives
+ *            in the managed heap and may be evicted or staged), then
+ *            jemalloc's postfork, which may touch it; glibc has reset
+ *            stdio's lock in the child.
+ *
+ * While the child rebuilds its runtime, its one thread's own allocations
+ * (pthread_create's) come from the bootstrap arena, as during start-up:
+ * the managed heap has no handler yet, and jemalloc's locks are still held.
+ */
+void _IO_list_lock(void);
+void _IO_list_unlock(void);
+extern FILE *_IO_list_all;
+
+/* In the child, glibc re-initialises the lock of every FILE before any
+ * handler of ours runs, and the FILEs of fopen are in the managed heap:
+ * one that was evicted or staged in the parent is missing from the
+ * child's unregistered copy, which would read zeros and lose it. So the
+ * parent brings them in once its scanner is parked (nothing is evicted
+ * from then on), with stdio's list lock held. */
+static void stdio_fault_in(void)
+{
+	for (FILE *fp = _IO_list_all; fp; fp = fp->_chain) {
+		const volatile char *b = (const volatile char *)fp;
+
+		(void)b[0];
+		(void)b[sizeof(*fp) - 1];
+		if (fp->_lock) {
+			const volatile char *l = (const volatile char *)fp->_lock;
+
+			(void)l[0];
+			(void)l[15]; /* an _IO_lock_t is 16 bytes */
+		}
+	}
+}
+
+static struct {
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+} je_fork;
+
 static void atfork_prepare(void)
 {
-	if (boot_state == BOOT_MANAGED)
+	_IO_list_lock();
+	if (je_fork.prepare)
+		je_fork.prepare();
+	if (boot_state == BOOT_MANAGED) {
 		fork_prepare();
+		stdio_fault_in();
+	}
 }
 
 static void atfork_parent(void)
 {
 	if (boot_state == BOOT_MANAGED)
 		fork_parent();
+	if (je_fork.parent)
+		je_fork.parent();
+	_IO_list_unlock();
 }
 
 static void atfork_child(void)
 {
-	if (boot_state != BOOT_MANAGED)
-		return;
-	threads_fork_child();
-	init_lock.word = 0;
-	init_tid = sys_gettid();
-	__atomic_store_n(&boot_state, BOOT_INIT, __ATOMIC_RELEASE);
-	fork_child();
-	__atomic_store_n(&boot_state, BOOT_MANAGED, __ATOMIC_RELEASE);
+	sys_fork_child();
+	if (boot_state == BOOT_MANAGED) {
+		threads_fork_child();
+		init_lock.word = 0;
+		init_tid = sys_gettid();
+		__atomic_store_n(&boot_state, BOOT_INIT, __ATOMIC_RELEASE);
+		fork_child();
+		__atomic_store_n(&boot_state, BOOT_MANAGED, __ATOMIC_RELEASE);
+	}
+	if (je_fork.child)
+		je_fork.child();
+}
+
+/* jemalloc's pthread_atfork, called once as it initialises (in boot, or at
+ * the first allocation when the runtime is off). */
+int uswap_je_pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+int uswap_je_pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	je_fork.prepare = prepare;
+	je_fork.parent = parent;
+	je_fork.child = child;
+	return pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 static void boot(void)
@@ -203,10 +278,13 @@ static void boot(void)
 		return;
 	}
 	r = runtime_init(err, sizeof(err));
-	if (r && config.stats_pid > 0 && config.stats_pid != getpid()) {
-		/* A descendant of the program the CLI checked, which cannot have
-		 * what its ancestor had (it dropped privileges and lost
-		 * userfaultfd, say): it runs unmanaged rather than fail. */
+	if (r && config.stats_pid > 0 &&
+	    (config.stats_pid != getpid() || r == -EPERM || r == -EACCES)) {
+		/* A descendant of the program the CLI checked, or a program the
+		 * CLI's process became by exec after a set*id (setpriv
+		 * --reuid=...), which cannot have what the CLI had (it dropped
+		 * privileges and lost userfaultfd, say): it runs unmanaged
+		 * rather than fail. */
 		log_line("warning: %s; this process (%d) runs unmanaged", err, (int)getpid());
 		boot_state = BOOT_OFF;
 		return;
@@ -215,8 +293,10 @@ static void boot(void)
 		log_fatal_config("%s", err);
 	if (jx_mallctl("arenas.create", &boot_arena, &sz, &hp, sizeof(hp)))
 		log_fatal_config("jemalloc refused to create the managed arena");
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	if (!je_fork.prepare)
+		log_fatal_config("jemalloc did not register its fork handlers");
 	threads_init();
+	exec_init();
 	if (config.no_children)
 		exec_no_children();
 	if (runtime_traps_sigsegv() && signals_install_segv())

@@ -266,6 +266,9 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_STATS:
 		c->stats_path = *v ? v : NULL;
 		break;
+	case CONFIG_CHILDREN_DIR:
+		c->children_dir = *v ? v : NULL;
+		break;
 	case CONFIG_VERBOSE:
 		c->verbose = *v && strcmp(v, "0");
 		break;
@@ -274,6 +277,9 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		break;
 	case CONFIG_NO_CHILDREN:
 		c->no_children = *v && strcmp(v, "0");
+		break;
+	case CONFIG_SWAP_ENCRYPT:
+		c->swap_encrypt = *v && strcmp(v, "0");
 		break;
 	case CONFIG_TRACK:
 		if (parse_choice(v, "uffd", "mprotect", &b)) {
@@ -438,16 +444,75 @@ const char *config_live_keys(void)
 	return keys;
 }
 
+/* Owned copies of the settings, "NAME=value": the string settings point
+ * into them. Static: the runtime keeps out of the program's heap, and
+ * config_load runs before anything else could allocate. */
+static char saved_buf[32768];
+static size_t saved_top;
+static const char *saved[NR_CONFIG_SETTINGS];
+
+/* Copy "name=value" into saved_buf; returns the copy's value part. */
+static const char *save_copy(const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	char *p;
+
+	if (nl + vl + 2 > sizeof(saved_buf) - saved_top)
+		return NULL;
+	p = saved_buf + saved_top;
+	memcpy(p, name, nl);
+	p[nl] = '=';
+	memcpy(p + nl + 1, value, vl + 1);
+	saved_top += nl + vl + 2;
+	return p + nl + 1;
+}
+
+static int save_setting(enum config_id id, const char *value, char *err, size_t errlen)
+{
+	const char *env = config_settings[id].env, *v = save_copy(env, value);
+
+	if (!v) {
+		snprintf(err, errlen,
+			 "the settings are too long (%s and the others over %zu bytes)", env,
+			 sizeof(saved_buf));
+		return -ENOMEM;
+	}
+	if (apply(&config, id, v, err, errlen))
+		return -EINVAL;
+	saved[id] = v - strlen(env) - 1;
+	return 0;
+}
+
+int config_set(enum config_id id, const char *value, char *err, size_t errlen)
+{
+	return save_setting(id, value, err, errlen);
+}
+
+const char *config_saved_entry(enum config_id id)
+{
+	return id < NR_CONFIG_SETTINGS ? saved[id] : NULL;
+}
+
 int config_load(char *err, size_t errlen)
 {
-	const char *lim = getenv("USWAP_LIMIT");
+	const char *lim = getenv("USWAP_LIMIT"), *tmp = getenv("TMPDIR");
 
 	if (!lim)
 		return -ENOENT;
+	saved_top = 0;
+	memset(saved, 0, sizeof(saved));
+	config.tmpdir = NULL;
+	if (tmp && *tmp) {
+		config.tmpdir = save_copy("TMPDIR", tmp);
+		if (!config.tmpdir) {
+			snprintf(err, errlen, "TMPDIR is too long");
+			return -EINVAL;
+		}
+	}
 	for (int i = 0; i < NR_CONFIG_SETTINGS; i++) {
 		const char *v = getenv(config_settings[i].env);
 
-		if (v && apply(&config, (enum config_id)i, v, err, errlen))
+		if (v && save_setting((enum config_id)i, v, err, errlen))
 			return -EINVAL;
 	}
 	return config_check_watermarks(&config, err, errlen);

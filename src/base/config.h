@@ -37,6 +37,9 @@ enum track_mode {
 	  "(default: an anonymous file under $TMPDIR, else /tmp)")                                \
 	X(SWAP_SIZE, "USWAP_SWAP_SIZE", "--swap-size", NULL, "SIZE",                              \
 	  "cap on the swap file (default: until the disk is full)")                               \
+	X(SWAP_ENCRYPT, "USWAP_SWAP_ENCRYPT", "--swap-encrypt", NULL, NULL,                       \
+	  "encrypt the swap file (XChaCha20-Poly1305, with a key\n"                               \
+	  "made at start that never leaves memory)")                                              \
 	X(SWAPPINESS, "USWAP_SWAPPINESS", "--swappiness", "swappiness", "N",                      \
 	  "0..200, anon vs file reclaim balance (default 60), or\n"                               \
 	  "auto: balance by the measured cost of each kind's I/O")                                \
@@ -80,7 +83,8 @@ enum track_mode {
 	X(DEBUG, "USWAP_DEBUG", NULL, NULL, NULL, "")                                             \
 	X(HEAP_RESERVE, "USWAP_HEAP_RESERVE", NULL, NULL, "SIZE", "")                             \
 	X(GRANULE, "USWAP_GRANULE", NULL, NULL, "N", "")                                          \
-	X(STATS_PID, "USWAP_STATS_PID", NULL, NULL, "PID", "")
+	X(STATS_PID, "USWAP_STATS_PID", NULL, NULL, "PID", "")                                    \
+	X(CHILDREN_DIR, "USWAP_CHILDREN_DIR", NULL, NULL, "PATH", "")
 
 enum config_id {
 #define CONFIG_ID_(id, env, opt, key, arg, help) CONFIG_##id,
@@ -99,6 +103,7 @@ struct config {
 	uint64_t limit_bytes;	/* USWAP_LIMIT: resident limit of managed memory */
 	const char *swap_path;	/* USWAP_SWAP: swap file path, NULL = anonymous in $TMPDIR */
 	uint64_t swap_size;	/* USWAP_SWAP_SIZE: cap on the swap file, 0 = until disk full */
+	bool swap_encrypt;	/* USWAP_SWAP_ENCRYPT: pages on the swap file are sealed (AEAD) */
 	int swappiness;		/* USWAP_SWAPPINESS: 0..200, or SWAPPINESS_AUTO */
 	const char *stats_path; /* USWAP_STATS: JSON counters at exit */
 	bool verbose;		/* USWAP_VERBOSE: summary on stderr at exit */
@@ -123,6 +128,9 @@ struct config {
 	const char *trace_path;	 /* USWAP_TRACE: time series of the counters */
 	uint64_t interval_ns;	 /* USWAP_INTERVAL: trace (and monitor) period */
 	uint64_t sample_bytes; /* USWAP_SAMPLE_BYTES: mean bytes between sampled allocations, 0 off */
+	const char *
+		children_dir; /* USWAP_CHILDREN_DIR: the top process's private directory for its descendants' counters (control/statsfile.c) */
+	const char *tmpdir;   /* TMPDIR as loaded: where an anonymous swap file goes, NULL = /tmp */
 };
 
 /* --swappiness auto: the anon/file I/O cost ratio is measured, not set. */
@@ -135,8 +143,19 @@ int config_parse_size(const char *s, uint64_t *ret_bytes);
 
 /* Fill config from the environment. On a bad value writes the problem to
  * err (one line, no "uswap: " prefix) and returns -EINVAL. A missing
- * USWAP_LIMIT returns -ENOENT: the runtime then stays off. */
+ * USWAP_LIMIT returns -ENOENT: the runtime then stays off. Every string
+ * setting (and TMPDIR) is copied into storage of config's own: a program
+ * that rewrites its environment afterwards (a process title) changes
+ * nothing, and the environment is never read again. */
 int config_load(char *err, size_t errlen);
+
+/* At start-up only (before any thread): set one setting as if it had been
+ * in the environment, so exec passes it on. 0 or -EINVAL/-ENOMEM with err. */
+int config_set(enum config_id id, const char *value, char *err, size_t errlen);
+
+/* The setting as loaded or set, "NAME=value", or NULL if it was not: what
+ * an exec'd program inherits (preload/exec.c). */
+const char *config_saved_entry(enum config_id id);
 
 /* Check one setting by its environment name; used by the CLI. */
 int config_check(const char *env, const char *value, char *err, size_t errlen);

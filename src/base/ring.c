@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "ring.h"
 
+#include "fds.h"
+#include "log.h"
+
 #include "sys.h"
 
 #include <errno.h>
@@ -25,12 +28,18 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 	r = io_uring_queue_init_params(entries, ring, &p);
 	if (r == -EINVAL && flags)
 		r = io_uring_queue_init(entries, ring, 0);
+	if (r == -EMFILE || r == -ENFILE) {
+		snprintf(err, errlen, "io_uring setup: %s (raise ulimit -n)", strerror(-r));
+		return r;
+	}
 	if (r) {
 		snprintf(err, errlen,
 			 "io_uring unavailable: %s (check sysctl kernel.io_uring_disabled)",
 			 strerror(-r));
 		return r;
 	}
+	/* Out of the program's way (fds.c); liburing enters by enter_ring_fd. */
+	ring->ring_fd = ring->enter_ring_fd = fds_keep(ring->ring_fd);
 	/* A forked child must not see (or write) the parent's ring. */
 	io_uring_ring_dontfork(ring);
 	for (unsigned i = 0; i < nbufs; i++)
@@ -48,9 +57,18 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 void ring_forget(struct io_uring *ring)
 {
 	if (ring->ring_fd >= 0)
-		close(ring->ring_fd);
+		fds_close(ring->ring_fd);
 	if (ring->enter_ring_fd != ring->ring_fd && ring->enter_ring_fd >= 0)
-		close(ring->enter_ring_fd);
+		fds_close(ring->enter_ring_fd);
 	memset(ring, 0, sizeof(*ring));
 	ring->ring_fd = ring->enter_ring_fd = -1;
+}
+
+int ring_check(int r, const char *who)
+{
+	if (r == -EPERM || r == -EACCES || r == -ENOSYS)
+		log_oom_kill("fatal: io_uring_enter refused (%s) in %s: a seccomp filter? "
+			     "the program cannot be paged",
+			     strerrorname_np(-r), who);
+	return r;
 }

@@ -16,5 +16,12 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 /* In a forked child, a ring of the parent's: not mapped here (dontfork),
  * only its descriptors are; close those and forget the rest. */
 void ring_forget(struct io_uring *ring);
+/* r, a result of io_uring_enter (submit, wait) on one of our rings, on
+ * behalf of who ("the fault handler"). A ring that exists cannot be refused
+ * io_uring_enter but by a seccomp filter (or an LSM) the program installed:
+ * then nothing can be paged in or out any more, and rather than hang the
+ * program ends the way the OOM killer would end it (SIGKILL), with a line
+ * that says so. Returns r otherwise. */
+int ring_check(int r, const char *who);
 
 #endif

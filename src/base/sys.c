@@ -2,8 +2,10 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -48,9 +50,18 @@ int sys_futex_wake(uint32_t *uaddr, int n)
 	return (int)syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
+
 pid_t sys_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	if (unlikely(!cached_tid))
+		cached_tid = (pid_t)syscall(SYS_gettid);
+	return cached_tid;
+}
+
+void sys_fork_child(void)
+{
+	cached_tid = (pid_t)syscall(SYS_gettid);
 }
 
 uint64_t sys_now_ns(void)
@@ -99,10 +110,47 @@ void sys_lock(struct sys_lock *l)
 	}
 }
 
+bool sys_lock_timed(struct sys_lock *l, uint64_t timeout_ns)
+{
+	uint64_t end = sys_now_ns() + timeout_ns;
+	uint32_t c = 0;
+
+	if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return true;
+	c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		uint64_t now = sys_now_ns();
+
+		if (now >= end)
+			return false;
+		sys_futex_wait(&l->word, 2, (long)(end - now));
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	}
+	return true;
+}
+
 void sys_unlock(struct sys_lock *l)
 {
 	if (__atomic_fetch_sub(&l->word, 1, __ATOMIC_RELEASE) != 1) {
 		__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
 		sys_futex_wake(&l->word, 1);
 	}
+}
+
+int sys_open_self(const char *path, int flags)
+{
+	int fd = open(path, flags);
+	int e = errno;
+
+	if (fd >= 0 || e != EACCES || syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return fd;
+	/* Dumpable for the length of one open (a same-user ptrace could attach
+	 * in that window; the runtime needs the file to page at all). */
+	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return -1;
+	fd = open(path, flags);
+	e = errno;
+	syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+	errno = e;
+	return fd;
 }

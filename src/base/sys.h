@@ -4,6 +4,7 @@
 #define USWAP_SYS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
@@ -16,7 +17,9 @@ int sys_madvise(void *addr, size_t len, int advice);
 int sys_mprotect(void *addr, size_t len, int prot);
 int sys_futex_wait(uint32_t *uaddr, uint32_t val, long timeout_ns);
 int sys_futex_wake(uint32_t *uaddr, int n);
-pid_t sys_gettid(void);
+pid_t sys_gettid(void); /* cached per thread */
+/* In a forked child's one thread: its own tid from now on. */
+void sys_fork_child(void);
 uint64_t sys_now_ns(void);
 uint64_t sys_thread_cpu_ns(void);
 
@@ -38,6 +41,20 @@ static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 	return syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
+/* open() of one of this process's own /proc files (/proc/self/mem,
+ * pagemap). After a set*id the kernel makes the process non-dumpable and
+ * those files root's, 0600: a program that dropped to another user (and its
+ * forked children) could no longer open them. So on EACCES in a
+ * non-dumpable process the flag is set for the open alone and put back. */
+int sys_open_self(const char *path, int flags);
+/* fstat of the runtime's own descriptors: the preload's fstat hook
+ * answers EBADF for them. */
+struct stat;
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
 /* A mapping of anonymous, never-managed memory for runtime metadata. */
 void *sys_alloc_meta(size_t len);
 
@@ -49,6 +66,8 @@ struct sys_lock {
 };
 void sys_lock(struct sys_lock *l);
 void sys_unlock(struct sys_lock *l);
+/* sys_lock, giving up after timeout_ns: false if not taken. */
+bool sys_lock_timed(struct sys_lock *l, uint64_t timeout_ns);
 
 #define PAGE_SIZE 4096UL
 #define PAGE_SHIFT 12

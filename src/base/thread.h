@@ -31,4 +31,17 @@ uint64_t thread_cpu_ns(enum thread_role role);
 /* In a forked child: none of the parent's threads exist here. */
 void thread_fork_child(void);
 
+/* Credentials are per thread; glibc's set*id calls make them agree on every
+ * thread it knows, ours included, and abort if the results differ. Called
+ * by the preload's set*id hooks before the call: our threads take the
+ * calling thread's capabilities, keep-caps and securebits before glibc has
+ * them make the same call, so that the results agree. */
+void thread_creds_capture(void);
+/* After the call: a set*id that no hook saw (initgroups calls setgroups
+ * inside libc) follows the main thread, not a stale capture. */
+void thread_creds_done(void);
+/* After the calling thread changed its capabilities (capset): our threads
+ * take them now (bounded wait, 1 s). */
+void thread_creds_mirror(void);
+
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctl_client.h"
 #include "msg.h"
+#include "outfile.h"
 #include "probe.h"
 #include "report/report.h"
 #include "swap.h"
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,30 +107,73 @@ static void find_preload(char *out, size_t len)
 }
 
 /* --run DIR: one directory for a run's stats and trace (uswap report DIR).
- * Explicit --stats or --trace options still win. */
-static void run_dir(const char *dir)
+ * Explicit --stats or --trace options still win. Nothing is created until
+ * every option has been checked (make_run_dir). */
+static const char *run_dir;
+
+static void set_run_dir(const char *dir)
 {
 	char path[PATH_MAX];
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		die("cannot create run directory %s: %s", dir, strerror(errno));
+	if (!*dir)
+		die("empty run directory name");
+	run_dir = dir;
 	snprintf(path, sizeof(path), "%s/stats.json", dir);
 	setenv("USWAP_STATS", path, 0);
 	snprintf(path, sizeof(path), "%s/trace.csv", dir);
 	setenv("USWAP_TRACE", path, 0);
 }
 
-/* A file the runtime writes at exit or while running: fail now, not then. */
-static void check_writable(const char *what, const char *path)
+/* Whether path lies in a run directory that does not exist yet. */
+static bool in_new_run_dir(const char *path)
 {
-	int fd;
+	size_t n = run_dir ? strlen(run_dir) : 0;
 
-	if (!path)
+	return n && !strncmp(path, run_dir, n) && path[n] == '/' && access(run_dir, F_OK);
+}
+
+static void check_run_dir(void)
+{
+	struct stat st;
+	char parent[PATH_MAX], *slash;
+
+	if (!run_dir)
 		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		die("cannot write %s %s: %s", what, path, strerror(errno));
-	close(fd);
+	if (!stat(run_dir, &st)) {
+		if (!S_ISDIR(st.st_mode))
+			die("cannot use run directory %s: %s", run_dir, strerror(ENOTDIR));
+		return;
+	}
+	if (errno != ENOENT)
+		die("cannot use run directory %s: %s", run_dir, strerror(errno));
+	snprintf(parent, sizeof(parent), "%s", run_dir);
+	while ((slash = strrchr(parent, '/')) && slash > parent && !slash[1])
+		*slash = 0; /* "dir/" */
+	slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent ? 1 : 0] = 0;
+	if (access(parent, W_OK | X_OK))
+		die("cannot create run directory %s: %s", run_dir, strerror(errno));
+}
+
+static void make_run_dir(void)
+{
+	if (run_dir && mkdir(run_dir, 0755) && errno != EEXIST)
+		die("cannot create run directory %s: %s", run_dir, strerror(errno));
+}
+
+/* A file the runtime writes at exit or while running: fail now, not then,
+ * and create nothing (the runtime makes it, see base/outfile.h). */
+static void check_output(const char *what, const char *path)
+{
+	char err[512];
+
+	if (!path || in_new_run_dir(path))
+		return;
+	if (outfile_check(what, path, err, sizeof(err)))
+		die("%s", err);
 }
 
 /* The options before COMMAND: each is checked and set in the environment.
@@ -163,7 +208,7 @@ static int parse_options(int argc, char **argv, const char **limit)
 		if (!strncmp(a, "--run", 5) && (a[5] == 0 || a[5] == '=')) {
 			if (!a[5] && i + 1 >= argc)
 				die("option %s needs a value", "--run");
-			run_dir(a[5] ? a + 6 : argv[++i]);
+			set_run_dir(a[5] ? a + 6 : argv[++i]);
 			continue;
 		}
 		for (k = 0; k < NR_CONFIG_SETTINGS; k++) {
@@ -206,6 +251,7 @@ int main(int argc, char **argv)
 {
 	char err[512], preload[PATH_MAX], *ld;
 	const char *limit = NULL;
+	enum probe pr;
 	int i;
 
 	/* Subcommands, before any option is read. */
@@ -220,15 +266,23 @@ int main(int argc, char **argv)
 		die("--limit is required (for example: uswap --limit 256M -- COMMAND)");
 	if (i >= argc)
 		die("no command given (usage: uswap --limit SIZE -- COMMAND [ARGS...])");
+	/* A new tree: its top process makes its own (statsfile.c). */
+	unsetenv("USWAP_CHILDREN_DIR");
 	if (config_load(err, sizeof(err)))
 		die("%s", err);
-	check_writable("trace file", config.trace_path);
-	check_writable("stats file", config.stats_path);
+	check_run_dir();
+	check_output("trace file", config.trace_path);
+	check_output("stats file", config.stats_path);
 	if (uffd_open(err, sizeof(err)))
 		die("%s", err);
 	if (swap_open(config.swap_path, config.swap_size, err, sizeof(err)))
 		die("%s", err);
-	switch (probe_program(argv[i], err, sizeof(err))) {
+	/* Everything is checked: only now is anything created. */
+	pr = probe_program(argv[i], err, sizeof(err));
+	if (pr != PROBE_SANITIZER)
+		find_preload(preload, sizeof(preload));
+	make_run_dir();
+	switch (pr) {
 	case PROBE_OK:
 		break;
 	case PROBE_STATIC:
@@ -248,7 +302,6 @@ int main(int argc, char **argv)
 		execvp(argv[i], &argv[i]);
 		die("cannot run %s: %s", argv[i], strerror(errno));
 	}
-	find_preload(preload, sizeof(preload));
 	ld = getenv("LD_PRELOAD");
 	if (ld && *ld) {
 		char *both;

@@ -4,7 +4,8 @@
  *   every interval   one trace row (--trace), a stall sample for the 10 s
  *                    window, the program's thread count
  *   every period     --limit auto: one step of the limit controller
- *   on a connection  a control request (ctl.c): show, set, reclaim
+ *   on a connection  a control request (ctl.c): show, set, reclaim; the
+ *                    clients are served side by side, never waited for
  *
  * It never scans or evicts. The stall accounting it samples is fed by the
  * fault handler (obs/psi.c).
@@ -31,8 +32,7 @@
 static struct monitor {
 	struct sys_lock lock; /* a tick against the last row at exit (2nd in mm/pager.h's order) */
 	bool stopped;	      /* the last row is written: no more */
-	int ctl_fd;	      /* the control socket, -1 if none */
-} M = { .ctl_fd = -1 };
+} M;
 
 /* One interval's work; stop: the last one, at exit. */
 static void tick(uint64_t now, bool stop)
@@ -41,7 +41,13 @@ static void tick(uint64_t now, bool stop)
 
 	psi_sample_threads();
 	psi_read(&p);
-	sys_lock(&M.lock);
+	/* At exit, the monitor may be in a tick that waits for the pager lock
+	 * held by the thread that is exiting (from a signal handler): the last
+	 * row is then left out rather than waited for. */
+	if (!stop)
+		sys_lock(&M.lock);
+	else if (!sys_lock_timed(&M.lock, 500 * 1000000ULL))
+		return;
 	if (!M.stopped) {
 		psi_sample(&p);
 		if (!stop)
@@ -59,16 +65,13 @@ static void *monitor_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		struct pollfd pfd = { .fd = M.ctl_fd, .events = POLLIN };
-		uint64_t now = sys_now_ns();
-		int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
+		struct pollfd pfd[CTL_MAX_POLLFDS];
+		uint64_t now = sys_now_ns(), wake = next;
+		int n = ctl_pollfds(pfd, &wake);
+		int timeout = now >= wake ? 0 : (int)((wake - now + 999999) / 1000000);
 
-		/* A program that closes every descriptor closes ours too: the
-		 * number may be the program's now, so forget it, do not close it. */
-		if (poll(&pfd, M.ctl_fd >= 0, timeout) > 0 &&
-		    ((pfd.revents & (POLLNVAL | POLLERR)) ||
-		     ((pfd.revents & POLLIN) && ctl_serve(M.ctl_fd) == -EBADF)))
-			M.ctl_fd = -1;
+		poll(pfd, (nfds_t)n, timeout);
+		ctl_events(pfd, n);
 		now = sys_now_ns();
 		if (now >= next) {
 			tick(now, false);
@@ -85,11 +88,8 @@ static int start_thread(char *err, size_t errlen)
 {
 	char e[256];
 
-	M.ctl_fd = ctl_listen(e, sizeof(e));
-	if (M.ctl_fd < 0) {
+	if (ctl_listen(e, sizeof(e)))
 		log_line("warning: no control socket: %s", e);
-		M.ctl_fd = -1;
-	}
 	return thread_start(THREAD_MONITOR, monitor_main, "uswap-monitor", err, errlen);
 }
 
@@ -100,6 +100,7 @@ int monitor_start(char *err, size_t errlen)
 
 	psi_start(now);
 	autolimit_init(now);
+	ctl_init();
 	/* Before any stall is reported: with no count, full would mean one thread. */
 	psi_sample_threads();
 	r = trace_open(err, errlen);
@@ -110,7 +111,7 @@ int monitor_start(char *err, size_t errlen)
 
 int monitor_fork_child(char *err, size_t errlen)
 {
-	M = (struct monitor){ .ctl_fd = -1 };
+	M = (struct monitor){ 0 };
 	psi_fork_child();
 	trace_fork_child();
 	ctl_fork_child();
@@ -120,6 +121,7 @@ int monitor_fork_child(char *err, size_t errlen)
 void monitor_stop(void)
 {
 	tick(sys_now_ns(), true);
+	ctl_exit();
 }
 
 void monitor_fork_unmanaged(void)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mrc.h"
 #include "origin.h"
+#include "outfile.h"
 #include "pager.h"
 #include "psi.h"
 #include "region.h"
@@ -22,33 +23,84 @@
 #include "trace.h"
 #include "track.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* "<path>.children": one line per descendant process, "name value" pairs. */
-static void children_path(char *buf, size_t len, const char *path)
+/*
+ * The descendants' records: one line per process, "name value" pairs,
+ * appended to "records" in a private directory (mode 0700) the top process
+ * makes next to the stats file at start-up, "<stats>.children-XXXXXX".
+ * Forked children know it from memory, exec'd ones from
+ * USWAP_CHILDREN_DIR (preload/exec.c passes it on). Nobody else can plant
+ * a file or a link there, as anyone could at a fixed name in /tmp.
+ */
+static bool is_top(void)
 {
-	snprintf(buf, len, "%s.children", path);
+	return config.stats_pid < 0 || config.stats_pid == getpid();
 }
 
-static int append_child(const char *path)
+static int records_path(char *buf, size_t len)
+{
+	if (!config.children_dir)
+		return -1;
+	return snprintf(buf, len, "%s/records", config.children_dir) < (int)len ? 0 : -1;
+}
+
+/* A directory given to an exec'd top process: ours if it is the one for
+ * this stats file, a directory (not a link) of our own that no one else
+ * may enter. */
+static bool dir_is_ours(const char *dir)
+{
+	size_t n = strlen(config.stats_path);
+	struct stat st;
+
+	return !strncmp(dir, config.stats_path, n) && !strncmp(dir + n, ".children-", 10) &&
+	       !syscall(SYS_newfstatat, AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) &&
+	       S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+}
+
+int statsfile_init(char *err, size_t errlen)
+{
+	char prefix[4096], dir[4096];
+	int r;
+
+	/* Only a top process the CLI named has descendants that report to it. */
+	if (!config.stats_path || config.stats_pid != getpid())
+		return 0;
+	if (config.children_dir && dir_is_ours(config.children_dir))
+		return 0; /* an exec'd top process: the same tree */
+	snprintf(prefix, sizeof(prefix), "%s.children-", config.stats_path);
+	r = outfile_mkdtemp(prefix, dir, sizeof(dir));
+	if (r) {
+		log_line("warning: cannot create a directory for the descendants' counters "
+			 "%sXXXXXX: %s; the stats file will not count them",
+			 prefix, strerror(-r));
+		return config_set(CONFIG_CHILDREN_DIR, "", err, errlen);
+	}
+	return config_set(CONFIG_CHILDREN_DIR, dir, err, errlen);
+}
+
+static int append_child(void)
 {
 	char buf[8192], name[4096];
 	int n, fd;
 	ssize_t w;
 
+	if (records_path(name, sizeof(name)))
+		return -1;
 	n = snprintf(buf, sizeof(buf), "pid %d", (int)getpid());
 	for (size_t i = 0; i < NR_STATS; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s %llu", stats_name((unsigned)i),
 			      (unsigned long long)stats_value((unsigned)i));
 	buf[n++] = '\n';
-	children_path(name, sizeof(name), path);
-	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			  0644);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, name,
+			  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	w = syscall(SYS_write, fd, buf, (size_t)n); /* one append: lines never interleave */
@@ -56,8 +108,9 @@ static int append_child(const char *path)
 	return w == n ? 0 : -1;
 }
 
-/* Sum the lines children appended, then remove the file. */
-static uint64_t sum_children(const char *path, uint64_t *sum)
+/* Sum the lines descendants appended, then remove the records and their
+ * directory. */
+static uint64_t sum_children(uint64_t *sum)
 {
 	static char buf[1 << 20];
 	char name[4096], *line, *save = NULL;
@@ -65,15 +118,17 @@ static uint64_t sum_children(const char *path, uint64_t *sum)
 	ssize_t n, got = 0;
 	int fd;
 
-	children_path(name, sizeof(name), path);
-	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (records_path(name, sizeof(name)))
 		return 0;
-	while (got < (ssize_t)sizeof(buf) - 1 &&
-	       (n = syscall(SYS_read, fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
-		got += n;
-	syscall(SYS_close, fd);
-	syscall(SYS_unlinkat, AT_FDCWD, name, 0);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		while (got < (ssize_t)sizeof(buf) - 1 &&
+		       (n = syscall(SYS_read, fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+			got += n;
+		syscall(SYS_close, fd);
+		syscall(SYS_unlinkat, AT_FDCWD, name, 0);
+	}
+	syscall(SYS_unlinkat, AT_FDCWD, config.children_dir, AT_REMOVEDIR);
 	buf[got] = 0;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *tok, *s2 = NULL, *key = NULL;
@@ -154,8 +209,9 @@ static bool origin_mapped(uint32_t o)
 
 static int write_json(const char *path, uint64_t heap_bytes)
 {
-	uint64_t sum[NR_STATS] = { 0 }, procs = sum_children(path, sum);
+	uint64_t sum[NR_STATS] = { 0 }, procs = sum_children(sum);
 	struct jbuf j = { 0 };
+	char tmp[4096];
 	int fd, r = -1;
 
 	/* The limit in force: as given, unless auto or ctl moved it. */
@@ -191,15 +247,23 @@ static int write_json(const char *path, uint64_t heap_bytes)
 		jbuf_printf(&j, ", \"%s\": %llu", stats_name((unsigned)i),
 			    (unsigned long long)sum[i]);
 	jbuf_printf(&j, "}}\n");
-	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			  0644);
-	if (fd < 0 || j.oom) {
-		log_line("cannot write stats file %s%s", path, j.oom ? ": out of memory" : "");
-	} else {
-		r = syscall(SYS_write, fd, j.p, j.n) == (ssize_t)j.n ? 0 : -1;
-	}
-	if (fd >= 0)
+	/* A new file renamed into place: never through a link someone
+	 * planted, and a reader sees the old stats or the new, whole. */
+	fd = j.oom ? -ENOMEM : outfile_create(path, tmp, sizeof(tmp));
+	if (fd >= 0) {
+		r = syscall(SYS_write, fd, j.p, j.n) == (ssize_t)j.n ? 0 : -EIO;
 		syscall(SYS_close, fd);
+		r = r ? r : outfile_commit(tmp, path);
+		if (r)
+			syscall(SYS_unlinkat, AT_FDCWD, tmp, 0);
+	} else {
+		r = fd;
+	}
+	if (r)
+		log_line("cannot write stats file %s: %s", path,
+			 r == -ELOOP  ? "it is a symbolic link (not followed)" :
+			 r == -EINVAL ? "not a regular file (a FIFO, device or directory)" :
+					strerror(-r));
 	jbuf_free(&j);
 	return r;
 }
@@ -223,12 +287,12 @@ static void print_summary(void)
 
 void statsfile_exit(uint64_t heap_bytes)
 {
-	bool top = config.stats_pid < 0 || config.stats_pid == getpid();
+	bool top = is_top();
 
 	if (config.stats_path && top)
 		write_json(config.stats_path, heap_bytes);
 	else if (config.stats_path)
-		append_child(config.stats_path);
+		append_child();
 	if (config.verbose && top)
 		print_summary();
 }

@@ -4,8 +4,10 @@
 #include "balance.h"
 #include "config.h"
 #include "jbuf.h"
+#include "fds.h"
 #include "log.h"
 #include "lru.h"
+#include "outfile.h"
 #include "pager.h"
 #include "psi.h"
 #include "stats.h"
@@ -84,17 +86,29 @@ static bool is_top_process(void)
 
 int trace_open(char *err, size_t errlen)
 {
+	char tmp[4096];
 	size_t n;
+	int r;
 
 	if (!config.trace_path || !is_top_process())
 		return 0;
 	n = strlen(config.trace_path);
 	trace_csv = n >= 4 && !strcmp(config.trace_path + n - 4, ".csv");
-	trace_fd = open(config.trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (trace_fd < 0) {
+	/* A new file renamed into place at once: never through a link or
+	 * into a FIFO (see base/outfile.h). */
+	r = outfile_check("trace file", config.trace_path, err, errlen);
+	if (r)
+		return r;
+	trace_fd = fds_keep(outfile_create(config.trace_path, tmp, sizeof(tmp)));
+	r = trace_fd < 0 ? trace_fd : outfile_commit(tmp, config.trace_path);
+	if (r) {
+		if (trace_fd >= 0) {
+			fds_close(trace_fd);
+			trace_fd = -1;
+		}
 		snprintf(err, errlen, "cannot write trace file %s: %s", config.trace_path,
-			 strerror(errno));
-		return -errno;
+			 strerror(-r));
+		return r;
 	}
 	header();
 	return 0;
@@ -123,7 +137,7 @@ void trace_row(const struct psi_times *p)
 	if (sys_write(trace_fd, buf, (size_t)n) != n) {
 		log_line("cannot write the trace file %s: %s; tracing stops", config.trace_path,
 			 strerror(errno));
-		close(trace_fd);
+		fds_close(trace_fd);
 		trace_fd = -1;
 	}
 }
@@ -140,5 +154,6 @@ const char *trace_path(void)
 
 void trace_fork_child(void)
 {
+	fds_close(trace_fd); /* the parent's */
 	trace_fd = -1;
 }

@@ -479,6 +479,21 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	/* Installed write-protected where WP_ASYNC exists, so a page that is
 	 * only read shows as clean; either way it keeps its slot, and the
 	 * content hash decides at reclaim whether the slot is still good. */
+	/* A swap page is checked (and decrypted, --swap-encrypt) before the
+	 * program sees it; the check computes the page's hash. */
+	if (file) {
+		fr->hash = lru_page_hash(buf);
+	} else if (swap_open_page(fr->slot, buf, &fr->hash)) {
+		uint32_t slot = fr->slot;
+
+		if (!forking)
+			pager_unlock();
+		stats.swap_read_errors++;
+		log_oom_kill("swap page at %#lx (slot %u, offset %llu of the swap file) fails its "
+			     "%s: the file was changed behind uswap; killing the program",
+			     (unsigned long)fr->addr, slot, (unsigned long long)swap_offset(slot),
+			     swap.encrypt ? "authentication" : "checksum");
+	}
 	wake = PAGE_ALIGN_DOWN(fr->addr);
 	err = uffd_copy(fr->addr, buf, true);
 	if (!pst || (err && err != -EEXIST)) {
@@ -489,7 +504,6 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	}
 	pst_set_resident(pst, f);
 	region_touch(r, fr->addr);
-	fr->hash = lru_page_hash(buf);
 	if (file) {
 		/* New file pages start inactive (used once, they go first) and
 		 * unarmed: reclaim arms them when they reach the tail. */
@@ -648,7 +662,7 @@ static void *fault_main(void *arg)
 	for (;;) {
 		unsigned head, seen = 0;
 
-		io_uring_submit_and_wait(&H.ring, 1);
+		ring_check(io_uring_submit_and_wait(&H.ring, 1), "the fault handler");
 		io_uring_for_each_cqe(&H.ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
 

@@ -70,6 +70,12 @@
 #define NR_WRITE_BUFS 128
 /* Give up after this long with waiting faults and no way to free memory. */
 #define OOM_STALL_NS (3ULL * 1000000000ULL)
+/* No slot to be had: leave anon alone this long. */
+#define SWAP_FULL_PAUSE_NS (100000000ULL)
+/* Swap writes failing: leave anon alone for a pause that doubles from the
+ * first to the last, as long as they keep failing. */
+#define WERR_PAUSE_MIN_NS (10000000ULL)
+#define WERR_PAUSE_MAX_NS (1000000000ULL)
 
 enum { UD_WAKE = 1, UD_WRITE = 2 };
 
@@ -80,6 +86,7 @@ struct scan_control {
 	uint64_t nr_scanned;	/* inactive pages looked at */
 	uint64_t nr_armed;	/* new file pages armed at the tail (reclaimable next time) */
 	bool swap_full;		/* no slot could be had */
+	bool drop_only;		/* swap full or failing: drop clean anon copies, write none */
 };
 
 /* The scanner thread's state: one struct, so a forked child starts afresh
@@ -89,9 +96,15 @@ static struct scanner {
 	char *wbufs; /* NR_WRITE_BUFS bounce pages */
 	uint32_t wbuf_free[NR_WRITE_BUFS];
 	uint32_t nr_wbuf_free;
-	uint64_t wbuf_t0[NR_WRITE_BUFS]; /* submission time of each buffer's write */
-	uint64_t swap_full_since;	 /* when a swap slot could last not be had */
-	uint64_t activate_file_seen;	 /* cache_trim: file activations at the last batch */
+	uint64_t wbuf_t0[NR_WRITE_BUFS];   /* submission time of each buffer's write */
+	uint64_t wbuf_hash[NR_WRITE_BUFS]; /* a swap write's page hash (its plaintext's) */
+	uint64_t swap_full_since;	   /* when a swap slot could last not be had */
+	uint64_t anon_pause_until;	   /* swap full or failing: no anon reclaim until then */
+	uint64_t werr_pause;		   /* the current write-error pause, 0 after a good write */
+	uint64_t werr_at;		   /* when a swap write last failed */
+	int werr_errno;			   /* and why */
+	uint64_t nr_written;		   /* writes that landed: progress, for the OOM stall */
+	uint64_t activate_file_seen;	   /* cache_trim: file activations at the last batch */
 } S;
 
 static bool page_is_zero(const void *page)
@@ -153,7 +166,6 @@ static void queue_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd,
 enum reclaim_result {
 	RECLAIM_DONE,	 /* dropped, or put back: the buffer is free again */
 	RECLAIM_WRITING, /* a write from the buffer is queued: its completion frees it */
-	RECLAIM_STOP,	 /* no swap slot: stop this batch */
 };
 
 /*
@@ -172,6 +184,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	char *buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
 	struct region *r = region_lookup(fr->addr);
 	uint32_t slot;
+	uint64_t h;
 
 	if (fr->flags & F_FILE) {
 		uint64_t off;
@@ -219,11 +232,18 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	}
 	/* The staged copy is frozen: the program cannot write it without
 	 * trapping. If it equals the swap copy, drop it with no I/O. */
-	if (fr->slot != NO_SLOT && lru_page_hash(buf) == fr->hash) {
+	h = lru_page_hash(buf);
+	if (fr->slot != NO_SLOT && h == fr->hash) {
 		evict(f);
 		balance_note_evict(false, false);
 		stats.pgsteal_clean++;
 		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
+	/* No swap to be had for now: only pages with a clean copy go. */
+	if (sc->drop_only) {
+		lru_add(f, LRU_INACTIVE_ANON, true);
+		stats.pgrotated++;
 		return RECLAIM_DONE;
 	}
 	/* A slot a forked child may still read, or one in our parent's
@@ -234,13 +254,19 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	}
 	slot = fr->slot != NO_SLOT ? fr->slot : swap_slot_alloc();
 	if (slot == NO_SLOT) {
+		/* The rest of the batch (and the pause) looks for clean pages. */
 		lru_add(f, LRU_INACTIVE_ANON, true);
 		stats.swap_full++;
 		sc->swap_full = true;
+		sc->drop_only = true;
 		S.swap_full_since = sys_now_ns();
-		return RECLAIM_STOP;
+		if (S.anon_pause_until < S.swap_full_since + SWAP_FULL_PAUSE_NS)
+			S.anon_pause_until = S.swap_full_since + SWAP_FULL_PAUSE_NS;
+		return RECLAIM_DONE;
 	}
 	fr->slot = slot;
+	S.wbuf_hash[b] = h;
+	swap_seal_page(slot, buf, h); /* buf is ciphertext from here with --swap-encrypt */
 	balance_note_evict(false, true);
 	queue_write(sc, f, b, 0, true, PAGE_SIZE, swap_offset(slot));
 	return RECLAIM_WRITING;
@@ -281,8 +307,6 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 		res = reclaim_page(sc, f, b);
 		if (res != RECLAIM_WRITING)
 			S.wbuf_free[S.nr_wbuf_free++] = b;
-		if (res == RECLAIM_STOP)
-			return;
 	}
 }
 
@@ -304,10 +328,15 @@ static void shrink_lists(struct scan_control *sc)
 {
 	uint64_t anon = lru.lists[LRU_INACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_ANON].nr;
 	uint64_t file = lru.lists[LRU_INACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_FILE].nr;
-	/* Swap space ran out lately: anon cannot go anywhere for now. */
-	bool swap_ok = !S.swap_full_since || sys_now_ns() - S.swap_full_since > 100000000ULL;
+	/* Swap space ran out or writes failed lately: no anon page is written
+	 * for now. File pages go first; with none, anon pages whose swap copy
+	 * is still good (or that are zeros) are dropped, so faults on them
+	 * and on swapped pages are still served while anything can be freed. */
+	bool swap_ok = sys_now_ns() >= S.anon_pause_until;
 	uint64_t budget = 2 * (uint64_t)pager.batch, scan[2];
-	unsigned share = balance_anon_share(anon && swap_ok, file != 0, cache_trim());
+	unsigned share = balance_anon_share(anon && (swap_ok || !file), file != 0, cache_trim());
+
+	sc->drop_only = !swap_ok;
 
 	scan[0] = budget * share / 1024;
 	scan[1] = budget - scan[0];
@@ -340,15 +369,29 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 	pager.nr_writeback--;
 	balance_note_io(file, true, sys_now_ns() - S.wbuf_t0[b]);
 	if (fr->flags & F_DEAD) {
+		S.nr_written++;
 		page_forget(f);
 	} else if (res != (int)n) {
 		/* The page stays resident and counted; it may be tried again. */
 		if (file) {
 			stats.file_write_errors++;
 		} else {
+			uint64_t now = sys_now_ns();
+
 			stats.swap_write_errors++;
 			swap_slot_free(fr->slot);
 			fr->slot = NO_SLOT;
+			/* Back off, rather than retry at once (a full disk under
+			 * a sparse file fails every write, millions a second):
+			 * the first failure of a batch doubles the pause. */
+			S.werr_at = now;
+			S.werr_errno = res < 0 ? -res : EIO;
+			if (now >= S.anon_pause_until) {
+				S.werr_pause = S.werr_pause ? S.werr_pause * 2 : WERR_PAUSE_MIN_NS;
+				if (S.werr_pause > WERR_PAUSE_MAX_NS)
+					S.werr_pause = WERR_PAUSE_MAX_NS;
+				S.anon_pause_until = now + S.werr_pause;
+			}
 		}
 		lru_add(f, lru_of(fr, !(fr->flags & F_STAGED)), true);
 		pager_unlock();
@@ -361,6 +404,9 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 				 res < 0 ? strerror(-res) : "short write");
 		pager_lock();
 	} else if (fr->flags & F_STAGED) {
+		S.nr_written++;
+		if (!file)
+			S.werr_pause = 0;
 		evict(f);
 		if (file)
 			stats.pgpgout++;
@@ -369,7 +415,11 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 	} else {
 		/* Touched while being written: it is live again. The copy written
 		 * holds what it was; the hash will tell whether it still is. */
-		fr->hash = lru_page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT));
+		fr->hash = file ? lru_page_hash(S.wbufs + ((size_t)b << PAGE_SHIFT)) :
+				  S.wbuf_hash[b];
+		S.nr_written++;
+		if (!file)
+			S.werr_pause = 0;
 		lru_add(f, lru_of(fr, true), true);
 		if (file)
 			stats.pgpgout++;
@@ -440,7 +490,7 @@ static void fork_park(void)
 	uint32_t gen = __atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE);
 
 	while (pager.nr_writeback) {
-		io_uring_submit_and_wait(&S.ring, 1);
+		ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 		reap();
 	}
 	pager_fork_park(FORK_PARKED_SCANNER);
@@ -448,10 +498,44 @@ static void fork_park(void)
 		sys_futex_wait(&pager.fork_req, gen, -1);
 }
 
+/* What keeps anon pages from going to swap, as a phrase for the OOM line. */
+static void swap_state(char *buf, size_t len, uint64_t now)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	if (S.swap_full_since && now - S.swap_full_since < 2 * OOM_STALL_NS) {
+		swap_full_reason(buf, len);
+		n = strlen(buf);
+	}
+	if (S.werr_at && now - S.werr_at < 2 * OOM_STALL_NS && n + 2 < len)
+		snprintf(buf + n, len - n, "%sswap writes fail: %s (%llu write errors)",
+			 n ? "; " : "", strerror(S.werr_errno),
+			 (unsigned long long)stats.swap_write_errors);
+	if (!buf[0])
+		snprintf(buf, len, "swap ok");
+}
+
+static __attribute__((noreturn)) void oom_kill(uint64_t now)
+{
+	char why[256];
+
+	swap_state(why, sizeof(why), now);
+	log_oom_kill("out of memory: limit of %llu MiB reached and no page can be evicted "
+		     "(%llu resident, anon %llu active %llu inactive, file %llu active %llu "
+		     "inactive; %s)",
+		     (unsigned long long)(pager.limit_pages >> 8),
+		     (unsigned long long)lru.nr_allocated,
+		     (unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
+		     (unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
+		     (unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
+		     (unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr, why);
+}
+
 static void *scan_main(void *arg)
 {
 	struct io_uring_sqe *sqe;
-	uint64_t stall_start = 0, last_vma_sample = 0;
+	uint64_t stall_start = 0, last_vma_sample = 0, written_seen = 0;
 
 	(void)arg;
 	sqe = io_uring_get_sqe(&S.ring);
@@ -475,7 +559,8 @@ static void *scan_main(void *arg)
 			__atomic_store_n(&pager.scanner_kick, 0, __ATOMIC_RELEASE);
 			if (need_reclaim())
 				continue;
-			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+			ring_check(io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL),
+				   "the scanner");
 			stats.scanner_cpu_ns = sys_thread_cpu_ns();
 			continue;
 		}
@@ -510,41 +595,33 @@ static void *scan_main(void *arg)
 			sample_vmas();
 			last_vma_sample = now;
 		}
-		if (sc.nr_reclaimed || sc.nr_writing || sc.nr_armed) {
+		/* Progress is memory freed (or about to be: pages armed), not
+		 * writes started: writes that all fail must not hold off the end. */
+		if (sc.nr_reclaimed || sc.nr_armed || S.nr_written != written_seen) {
+			written_seen = S.nr_written;
 			stall_start = 0;
-			continue;
-		}
-		if (pager.nr_writeback) {
-			/* Nothing more to start: wait for writes to land. */
-			io_uring_submit_and_wait(&S.ring, 1);
-			stall_start = 0;
-			continue;
-		}
-		/* No progress possible right now. */
-		if (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) &&
-		    pager_free_pages() <= pager.wmark_min) {
+		} else if (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) &&
+			   pager_free_pages() <= pager.wmark_min) {
 			if (!stall_start)
 				stall_start = now;
 			else if (now - stall_start > OOM_STALL_NS)
-				log_oom_kill(
-					"out of memory: limit of %llu MiB reached and no page can be evicted "
-					"(%llu resident, anon %llu active %llu inactive, file %llu active %llu inactive, swap %s)",
-					(unsigned long long)(pager.limit_pages >> 8),
-					(unsigned long long)lru.nr_allocated,
-					(unsigned long long)lru.lists[LRU_ACTIVE_ANON].nr,
-					(unsigned long long)lru.lists[LRU_INACTIVE_ANON].nr,
-					(unsigned long long)lru.lists[LRU_ACTIVE_FILE].nr,
-					(unsigned long long)lru.lists[LRU_INACTIVE_FILE].nr,
-					sc.swap_full ?
-						(swap.grow_error ? strerror(swap.grow_error) :
-								   "full") :
-					stats.swap_write_errors ? "write errors" :
-								  "ok");
+				oom_kill(now);
+		} else {
+			stall_start = 0;
 		}
+		if (sc.nr_reclaimed || sc.nr_writing || sc.nr_armed)
+			continue;
+		if (pager.nr_writeback) {
+			/* Nothing more to start: wait for writes to land. */
+			ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
+			continue;
+		}
+		/* No progress possible right now. */
 		{
 			struct __kernel_timespec ts = { .tv_nsec = 10000000 };
 
-			io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL);
+			ring_check(io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL),
+				   "the scanner");
 		}
 	}
 	return NULL;

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #define NIL UINT32_MAX
 #define NO_SLOT UINT32_MAX
 
@@ -79,21 +82,13 @@ static inline struct frame *lru_frame(uint32_t f)
 	return &lru.frames[f];
 }
 
-/* A 64-bit hash of a page's contents: proves a page still equals its swap
- * copy before it is dropped without writing. */
+/* A 64-bit hash of a page's contents (XXH3): proves a page still equals
+ * its swap copy before it is dropped without writing; its low 32 bits are
+ * the swap slot's checksum (mm/swap.h), so a swap-in checks its page with
+ * the hash it computes anyway. */
 static inline uint64_t lru_page_hash(const void *page)
 {
-	const uint64_t *w = page;
-	uint64_t a = 0x9e3779b97f4a7c15ULL, b = 0xc2b2ae3d27d4eb4fULL;
-
-	for (int i = 0; i < 512; i += 2) {
-		a = (a ^ w[i]) * 0xff51afd7ed558ccdULL;
-		b = (b ^ w[i + 1]) * 0xc4ceb9fe1a85ec53ULL;
-		a ^= a >> 29;
-		b ^= b >> 31;
-	}
-	a ^= b * 0x94d049bb133111ebULL;
-	return a ^ (a >> 32);
+	return XXH3_64bits(page, 4096);
 }
 
 /* The list a frame belongs on. */

@@ -8,6 +8,7 @@
 #include "mapfile.h"
 
 #include "config.h"
+#include "fds.h"
 #include "log.h"
 #include "pager.h"
 #include "sys.h"
@@ -34,7 +35,7 @@ void mapfile_get(struct mapfile *mf)
 void mapfile_put(struct mapfile *mf)
 {
 	if (mf && --mf->refs == 0) {
-		close(mf->fd);
+		fds_close(mf->fd);
 		mf->fd = -1;
 		__atomic_store_n(&mapfile_nr, mapfile_nr - 1, __ATOMIC_RELAXED);
 	}
@@ -68,18 +69,21 @@ struct mapfile *mapfile_open(int fd, const struct stat *st)
 	nfd = open(link, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (nfd < 0)
 		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* Out of the program's way: a program that closes every descriptor
+	 * and opens another file must not get this number (fds.c). */
+	nfd = fds_keep(nfd);
 	if (nfd < 0)
 		return NULL;
 	if (mf) {
 		/* Mapped read-only before, for writing now: keep the better descriptor. */
-		close(mf->fd);
+		fds_close(mf->fd);
 		mf->fd = nfd;
 		mf->writable = true;
 		mf->refs++;
 		return mf;
 	}
 	if (!mapfiles && !(mapfiles = sys_alloc_meta(MAX_MAPFILES * sizeof(*mapfiles)))) {
-		close(nfd);
+		fds_close(nfd);
 		return NULL;
 	}
 	for (unsigned i = 0; i < MAX_MAPFILES; i++) {
@@ -97,7 +101,7 @@ struct mapfile *mapfile_open(int fd, const struct stat *st)
 		__atomic_store_n(&mapfile_nr, mapfile_nr + 1, __ATOMIC_RELAXED);
 		return mf;
 	}
-	close(nfd);
+	fds_close(nfd);
 	log_once("more than %d files mapped at once: the rest are left to the kernel",
 		 MAX_MAPFILES);
 	return NULL;
@@ -107,7 +111,7 @@ size_t mapfile_page_bytes(struct mapfile *mf, uint64_t off)
 {
 	struct stat st;
 
-	if (fstat(mf->fd, &st) || (uint64_t)st.st_size <= off)
+	if (sys_fstat(mf->fd, &st) || (uint64_t)st.st_size <= off)
 		return 0;
 	return (uint64_t)st.st_size - off < PAGE_SIZE ? (size_t)((uint64_t)st.st_size - off) :
 							PAGE_SIZE;

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "debug.h"
+#include "fds.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,21 +34,19 @@ static void derive_watermarks(uint64_t pages)
 
 static void close_efds(void)
 {
-	if (pager.fault_efd >= 0)
-		close(pager.fault_efd);
-	if (pager.scan_efd >= 0)
-		close(pager.scan_efd);
+	fds_close(pager.fault_efd);
+	fds_close(pager.scan_efd);
 	pager.fault_efd = pager.scan_efd = -1;
 }
 
 static int open_efds(char *err, size_t errlen)
 {
-	pager.fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pager.fault_efd = fds_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (pager.fault_efd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
-	pager.scan_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pager.scan_efd = fds_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (pager.scan_efd < 0) {
 		snprintf(err, errlen, "cannot allocate scanner resources");
 		return -ENOMEM;
@@ -99,19 +98,20 @@ void pager_set_watermarks(double min, double low, double high, unsigned batch)
 void pager_lock(void)
 {
 	sys_lock(&pager.lock);
-	if (debug_checks) {
-		debug_assert(pager.owner == 0);
-		pager.owner = sys_gettid();
-	}
+	debug_assert(pager.owner == 0);
+	__atomic_store_n(&pager.owner, sys_gettid(), __ATOMIC_RELAXED);
 }
 
 void pager_unlock(void)
 {
-	if (debug_checks) {
-		debug_assert(pager.owner == sys_gettid());
-		pager.owner = 0;
-	}
+	debug_assert(pager.owner == sys_gettid());
+	__atomic_store_n(&pager.owner, 0, __ATOMIC_RELAXED);
 	sys_unlock(&pager.lock);
+}
+
+bool pager_held_by_me(void)
+{
+	return __atomic_load_n(&pager.owner, __ATOMIC_RELAXED) == sys_gettid();
 }
 
 void pager_assert_locked(void)

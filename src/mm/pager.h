@@ -27,8 +27,9 @@
  * fault handler would wait for it while the faulting thread waits for the
  * handler. During a fork the forking thread holds it for the handler,
  * which then serves that thread's faults without taking it (fork_locked).
- * Under USWAP_DEBUG the lock records its owner and pager_assert_locked
- * checks it.
+ * The lock records its owner: a signal handler that ends the program on a
+ * thread inside the runtime must not wait for itself (runtime_exit); under
+ * USWAP_DEBUG pager_assert_locked checks it.
  */
 #ifndef USWAP_PAGER_H
 #define USWAP_PAGER_H
@@ -42,7 +43,7 @@
 
 struct pager {
 	struct sys_lock lock;  /* see above */
-	pid_t owner;	       /* USWAP_DEBUG: the thread holding lock */
+	pid_t owner;	       /* the thread holding lock (0: none) */
 	bool enabled;	       /* the runtime is up and managing memory */
 	uint64_t limit_pages;  /* hard limit on resident managed pages */
 	uint64_t wmark_min;    /* free pages below which faults wait */
@@ -90,6 +91,9 @@ static inline uint64_t pager_free_pages(void)
 
 void pager_lock(void);
 void pager_unlock(void);
+/* This thread holds pager.lock: a signal handler interrupted it inside the
+ * runtime. */
+bool pager_held_by_me(void);
 /* USWAP_DEBUG: the caller holds pager.lock (or the fork holds it for it). */
 void pager_assert_locked(void);
 

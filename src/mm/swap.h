@@ -16,7 +16,18 @@ struct swap {
 	uint64_t nr_used;
 	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
+	/* Per slot, the low 32 bits of lru_page_hash of what was last written
+	 * there, checked on every read: 4 bytes, with the three bitmaps 4.4
+	 * bytes a slot (budget 8). Sized with the file (mremap). */
+	uint32_t *sum;
+	uint64_t sum_slots;
+	/* --swap-encrypt: per slot, the AEAD tag and nonce of its page (40
+	 * bytes a slot; the tag is the slot's check then), grown with sum. */
+	struct swap_seal *seal;
+	bool encrypt;
 	int grow_error; /* errno of the last failed growth, 0 if none */
+	bool at_cap;	/* the file reached max_slots */
+	bool cap_set;	/* max_slots is from --swap-size */
 	/* Copy-on-fork, parent side: slots a forked child may still read from
 	 * this file may be freed here but not reused until every such child is
 	 * done with them (it closes its end of a pipe: when it execs, exits,
@@ -41,6 +52,9 @@ int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen);
 /* A free slot, growing the file if needed; UINT32_MAX when full. */
 uint32_t swap_slot_alloc(void);
 void swap_slot_free(uint32_t slot);
+/* Why swap_slot_alloc last failed, as a phrase for an error line: the
+ * --swap-size cap, or the file system's errno when growing. */
+void swap_full_reason(char *buf, size_t len);
 
 /* Parent, at fork: freeze the slots in use until the child closes the
  * other end of done_fd's pipe. */
@@ -51,6 +65,26 @@ void swap_thaw_poll(void);
 int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen);
 /* A forked child that runs unmanaged: no swap file (ours or the parent's). */
 void swap_close(void);
+
+struct swap_seal {
+	unsigned char tag[16];
+	unsigned char nonce[24];
+};
+
+/* --swap-encrypt: a random key (and nonce prefix) of this process, kept in
+ * locked memory left out of core dumps. */
+int swap_encrypt_init(char *err, size_t errlen);
+/* A page (plaintext hash given) about to be written to slot: record its
+ * checksum, or encrypt buf in place and record tag and nonce. */
+void swap_seal_page(uint32_t slot, void *buf, uint64_t hash);
+/* A page just read from slot: decrypt buf in place (--swap-encrypt) and
+ * check it; its plaintext hash into *hash. 0, or -EBADMSG when the bytes
+ * on the file are not what was written. */
+int swap_open_page(uint32_t slot, void *buf, uint64_t *hash);
+/* Read slot into buf (a page, aligned for O_DIRECT) from whichever file
+ * holds it, then swap_open_page: 0, -errno, -EIO on a short read, or
+ * -EBADMSG. */
+int swap_read_page(uint32_t slot, void *buf);
 
 static inline uint64_t swap_offset(uint32_t slot)
 {

@@ -2,6 +2,7 @@
 #include "track.h"
 
 #include "config.h"
+#include "fds.h"
 #include "log.h"
 #include "lru.h"
 #include "pager.h"
@@ -37,7 +38,7 @@ int track_init(char *err, unsigned long errlen)
 		track_mode = TRACK_MPROTECT;
 	}
 	/* /proc/self/mem reads pages the program made unreadable (PROT_NONE). */
-	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	mem_fd = fds_keep(sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	if (mem_fd < 0) {
 		snprintf(err, errlen, "uswap needs /proc/self/mem: %s", strerror(errno));
 		return -errno;
@@ -96,8 +97,8 @@ int track_fork_child(char *err, size_t errlen)
 
 	if (mem_fd < 0)
 		return 0;
-	close(mem_fd); /* the parent's memory */
-	mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	fds_close(mem_fd); /* the parent's memory */
+	mem_fd = fds_keep(sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	if (mem_fd < 0) {
 		snprintf(err, errlen, "cannot open /proc/self/mem: %s", strerror(errno));
 		return -errno;

@@ -1,12 +1,17 @@
 #define _GNU_SOURCE
 #include "uffd.h"
 
+#include "fds.h"
+#include "log.h"
 #include "sys.h"
 #include "uffd_compat.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int uffd_fd = -1;
@@ -20,7 +25,7 @@ static int open_fd(void)
 	int dev;
 
 	if (fd >= 0 || errno != EPERM)
-		return fd;
+		return fds_keep(fd);
 	/* Unprivileged: /dev/userfaultfd (6.1+) grants kernel-mode faults by file permission. */
 	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
@@ -29,7 +34,7 @@ static int open_fd(void)
 	}
 	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
 	close(dev);
-	return fd;
+	return fds_keep(fd);
 }
 
 int uffd_open(char *why, size_t whylen)
@@ -56,35 +61,85 @@ int uffd_open(char *why, size_t whylen)
 	/* Probe: ask for nothing to learn what the kernel offers, then reopen with what we use. */
 	if (ioctl(fd, UFFDIO_API, &api)) {
 		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return -EINVAL;
 	}
 	want &= api.features;
-	close(fd);
+	fds_close(fd);
 	fd = open_fd();
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(why, whylen, "userfaultfd unavailable: %s", strerror(errno));
 		return -errno;
+	}
 	api = (struct uffdio_api){ .api = UFFD_API, .features = want };
 	if (ioctl(fd, UFFDIO_API, &api)) {
 		snprintf(why, whylen, "userfaultfd API handshake failed: %s", strerror(errno));
-		close(fd);
+		fds_close(fd);
 		return -EINVAL;
 	}
 	uffd_caps.move = want & UFFD_FEATURE_MOVE;
 	uffd_caps.wp_async = want & UFFD_FEATURE_WP_ASYNC;
-	uffd_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uffd_pagemap_fd = fds_keep(sys_open_self("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
 	if (uffd_pagemap_fd < 0)
 		uffd_caps.wp_async = uffd_caps.move = false;
 	uffd_fd = fd;
 	return 0;
 }
 
+/* Does /proc/self/status say a seccomp filter is installed? */
+static bool seccomp_filtered(void)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	const char *s;
+
+	if (fd < 0)
+		return false;
+	n = sys_read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	s = strstr(buf, "\nSeccomp:");
+	return s && strtol(s + 9, NULL, 10) == 2; /* SECCOMP_MODE_FILTER */
+}
+
+int uffd_probe(char *why, size_t whylen)
+{
+	struct {
+		void *handler;
+		unsigned long flags, restorer, mask;
+	} dfl = { 0 }; /* the kernel's sigaction: SIG_DFL */
+	int st = 0;
+	pid_t pid;
+
+	if (!seccomp_filtered())
+		return 0;
+	/* No exit signal: the program gets no SIGCHLD for it. */
+	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+	if (pid == 0) {
+		char w[256];
+
+		/* A SECCOMP_RET_TRAP filter's SIGSYS must not run the program's handler here. */
+		syscall(SYS_rt_sigaction, SIGSYS, &dfl, NULL, sizeof(dfl.mask));
+		syscall(SYS_exit_group, uffd_open(w, sizeof(w)) ? 1 : 0);
+	}
+	if (pid < 0)
+		return 0; /* cannot tell: let uffd_open try */
+	while (syscall(SYS_wait4, pid, &st, __WALL, NULL) < 0 && errno == EINTR)
+		;
+	if (!WIFSIGNALED(st))
+		return 0; /* it worked, or failed with an error uffd_open reports */
+	snprintf(why, whylen, "a seccomp filter refuses userfaultfd (a probe process died of %s)",
+		 strsignal(WTERMSIG(st)));
+	return -EPERM;
+}
+
 void uffd_close(void)
 {
-	if (uffd_fd >= 0)
-		close(uffd_fd);
-	if (uffd_pagemap_fd >= 0)
-		close(uffd_pagemap_fd);
+	fds_close(uffd_fd);
+	fds_close(uffd_pagemap_fd);
 	uffd_fd = uffd_pagemap_fd = -1;
 }
 
@@ -97,6 +152,22 @@ int uffd_register(uintptr_t start, size_t len)
 	};
 
 	return ioctl(uffd_fd, UFFDIO_REGISTER, &r) ? -errno : 0;
+}
+
+/* An ioctl on our userfaultfd (or pagemap) that the kernel itself never
+ * refuses with EPERM or ENOSYS: such a result comes from a seccomp filter
+ * (or an LSM) the program installed (TSYNC reaches our threads too). No page
+ * can be served any more, and the faulting thread would wait for good:
+ * end the program the way the OOM killer would, with a line. */
+static int uffd_ioctl(int fd, unsigned long req, void *arg, const char *name)
+{
+	int r = ioctl(fd, req, arg);
+
+	if (r && (errno == EPERM || errno == ENOSYS))
+		log_oom_kill("fatal: userfaultfd ioctl %s refused (%s): a seccomp filter? "
+			     "the program cannot be paged",
+			     name, strerrorname_np(errno));
+	return r;
 }
 
 /* EEXIST: another thread's fault populated the page first; the waiters still need a wake. */
@@ -119,7 +190,7 @@ int uffd_zeropage(uintptr_t addr)
 	int r;
 
 	for (;;) {
-		r = ioctl(uffd_fd, UFFDIO_ZEROPAGE, &z);
+		r = uffd_ioctl(uffd_fd, UFFDIO_ZEROPAGE, &z, "UFFDIO_ZEROPAGE");
 		if (r == 0 || z.zeropage == (__s64)PAGE_SIZE)
 			return 0;
 		if (errno != EAGAIN)
@@ -140,7 +211,7 @@ int uffd_copy(uintptr_t dst, const void *src, bool wp)
 	int r;
 
 	for (;;) {
-		r = ioctl(uffd_fd, UFFDIO_COPY, &c);
+		r = uffd_ioctl(uffd_fd, UFFDIO_COPY, &c, "UFFDIO_COPY");
 		if (r == 0 || c.copy == (__s64)PAGE_SIZE)
 			return 0;
 		if (errno != EAGAIN)
@@ -167,7 +238,7 @@ int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 	int r;
 
 	for (;;) {
-		r = ioctl(uffd_fd, UFFDIO_MOVE, &m);
+		r = uffd_ioctl(uffd_fd, UFFDIO_MOVE, &m, "UFFDIO_MOVE");
 		if (r == 0 || m.move == (__s64)len)
 			return 0; /* an error after the whole range moved is still a move */
 		/* Linux 6.18 was seen to move a write-protected page and still
@@ -195,7 +266,7 @@ int uffd_wake(uintptr_t addr, size_t len)
 {
 	struct uffdio_range r = { .start = addr, .len = len };
 
-	return ioctl(uffd_fd, UFFDIO_WAKE, &r) ? -errno : 0;
+	return uffd_ioctl(uffd_fd, UFFDIO_WAKE, &r, "UFFDIO_WAKE") ? -errno : 0;
 }
 
 int uffd_writeprotect(uintptr_t addr, size_t len)
@@ -205,7 +276,7 @@ int uffd_writeprotect(uintptr_t addr, size_t len)
 		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
 	};
 
-	return ioctl(uffd_fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
+	return uffd_ioctl(uffd_fd, UFFDIO_WRITEPROTECT, &w, "UFFDIO_WRITEPROTECT") ? -errno : 0;
 }
 
 int uffd_page_written(uintptr_t addr)
@@ -220,7 +291,7 @@ int uffd_page_written(uintptr_t addr)
 		.category_mask = PAGE_IS_WRITTEN,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
-	long n = ioctl(uffd_pagemap_fd, PAGEMAP_SCAN, &a);
+	long n = uffd_ioctl(uffd_pagemap_fd, PAGEMAP_SCAN, &a, "PAGEMAP_SCAN");
 
 	if (n < 0)
 		return -errno;

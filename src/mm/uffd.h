@@ -26,6 +26,12 @@ int uffd_open(char *why, size_t whylen);
 int uffd_register(uintptr_t start, size_t len);
 /* Close the userfaultfd and pagemap descriptors (a forked child's copies). */
 void uffd_close(void);
+/* In a forked child, before uffd_open: a seccomp filter the program
+ * installed may kill the process at userfaultfd() (SECCOMP_RET_KILL_*),
+ * where no error could be reported. If /proc/self/status shows a filter,
+ * uffd_open first runs in a throwaway copy of this process (a raw clone
+ * with no exit signal). 0: go on; -EPERM with why: the copy was killed. */
+int uffd_probe(char *why, size_t whylen);
 int uffd_zeropage(uintptr_t addr);
 int uffd_copy(uintptr_t dst, const void *src, bool wp);
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len);

@@ -112,9 +112,16 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
 	if (ps_type(w) == PS_RESIDENT)
 		have = !track_read_page(f, buf) && (!(lru_frame(f)->flags & F_FILE) ||
 						    lru_page_hash(buf) != lru_frame(f)->hash);
-	else if (ps_type(w) == PS_SWAPPED)
-		have = sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE,
-				 (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE;
+	else if (ps_type(w) == PS_SWAPPED) {
+		int err = swap_read_page(ps_slot(w), buf);
+
+		if (err == -EBADMSG)
+			log_oom_kill("swap page at %#lx (slot %u) fails its %s: the swap "
+				     "file was changed behind uswap; killing the program",
+				     (unsigned long)a, ps_slot(w),
+				     swap.encrypt ? "authentication" : "checksum");
+		have = !err;
+	}
 	if (have && track_poke(to, buf))
 		log_line("lost a private page of %s handing it to the kernel", r->file->path);
 }
@@ -375,6 +382,12 @@ void file_flush_all(void)
 {
 	if (!pager.enabled || !file_mapped_any())
 		return;
+	/* From a signal handler that ends the program on a thread inside the
+	 * runtime: that thread holds the lock, and the pages are still owed. */
+	if (pager_held_by_me()) {
+		file_flush_locked(0, UINTPTR_MAX);
+		return;
+	}
 	pager_lock();
 	file_flush_locked(0, UINTPTR_MAX);
 	pager_unlock();

@@ -30,8 +30,10 @@
  *   (or USWAP_NO_CHILDREN), the child writes every evicted page back in
  *   place and runs unmanaged instead.
  *
- * The hooks, in order (parent runs prepare's in reverse; jemalloc's own
- * prefork/postfork come outside ours, from the preload layer):
+ * The hooks, in order (parent runs prepare's in reverse). The preload
+ * layer runs stdio's and jemalloc's prefork before fork_prepare, and
+ * jemalloc's postfork after fork_parent and fork_child (preload/boot.c):
+ * every thread's faults are served until the allocator's locks are held.
  *
  *   prepare                      parent                 child
  *   fork lock                    sites_fork_parent      sites_fork_child
@@ -49,6 +51,7 @@
 
 #include "config.h"
 #include "fault.h"
+#include "fds.h"
 #include "file.h"
 #include "heap.h"
 #include "log.h"
@@ -62,6 +65,7 @@
 #include "sites.h"
 #include "stats.h"
 #include "swap.h"
+#include "sys.h"
 #include "thread.h"
 #include "track.h"
 #include "uffd.h"
@@ -83,8 +87,12 @@ void fork_prepare(void)
 	if (runtime_owns()) {
 		sys_lock(&fork_lock);
 		engaged = true;
-		if (pipe2(done_pipe, O_CLOEXEC))
+		if (pipe2(done_pipe, O_CLOEXEC)) {
 			done_pipe[0] = done_pipe[1] = -1;
+		} else {
+			done_pipe[0] = fds_keep(done_pipe[0]);
+			done_pipe[1] = fds_keep(done_pipe[1]);
+		}
 		pager_fork_begin();
 		/* Parent and child must keep sharing these: the kernel's again. */
 		file_fork_prepare();
@@ -98,8 +106,7 @@ void fork_parent(void)
 	sites_fork_parent();
 	if (!engaged)
 		return;
-	if (done_pipe[1] >= 0)
-		close(done_pipe[1]);
+	fds_close(done_pipe[1]);
 	if (done_pipe[0] >= 0)
 		swap_freeze(done_pipe[0]);
 	pager_fork_end();
@@ -110,7 +117,7 @@ void fork_parent(void)
  * ranges are not registered; the child then runs unmanaged. */
 static void restore_all(void)
 {
-	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	int mem = sys_open_self("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char *buf = sys_alloc_meta(PAGE_SIZE); /* aligned, for O_DIRECT */
 	struct region_iter it;
 	struct region *r;
@@ -123,8 +130,15 @@ static void restore_all(void)
 		const void *src = NULL;
 
 		if (ps_type(w) == PS_SWAPPED) {
-			if (buf && sys_pread(swap_read_fd(ps_slot(w)), buf, PAGE_SIZE,
-					     (off_t)swap_offset(ps_slot(w))) == (ssize_t)PAGE_SIZE)
+			int err = buf ? swap_read_page(ps_slot(w), buf) : -ENOMEM;
+
+			if (err == -EBADMSG)
+				log_oom_kill("forked child: swap page at %#lx (slot %u) fails its "
+					     "%s: the swap file was changed behind uswap; "
+					     "killing the program",
+					     (unsigned long)a, ps_slot(w),
+					     swap.encrypt ? "authentication" : "checksum");
+			if (!err)
 				src = buf;
 		} else if (ps_type(w) == PS_RESIDENT && (fr->flags & F_STAGED)) {
 			if (track_mode == TRACK_MPROTECT) {
@@ -177,6 +191,9 @@ static int rebuild(char *err, size_t errlen)
 {
 	int r;
 
+	r = uffd_probe(err, errlen);
+	if (r)
+		return r;
 	r = swap_fork_child(config.swap_path, done_pipe[1], err, errlen);
 	if (r)
 		return r;
@@ -227,13 +244,13 @@ bool fork_child(void)
 		return pager.enabled;
 	/* Only this thread exists; what the others held is free. */
 	pager_fork_child();
+	fds_fork_child();
 	fork_lock.word = 0;
 	heap_fork_child();
 	thread_fork_child();
 	stats_fork_child(); /* the child's own counters from here */
 	runtime_fork_child();
-	if (done_pipe[0] >= 0)
-		close(done_pipe[0]);
+	fds_close(done_pipe[0]);
 	if (config.fork_unmanaged || config.no_children) {
 		restore_all();
 	} else if (rebuild(err, sizeof(err)) == 0) {
@@ -242,8 +259,7 @@ bool fork_child(void)
 		log_line("warning: forked child %d runs unmanaged: %s", (int)getpid(), err);
 		restore_all();
 	}
-	if (done_pipe[1] >= 0)
-		close(done_pipe[1]); /* nothing read from the parent's file any more */
+	fds_close(done_pipe[1]); /* nothing read from the parent's file any more */
 	if (!managed) {
 		char e[8];
 

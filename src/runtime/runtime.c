@@ -13,6 +13,7 @@
 #include "config.h"
 #include "debug.h"
 #include "fault.h"
+#include "fds.h"
 #include "file.h"
 #include "heap.h"
 #include "lru.h"
@@ -46,36 +47,49 @@ int runtime_init(char *err, size_t errlen)
 	workingset_init();
 	mapfile_init();
 	pager_init(limit);
+	/* Count what we need against RLIMIT_NOFILE before taking any. */
+	r = fds_check(err, errlen);
+	if (r)
+		return r;
 	r = uffd_open(err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = track_init(err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = swap_open(config.swap_path, config.swap_size, err, errlen);
 	if (r)
-		return r;
+		goto fail;
+	if (config.swap_encrypt) {
+		r = swap_encrypt_init(err, errlen);
+		if (r)
+			goto fail;
+	}
 	/* Frames: the limit plus room for the limit to be raised later. */
 	cap = pager.limit_pages * 2 + 1024;
 	if (cap > UINT32_MAX - 1)
 		cap = UINT32_MAX - 1;
 	if (lru_init((uint32_t)cap)) {
 		snprintf(err, errlen, "cannot allocate page frame table");
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	r = track_init_staging(cap, err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = heap_init(err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = pager_open(err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = fault_start(err, errlen);
 	if (r)
-		return r;
+		goto fail;
 	r = scan_start(err, errlen);
+	if (r)
+		return r;
+	r = statsfile_init(err, errlen);
 	if (r)
 		return r;
 	r = monitor_start(err, errlen);
@@ -83,6 +97,12 @@ int runtime_init(char *err, size_t errlen)
 		return r;
 	pager_enable();
 	return 0;
+fail:
+	/* No thread of ours runs yet: a process that goes on unmanaged
+	 * must not keep our descriptors (the userfaultfd with the heap
+	 * registered, among them). */
+	fds_close_all();
+	return r;
 }
 
 bool runtime_owns(void)
@@ -99,8 +119,12 @@ void runtime_exit(void)
 {
 	if (!runtime_owns())
 		return;
+	/* A signal handler may end the program (exit, _exit) on a thread that
+	 * is inside the runtime, holding the pager lock: what needs the lock
+	 * is then skipped rather than waited for, for good. */
 	file_flush_all();
-	scan_exit_counters();
+	if (!pager_held_by_me())
+		scan_exit_counters();
 	monitor_stop();
 	statsfile_exit(heap_bytes());
 }

@@ -105,20 +105,20 @@ static int shared_with_parent(int fd, pid_t ppid, int *pfd_out)
 
 static void scan_fds(struct fd_scan *s, int kcmp_parent, const char *when)
 {
-	DIR *d = opendir("/proc/self/fd");
+	static struct t_fd_dir d;
 	pid_t ppid = getppid();
 	char link[4096];
 	int fd;
 
 	memset(s, 0, sizeof(*s));
-	t_check(d, "opendir /proc/self/fd: %s", strerror(errno));
-	while ((fd = t_next_fd(d, link, sizeof(link))) >= 0) {
+	t_check(t_fd_dir_open(&d) >= 0, "open /proc/self/fd: %s", strerror(errno));
+	while ((fd = t_next_fd(&d, link, sizeof(link))) >= 0) {
 		enum t_fd_kind kind = t_classify_fd_link(link);
 		struct stat st;
 		int pfd;
 
 		s->count[kind]++;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && parent_swap_match(&st)) {
+		if (t_raw_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && parent_swap_match(&st)) {
 			t_log("LEAK (%s) probe %s: fd %d -> %s is the starter's swap file", when, tag,
 			      fd, link);
 			s->leaks++;
@@ -132,7 +132,7 @@ static void scan_fds(struct fd_scan *s, int kcmp_parent, const char *when)
 			t_log("  probe %s (%s): fd %d -> %s [%s]", tag, when, fd, link,
 			      t_fd_kind_name[kind]);
 	}
-	closedir(d);
+	t_fd_dir_close(&d);
 }
 
 static uint64_t page_some(unsigned long mb)
@@ -240,22 +240,22 @@ static char *shell_quote(const char *s)
 static void record_own_swap(void)
 {
 	char env[1024] = "";
-	DIR *d = opendir("/proc/self/fd");
+	static struct t_fd_dir d;
 	int nr[FD_NR_KINDS] = { 0 }, fd;
 	char link[4096];
 
-	t_check(d, "opendir: %s", strerror(errno));
-	while ((fd = t_next_fd(d, link, sizeof(link))) >= 0) {
+	t_check(t_fd_dir_open(&d) >= 0, "open /proc/self/fd: %s", strerror(errno));
+	while ((fd = t_next_fd(&d, link, sizeof(link))) >= 0) {
 		struct stat st;
 
 		nr[t_classify_fd_link(link)]++;
-		if (t_classify_fd_link(link) == FD_SWAP && fstat(fd, &st) == 0 &&
+		if (t_classify_fd_link(link) == FD_SWAP && t_raw_fstat(fd, &st) == 0 &&
 		    strlen(env) + 48 < sizeof(env))
 			snprintf(env + strlen(env), sizeof(env) - strlen(env), "%s%llu:%llu",
 				 *env ? "," : "", (unsigned long long)st.st_dev,
 				 (unsigned long long)st.st_ino);
 	}
-	closedir(d);
+	t_fd_dir_close(&d);
 	t_log("parent: holds swap=%d uffd=%d io_uring=%d eventfd=%d; its swap file(s): %s",
 	      nr[FD_SWAP], nr[FD_UFFD], nr[FD_IO_URING], nr[FD_EVENTFD], *env ? env : "(none)");
 	setenv("FORKT_PARENT_SWAP", env, 1);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* "exit 0", "exit 3", "killed by signal 9 (Killed)". */
@@ -101,16 +102,49 @@ static inline int t_maps_contain(const char *needle)
  * what it links to; -1 at the end. Skips "." and "..", @d's own
  * descriptor, and descriptors whose link cannot be read (closed since).
  */
-static inline int t_next_fd(DIR *d, char *link, size_t size)
-{
-	struct dirent *e;
+/* /proc/self/fd read with raw getdents64 and fstat by raw system call:
+ * libuswap's readdir and fstat hide the runtime's own descriptors, which
+ * these probes look for. */
+struct t_fd_dir {
+	int fd;
+	long n, off;
+	char buf[8192];
+};
 
-	while ((e = readdir(d))) {
+static inline int t_fd_dir_open(struct t_fd_dir *d)
+{
+	d->fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->n = d->off = 0;
+	return d->fd;
+}
+
+static inline void t_fd_dir_close(struct t_fd_dir *d)
+{
+	close(d->fd);
+}
+
+static inline int t_raw_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
+static inline int t_next_fd(struct t_fd_dir *d, char *link, size_t size)
+{
+	for (;;) {
+		struct dirent64 *e;
 		char path[64];
 		ssize_t n;
 		int fd;
 
-		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == dirfd(d))
+		if (d->off >= d->n) {
+			d->n = syscall(SYS_getdents64, d->fd, d->buf, sizeof(d->buf));
+			d->off = 0;
+			if (d->n <= 0)
+				return -1;
+		}
+		e = (struct dirent64 *)(d->buf + d->off);
+		d->off += e->d_reclen;
+		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == d->fd)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		n = readlink(path, link, size - 1);
@@ -119,7 +153,6 @@ static inline int t_next_fd(DIR *d, char *link, size_t size)
 		link[n] = 0;
 		return fd;
 	}
-	return -1;
 }
 
 /* The kinds of descriptor a paging runtime holds. */

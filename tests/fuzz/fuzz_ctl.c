@@ -1,10 +1,10 @@
-/* fuzz_ctl: the control socket's request parser, through ctl_serve itself.
+/* fuzz_ctl: the control socket's request parser, through ctl_events itself.
  * Each input is sent whole on a new connection to the listening socket (as
  * `uswap ctl` or any local client could), the client's side shut, and
- * ctl_serve answers it: the request line read (bounded), split into words
+ * ctl_events answers it (the monitor thread's loop): the request line read (bounded), split into words
  * and dispatched to show, set (live_set: config_apply on the live settings)
  * or reclaim. The reply must come, end in a newline and be one line (show:
- * one JSON line). live_reclaim is replaced: the real one waits for a
+ * one JSON line) and printable. live_reclaim is replaced: the real one waits for a
  * scanner this process does not run. */
 #define _GNU_SOURCE
 #include "fuzz.h"
@@ -18,6 +18,7 @@
 #include "uswap/ctl.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -37,7 +38,7 @@ static char reply[1 << 20];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[256];
+	char err[256], dir[108];
 	size_t n = 0;
 	int fd;
 
@@ -45,18 +46,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config.limit_bytes = 256 << 20;
 		pager_init(config.limit_bytes);
 		autolimit_init(sys_now_ns());
+		ctl_init();
 		lfd = ctl_listen(err, sizeof(err));
 		if (lfd < 0) {
 			fprintf(stderr, "fuzz_ctl: %s\n", err);
 			abort();
 		}
-		addrlen = uswap_ctl_addr(&addr, (int)getpid());
+		atexit(ctl_exit);
+		if (uswap_ctl_dir(dir, sizeof(dir), getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"),
+				  geteuid()))
+			abort();
+		addrlen = uswap_ctl_addr(&addr, dir, (int)getpid());
 	}
 	/* The request is at most USWAP_CTL_MAX_REQUEST bytes, and what is sent
 	 * must fit in the socket's buffer: no more than twice that. */
 	if (size > 2 * USWAP_CTL_MAX_REQUEST)
 		size = 2 * USWAP_CTL_MAX_REQUEST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, addrlen)) {
 		perror("fuzz_ctl: connect");
 		abort();
@@ -66,16 +72,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	shutdown(fd, SHUT_WR);
-	if (ctl_serve(lfd)) {
-		fprintf(stderr, "fuzz_ctl: ctl_serve failed\n");
-		abort();
-	}
-	for (;;) {
-		ssize_t r = recv(fd, reply + n, sizeof(reply) - 1 - n, 0);
+	/* The monitor's loop (monitor.c), until the reply has ended: ctl
+	 * serves the connection, then closes it. */
+	for (int round = 0;; round++) {
+		struct pollfd p[CTL_MAX_POLLFDS];
+		uint64_t wake = UINT64_MAX;
+		int np = ctl_pollfds(p, &wake);
+		ssize_t r;
 
-		if (r <= 0)
+		if (round > 1000) {
+			fprintf(stderr, "fuzz_ctl: no end of the reply after %d rounds\n", round);
+			abort();
+		}
+		poll(p, (nfds_t)np, 10);
+		ctl_events(p, np);
+		r = recv(fd, reply + n, sizeof(reply) - 1 - n, 0);
+		if (r > 0)
+			n += (size_t)r;
+		else if (r == 0)
 			break;
-		n += (size_t)r;
+		else if (errno != EAGAIN && errno != EINTR)
+			break;
 	}
 	close(fd);
 	if (!n || reply[n - 1] != '\n' || memchr(reply, '\n', n) != reply + n - 1) {

@@ -105,7 +105,7 @@ static void clear_uswap_env(void)
 		"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
 		"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 		"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE",
-		"USWAP_STATS_PID",
+		"USWAP_STATS_PID", "USWAP_TRACE", "USWAP_CHILDREN_DIR",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -237,6 +237,41 @@ static void load_watermark_order(void)
 	t_eq(config_load(err, sizeof(err)), -EINVAL);
 }
 
+/* A program that sets its process title overwrites its environment's
+ * strings: the settings are copies, and exec passes the copies on. */
+static void load_owns_strings(void)
+{
+	char err[256] = "", *v;
+
+	clear_uswap_env();
+	setenv("USWAP_LIMIT", "64M", 1);
+	setenv("USWAP_STATS", "/run/stats.json", 1);
+	setenv("USWAP_SWAP", "/var/swap", 1);
+	setenv("USWAP_TRACE", "/run/trace.csv", 1);
+	setenv("TMPDIR", "/var/tmp", 1);
+	t_check(config_load(err, sizeof(err)) == 0, "config_load: %s", err);
+	for (const char *const *n = (const char *const[]){ "USWAP_STATS", "USWAP_SWAP",
+							   "USWAP_TRACE", "TMPDIR", NULL };
+	     *n; n++) {
+		v = getenv(*n);
+		memset(v, 0, strlen(v));
+	}
+	t_check(config.stats_path && !strcmp(config.stats_path, "/run/stats.json"), "stats %s",
+		config.stats_path ? config.stats_path : "(null)");
+	t_check(config.swap_path && !strcmp(config.swap_path, "/var/swap"), "swap");
+	t_check(config.trace_path && !strcmp(config.trace_path, "/run/trace.csv"), "trace");
+	t_check(config.tmpdir && !strcmp(config.tmpdir, "/var/tmp"), "tmpdir");
+	t_check(!strcmp(config_saved_entry(CONFIG_STATS), "USWAP_STATS=/run/stats.json"),
+		"saved entry %s", config_saved_entry(CONFIG_STATS));
+	t_check(config_saved_entry(CONFIG_SAMPLE_BYTES) == NULL, "an unset setting is saved");
+	t_check(config_set(CONFIG_CHILDREN_DIR, "/run/c", err, sizeof(err)) == 0, "set: %s", err);
+	t_check(!strcmp(config.children_dir, "/run/c"), "children dir");
+	t_check(!strcmp(config_saved_entry(CONFIG_CHILDREN_DIR), "USWAP_CHILDREN_DIR=/run/c"),
+		"saved children dir");
+	clear_uswap_env();
+	unsetenv("TMPDIR");
+}
+
 static const struct t_case cases[] = {
 	T_CASE(swappiness),
 	T_CASE(track),
@@ -248,6 +283,7 @@ static const struct t_case cases[] = {
 	T_CASE(load_all),
 	T_CASE(load_rejects),
 	T_CASE(load_watermark_order),
+	T_CASE(load_owns_strings),
 };
 
 int main(int argc, char **argv)
