@@ -176,18 +176,14 @@ static void check_output(const char *what, const char *path)
 		die("%s", err);
 }
 
-int main(int argc, char **argv)
+/* The options before COMMAND: each is checked and set in the environment.
+ * Returns the index of COMMAND (argc if none), or -1 after --help or
+ * --version; dies on a bad option. *limit: the --limit given, if any. */
+static int parse_options(int argc, char **argv, const char **limit)
 {
-	char err[512], preload[PATH_MAX], *ld;
-	const char *limit = NULL;
-	enum probe pr;
+	char err[512];
 	int i;
 
-	/* Subcommands, before any option is read. */
-	if (argc > 1 && !strcmp(argv[1], "report"))
-		return report_main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "ctl"))
-		return ctl_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
 		const struct config_setting *o = NULL;
@@ -201,11 +197,11 @@ int main(int argc, char **argv)
 			break;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			return 0;
+			return -1;
 		}
 		if (!strcmp(a, "--version")) {
 			printf("uswap %s\n", USWAP_VERSION);
-			return 0;
+			return -1;
 		}
 		if (!strcmp(a, "-v"))
 			a = "--verbose";
@@ -246,8 +242,26 @@ int main(int argc, char **argv)
 			die("%s", err);
 		setenv(o->env, val, 1);
 		if (!strcmp(o->env, "USWAP_LIMIT"))
-			limit = val;
+			*limit = val;
 	}
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512], preload[PATH_MAX], *ld;
+	const char *limit = NULL;
+	enum probe pr;
+	int i;
+
+	/* Subcommands, before any option is read. */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	i = parse_options(argc, argv, &limit);
+	if (i < 0)
+		return 0;
 	if (!limit)
 		die("--limit is required (for example: uswap --limit 256M -- COMMAND)");
 	if (i >= argc)

@@ -265,6 +265,11 @@ static void reply(struct conn *c, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n > sizeof(c->small) - 2)
 		n = sizeof(c->small) - 2;
+	/* A message may quote the client's value (config_apply's do): no
+	 * terminal escapes or other raw bytes go back to it. */
+	for (int i = 0; i < n; i++)
+		if (!isprint((unsigned char)c->small[i]))
+			c->small[i] = '?';
 	c->small[n++] = '\n';
 	c->out = c->small;
 	c->out_n = (size_t)n;

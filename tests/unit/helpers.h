@@ -91,6 +91,12 @@ static inline int t_run(const struct t_case *cases, size_t nr, unsigned timeout,
 			int argc, char **argv)
 {
 	size_t nr_run = 0, nr_fail = 0, nr_skip = 0;
+	const char *scale = getenv("T_TIMEOUT_SCALE");
+
+	/* T_TIMEOUT_SCALE=N: N times the timeout (a sanitized build, see
+	 * tests/sanitize.sh). */
+	if (scale && atoi(scale) > 0)
+		timeout *= (unsigned)atoi(scale);
 
 	for (size_t i = 0; i < nr; i++) {
 		int status;

@@ -114,34 +114,47 @@ struct json_object *input_load_stats(const char *path)
 	struct json_tokener *tok;
 	struct json_object *o;
 	size_t len, end;
-	char *buf = input_read_all(path, &len);
+	char *buf = input_read_all(path, &len), why[160];
 
 	if (!buf)
 		rdie("cannot read %s: %s", path, strerror(errno));
 	/* uswap creates the file before the program runs and fills it at exit. */
-	if (strspn(buf, " \t\r\n") == len)
+	if (strspn(buf, " \t\r\n") == len) {
+		free(buf);
 		rdie("%s: empty stats file (is the run still going, or was it killed?)", path);
+	}
 	tok = json_tokener_new();
 	if (!tok)
 		rdie("out of memory");
 	o = json_tokener_parse_ex(tok, buf, len > INT_MAX ? INT_MAX : (int)len);
 	end = json_tokener_get_parse_end(tok);
+	why[0] = 0;
 	if (!o) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
 
 		if (e == json_tokener_continue || e == json_tokener_success)
-			rdie("%s: malformed JSON: unexpected end of file", path);
-		rdie("%s:%zu: malformed JSON: %s", path, line_at(buf, end),
-		     json_tokener_error_desc(e));
+			snprintf(why, sizeof(why), ": malformed JSON: unexpected end of file");
+		else
+			snprintf(why, sizeof(why), ":%zu: malformed JSON: %s", line_at(buf, end),
+				 json_tokener_error_desc(e));
+	} else {
+		while (end < len && isspace((unsigned char)buf[end]))
+			end++;
+		if (end < len)
+			snprintf(why, sizeof(why),
+				 ":%zu: malformed JSON: unexpected data after the object",
+				 line_at(buf, end));
+		else if (!json_object_is_type(o, json_type_object) ||
+			 !input_get(o, USWAP_STAT_KEY(pgfault)))
+			snprintf(why, sizeof(why), ": not a uswap stats file (no pgfault)");
 	}
-	while (end < len && isspace((unsigned char)buf[end]))
-		end++;
-	if (end < len)
-		rdie("%s:%zu: malformed JSON: unexpected data after the object", path,
-		     line_at(buf, end));
-	if (!json_object_is_type(o, json_type_object) || !input_get(o, USWAP_STAT_KEY(pgfault)))
-		rdie("%s: not a uswap stats file (no pgfault)", path);
 	json_tokener_free(tok);
 	free(buf);
+	/* Freed before the message too: the fuzzer runs this many times in one
+	 * process (tests/fuzz/fuzz_report.c). */
+	if (why[0]) {
+		json_object_put(o);
+		rdie("%s%s", path, why);
+	}
 	return o;
 }

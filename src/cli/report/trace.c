@@ -145,9 +145,11 @@ void trace_load(struct trace *tr, const char *path)
 			json = *line == '{';
 			if (!json) {
 				nf = csv_header(tr, line, map, 256);
-				if (nf < 0 || !tr->have[C_T])
+				if (nf < 0 || !tr->have[C_T]) {
+					free(buf);
 					rdie("%s:%zu: not a uswap trace header (no \"t\" column)",
 					     path, lineno);
+				}
 				continue;
 			}
 		}
@@ -160,6 +162,8 @@ void trace_load(struct trace *tr, const char *path)
 			tr->n--;
 			break;
 		}
+		/* Freed first: the fuzzer runs this many times in one process. */
+		free(buf);
 		rdie("%s:%zu: malformed trace line: %s", path, lineno, why);
 	}
 	free(buf);
