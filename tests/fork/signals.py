@@ -110,8 +110,17 @@ def one_case(a, wd, sig, target, kind):
     leftover = os.listdir(swapdir)
     if leftover:
         problems.append(f"swap dir not empty afterwards: {leftover}")
+    # uswap-UID is the user's control-socket directory (like tmux's): it
+    # stays; a killed process's socket file in it is replaced by the next
+    # process with that pid. Nothing else of ours may be left.
+    ctl_dir = f"uswap-{os.geteuid()}"
     stray = [n for n in os.listdir(wd.path)
-             if not n.startswith("swap-") and not n.endswith(".stderr")]
+             if not n.startswith("swap-") and not n.endswith(".stderr") and n != ctl_dir]
+    if os.path.isdir(os.path.join(wd.path, ctl_dir)):
+        junk = [n for n in os.listdir(os.path.join(wd.path, ctl_dir))
+                if not n.endswith(".sock")]
+        if junk:
+            problems.append(f"files other than sockets in {ctl_dir}: {junk}")
     if stray:
         problems.append(f"files left in TMPDIR {wd.path}: {stray}")
     return problems
