@@ -186,20 +186,26 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		return MAP_FAILED;
 	}
 	if (track_mode == TRACK_MPROTECT) {
-		/* Armed pages are PROT_NONE in place; the moved VMA would keep that. */
+		/* Armed pages are PROT_NONE in place: each splits the VMA, and the
+		 * kernel refuses (EFAULT) an mremap over more than one. So all are
+		 * disarmed, those under writeback too (their completion then
+		 * finds them live and keeps them, as after a touch). */
 		uintptr_t lo, hi;
 
 		region_span(r, o, o + old_len, &lo, &hi);
 		for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
 			uint64_t w = *region_pst(r, a);
+			uint32_t f = ps_frame(w);
+			struct frame *fr;
 
-			if (ps_type(w) == PS_RESIDENT &&
-			    (lru_frame(ps_frame(w))->flags & F_STAGED) &&
-			    !(lru_frame(ps_frame(w))->flags & F_WRITEBACK) &&
-			    track_disarm(ps_frame(w)) == 0) {
-				lru_frame(ps_frame(w))->flags &= ~F_STAGED;
-				lru_move(ps_frame(w), lru_of(lru_frame(ps_frame(w)), true), true);
-			}
+			if (ps_type(w) != PS_RESIDENT)
+				continue;
+			fr = lru_frame(f);
+			if (!(fr->flags & F_STAGED) || track_disarm(f))
+				continue;
+			fr->flags &= ~F_STAGED;
+			if (!(fr->flags & F_WRITEBACK)) /* off the lists until it lands */
+				lru_move(f, lru_of(fr, true), true);
 		}
 	}
 	if (new_len < old_len)
