@@ -88,7 +88,29 @@ void *sys_alloc_meta(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Drepper's three-state futex mutex: 0 free, 1 locked, 2 locked with waiters. */
+/* Drepper's three-state futex mutex: 0 free, 1 locked, 2 locked with waiters.
+ * The slow path marks the lock contended and sleeps until it is free, or
+ * until end (sys_now_ns; 0: never gives up). */
+static bool lock_wait(struct sys_lock *l, uint32_t c, uint64_t end)
+{
+	if (c != 2)
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		long timeout = -1;
+
+		if (end) {
+			uint64_t now = sys_now_ns();
+
+			if (now >= end)
+				return false;
+			timeout = (long)(end - now);
+		}
+		sys_futex_wait(&l->word, 2, timeout);
+		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	}
+	return true;
+}
+
 void sys_lock(struct sys_lock *l)
 {
 	uint32_t c = 0;
@@ -102,31 +124,16 @@ void sys_lock(struct sys_lock *l)
 			return;
 		__builtin_ia32_pause();
 	}
-	if (c != 2)
-		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-	while (c != 0) {
-		sys_futex_wait(&l->word, 2, -1);
-		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-	}
+	lock_wait(l, c, 0);
 }
 
 bool sys_lock_timed(struct sys_lock *l, uint64_t timeout_ns)
 {
-	uint64_t end = sys_now_ns() + timeout_ns;
 	uint32_t c = 0;
 
 	if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return true;
-	c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-	while (c != 0) {
-		uint64_t now = sys_now_ns();
-
-		if (now >= end)
-			return false;
-		sys_futex_wait(&l->word, 2, (long)(end - now));
-		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-	}
-	return true;
+	return lock_wait(l, c, sys_now_ns() + timeout_ns);
 }
 
 void sys_unlock(struct sys_lock *l)
