@@ -293,15 +293,14 @@ int swap_open_page(uint32_t slot, void *buf, uint64_t *hash)
 	if (swap.encrypt) {
 		struct swap_seal *s = &swap.seal[slot];
 
+		/* The tag is the check: the checksum is not needed too. */
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
 			    buf, NULL, buf, PAGE_SIZE, s->tag, (const unsigned char *)&slot,
 			    sizeof(slot), s->nonce, seal_key->key))
 			return -EBADMSG;
-		*hash = lru_page_hash(buf);
-		return 0;
 	}
 	*hash = lru_page_hash(buf);
-	return swap.sum[slot] == (uint32_t)*hash ? 0 : -EBADMSG;
+	return swap.encrypt || swap.sum[slot] == (uint32_t)*hash ? 0 : -EBADMSG;
 }
 
 int swap_read_page(uint32_t slot, void *buf)
