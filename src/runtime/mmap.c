@@ -163,6 +163,63 @@ static void move_states(struct region *src, uintptr_t old, uintptr_t new, size_t
 	}
 }
 
+/*
+ * A moved mapping loses its userfaultfd registration (no UFFD_EVENT_REMAP
+ * here), and the kernel drops it from the whole VMA the move lands in: a
+ * move next to a managed mapping merges with it, and that neighbour goes
+ * unregistered too; its evicted pages would then read zeros. So a move
+ * the kernel would place lands between two guard pages of a reservation of
+ * ours (growth in place is tried first, as the kernel would). A move to
+ * an address the program chose may still merge: see reregister_around.
+ */
+static void *mremap_apart(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	size_t res_len = new_len + 2 * PAGE_SIZE;
+	char *res;
+	void *p;
+
+	if (!(flags & MREMAP_MAYMOVE) || (flags & MREMAP_FIXED))
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (!(flags & MREMAP_DONTUNMAP)) {
+		p = sys_mremap(old, old_len, new_len, flags & ~MREMAP_MAYMOVE, NULL);
+		if (p != MAP_FAILED || errno != ENOMEM)
+			return p;
+	}
+	res = sys_mmap(NULL, res_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		       0);
+	if (res == MAP_FAILED)
+		return sys_mremap(old, old_len, new_len, flags, NULL);
+	p = sys_mremap(old, old_len, new_len, flags | MREMAP_FIXED, res + PAGE_SIZE);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		sys_munmap(res, res_len);
+		errno = e;
+		return p;
+	}
+	sys_munmap(res, PAGE_SIZE);
+	sys_munmap(res + PAGE_SIZE + new_len, PAGE_SIZE);
+	return p;
+}
+
+/* After a move to [p, p+len): register again the run of managed mappings
+ * touching it on either side, which the move may have merged with and so
+ * unregistered (a move to a fixed address). */
+static void reregister_around(uintptr_t p, size_t len)
+{
+	uintptr_t lo = p, hi = p + len;
+	struct region *r;
+
+	while ((r = region_lookup(lo - 1)) && r->end == lo)
+		lo = r->start;
+	while ((r = region_lookup(hi)) && r->start == hi)
+		hi = r->end;
+	if (lo < p)
+		uffd_register(lo, p - lo);
+	if (hi > p + len)
+		uffd_register(p + len, hi - (p + len));
+}
+
 void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
 	uintptr_t o = (uintptr_t)old;
@@ -212,7 +269,7 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		file_flush_locked(o + new_len, o + old_len);
 	like = *r;
 	mapfile_get(like.file); /* held until the new regions have theirs */
-	p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	p = mremap_apart(old, old_len, new_len, flags, new_addr);
 	if (p == MAP_FAILED) {
 		mapfile_put(like.file);
 		pager_unlock();
@@ -254,6 +311,8 @@ void *rt_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		if ((flags & MREMAP_DONTUNMAP) && uffd_register(o, old_len) == 0 &&
 		    (nr = region_add(o, o + old_len, like.kind)))
 			region_like(nr, &like, o);
+		if (flags & MREMAP_FIXED)
+			reregister_around((uintptr_t)p, new_len);
 	}
 	mapfile_put(like.file);
 	pager_unlock();

@@ -146,6 +146,43 @@ int main(void)
 	expect("pages after move", bad_pages(q, n / 2, 0x6E, 0));
 	expect("moved tail reads zeros", nonzero_pages(q + n / 2, n / 2));
 
+	/* A move that lands right after a managed mapping whose pages were
+	 * evicted: the kernel merges the two VMAs and, without
+	 * UFFD_EVENT_REMAP, drops the registration of the merged one; the
+	 * neighbour's pages must still come back (they read zeros once). */
+	a = map(2 * n);
+	munmap(a + n, n);
+	fill(a, n, 0x3C);
+	b = map(16 * PG); /* never touched: no anon_vma, so it can merge */
+	push_out();
+	q = mremap(b, 16 * PG, 16 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, a + n);
+	expect("move next to a mapping: call", q != a + n);
+	expect("move next to a mapping: its pages", bad_pages(a, n, 0x3C, 0));
+	fill(q, 16 * PG, 0x3D);
+	expect("move next to a mapping: moved pages", bad_pages(q, 16 * PG, 0x3D, 0));
+	push_out();
+	expect("move next to a mapping: pages again", bad_pages(a, n, 0x3C, 0) +
+							      bad_pages(q, 16 * PG, 0x3D, 0));
+	munmap(a, n);
+	munmap(q, 16 * PG);
+
+	/* The same where the kernel picks the place: a mapping that cannot
+	 * grow in place moves, typically next to the newest mapping. */
+	for (int round = 0; round < 4; round++) {
+		a = map(n);
+		fill(a, n, 0x4C + round);
+		b = map(PG);
+		push_out();
+		q = mremap(b, PG, 64 * PG, MREMAP_MAYMOVE);
+		expect("grown move: call", q == MAP_FAILED);
+		expect("grown move: the newest mapping's pages", bad_pages(a, n, 0x4C + round, 0));
+		fill(q, 64 * PG, 0x4D);
+		push_out();
+		expect("grown move: moved pages", bad_pages(q, 64 * PG, 0x4D, 0));
+		munmap(a, n);
+		munmap(q, 64 * PG);
+	}
+
 	printf("%s\n", failures ? "mapping_ops: FAILED" : "mapping_ops: all passed");
 	return failures ? 1 : 0;
 }
