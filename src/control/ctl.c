@@ -198,18 +198,6 @@ static void conn_free(struct conn *c, bool close_fd)
 	c->fd = -1;
 }
 
-void ctl_fork_child(void)
-{
-	/* The parent's descriptors are the parent's to close; our copies go.
-	 * The parent's socket file stays: it is not ours to remove. */
-	if (listen_fd >= 0)
-		fds_close(listen_fd);
-	listen_fd = -1;
-	for (int i = 0; i < CTL_MAX_CONNS; i++)
-		if (conns[i].fd >= 0)
-			conn_free(&conns[i], true);
-}
-
 void ctl_exit(void)
 {
 	if (sock_path[0] && sock_owner == getpid())
@@ -224,6 +212,25 @@ static bool conn_ours(const struct conn *c)
 	struct stat st;
 
 	return !sys_fstat(c->fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == c->ino;
+}
+
+void ctl_fork_child(void)
+{
+	struct stat st;
+
+	/* The parent's descriptors are the parent's to close; our copies go.
+	 * The parent's socket file stays: it is not ours to remove. The
+	 * parent's monitor ran on through the fork, so a number noted here
+	 * may have been closed before the descriptor table was copied: only
+	 * what is still that socket is closed, never a descriptor that has
+	 * taken its number since. */
+	if (listen_fd >= 0 && !sys_fstat(listen_fd, &st) && st.st_dev == listen_dev &&
+	    st.st_ino == listen_ino)
+		fds_close(listen_fd);
+	listen_fd = -1;
+	for (int i = 0; i < CTL_MAX_CONNS; i++)
+		if (conns[i].fd >= 0)
+			conn_free(&conns[i], conn_ours(&conns[i]));
 }
 
 /* Send what the socket takes now; the whole reply sent or a dead client

@@ -32,7 +32,8 @@ int ctl_pollfds(struct pollfd *p, uint64_t *wake);
  * reclaim request takes as long as the reclaim, up to its own timeout). */
 void ctl_events(const struct pollfd *p, int n);
 /* In a forked child: forget the parent's socket and connections (the
- * child's name is its own). Idempotent. */
+ * child's name is its own), closing our copies of those still open.
+ * Idempotent. */
 void ctl_fork_child(void);
 /* At exit: remove this process's socket file. */
 void ctl_exit(void);

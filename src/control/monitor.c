@@ -109,12 +109,17 @@ int monitor_start(char *err, size_t errlen)
 	return start_thread(err, errlen);
 }
 
-int monitor_fork_child(char *err, size_t errlen)
+void monitor_fork_forget(void)
 {
 	M = (struct monitor){ 0 };
+	autolimit_fork_child();
 	psi_fork_child();
 	trace_fork_child();
 	ctl_fork_child();
+}
+
+int monitor_fork_child(char *err, size_t errlen)
+{
 	return start_thread(err, errlen);
 }
 
@@ -124,7 +129,3 @@ void monitor_stop(void)
 	ctl_exit();
 }
 
-void monitor_fork_unmanaged(void)
-{
-	ctl_fork_child(); /* the parent's name is not ours to hold */
-}

@@ -8,9 +8,13 @@
 int monitor_start(char *err, size_t errlen);
 /* Stop the thread's work and write the last trace row (at exit). */
 void monitor_stop(void);
-/* In a forked child: a thread and control socket of its own, no trace. */
+/* In a forked child, first, before it opens a descriptor: let go of what
+ * the parent's monitor held (the control socket and connections, the
+ * trace) and of the locks it may have held across the fork (it is not
+ * parked: psi, auto limit). */
+void monitor_fork_forget(void);
+/* In a managed forked child, after monitor_fork_forget: a thread and
+ * control socket of its own, no trace. */
 int monitor_fork_child(char *err, size_t errlen);
-/* Close the control socket of a forked child that runs unmanaged. */
-void monitor_fork_unmanaged(void);
 
 #endif

@@ -91,6 +91,11 @@ void autolimit_set(bool want, uint64_t bytes)
 	sys_unlock(&lock);
 }
 
+void autolimit_fork_child(void)
+{
+	lock = (struct sys_lock){ 0 };
+}
+
 bool autolimit_on(void)
 {
 	return on;

@@ -21,6 +21,10 @@ void autolimit_step(uint64_t now, const struct psi_times *p);
 /* A live change (ctl set limit=): auto, or a fixed limit of bytes.
  * Switching to auto starts the controller from the limit in force. */
 void autolimit_set(bool on, uint64_t bytes);
+/* In a forked child, before its monitor starts: the lock is free (the
+ * parent's monitor may have held it across the fork, waiting in
+ * autolimit_set for the pager lock that the forking thread held). */
+void autolimit_fork_child(void);
 
 bool autolimit_on(void);
 /* The fixed limit as given (not rounded to pages). */

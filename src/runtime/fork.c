@@ -37,14 +37,22 @@
  *
  *   prepare                      parent                 child
  *   fork lock                    sites_fork_parent      sites_fork_child
- *   pager_fork_begin (park,      swap_freeze            pager_fork_child, heap, threads,
- *     take the pager lock)       pager_fork_end           stats, runtime (owner)
- *   file_fork_prepare            fork unlock            managed: swap, uffd, track,
- *   pager_fork_hold                                       regions, pager_open, fault,
- *   sites_fork_prepare                                    scan, monitor
+ *   pager_fork_begin (park,      swap_freeze            pager_fork_child, fds,
+ *     take the pager lock)       pager_fork_end           monitor_fork_forget, heap,
+ *   file_fork_prepare            fork unlock              threads, stats, runtime (owner)
+ *   pager_fork_hold                                     managed: swap, uffd, track,
+ *   sites_fork_prepare                                    regions, pager_open, fault,
+ *                                                         scan, monitor
  *                                                       unmanaged: restore_all, uffd,
- *                                                         fault, scan, monitor, swap,
- *                                                         pager off
+ *                                                         fault, scan, swap, pager off
+ *
+ * The monitor thread is not parked: it may be answering `uswap ctl` (or
+ * waiting for the pager lock to do so) while the fork copies memory and
+ * descriptors. So the child first lets go of what the monitor held
+ * (monitor_fork_forget: its locks, the parent's control descriptors, only
+ * those still open as the sockets they were), before it opens a
+ * descriptor of its own that could take a number the monitor had just
+ * closed.
  */
 #define _GNU_SOURCE
 #include "fork.h"
@@ -245,6 +253,7 @@ bool fork_child(void)
 	/* Only this thread exists; what the others held is free. */
 	pager_fork_child();
 	fds_fork_child();
+	monitor_fork_forget(); /* before any descriptor of ours is opened */
 	fork_lock.word = 0;
 	heap_fork_child();
 	thread_fork_child();
@@ -266,7 +275,6 @@ bool fork_child(void)
 		uffd_close();
 		fault_fork_child(false, e, sizeof(e));
 		scan_fork_child(false, e, sizeof(e));
-		monitor_fork_unmanaged();
 		swap_close();
 		pager_disable();
 	}

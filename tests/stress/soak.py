@@ -29,6 +29,7 @@ MATRIX = [
     ("churn_fork", "mprotect", "managed", False),
     ("churn_fork", "mprotect", "unmanaged", False),
     ("churn_fork", "uffd", "managed", True),
+    ("fork_ctl", "uffd", "managed", False),
     ("rw_fork32", "uffd", "managed", False),
     ("rw_fork32", "mprotect", "managed", False),
     ("mmap_fork", "uffd", "managed", False),
