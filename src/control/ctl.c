@@ -214,18 +214,23 @@ static bool conn_ours(const struct conn *c)
 	return !sys_fstat(c->fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == c->ino;
 }
 
-void ctl_fork_child(void)
+/* Is listen_fd still our listening socket? */
+static bool listen_ours(void)
 {
 	struct stat st;
 
+	return !sys_fstat(listen_fd, &st) && st.st_dev == listen_dev && st.st_ino == listen_ino;
+}
+
+void ctl_fork_child(void)
+{
 	/* The parent's descriptors are the parent's to close; our copies go.
 	 * The parent's socket file stays: it is not ours to remove. The
 	 * parent's monitor ran on through the fork, so a number noted here
 	 * may have been closed before the descriptor table was copied: only
 	 * what is still that socket is closed, never a descriptor that has
 	 * taken its number since. */
-	if (listen_fd >= 0 && !sys_fstat(listen_fd, &st) && st.st_dev == listen_dev &&
-	    st.st_ino == listen_ino)
+	if (listen_fd >= 0 && listen_ours())
 		fds_close(listen_fd);
 	listen_fd = -1;
 	for (int i = 0; i < CTL_MAX_CONNS; i++)
@@ -475,7 +480,7 @@ static void accept_new(void)
 	struct stat st;
 
 	/* Never accept on a descriptor the program has taken over. */
-	if (sys_fstat(listen_fd, &st) || st.st_dev != listen_dev || st.st_ino != listen_ino) {
+	if (!listen_ours()) {
 		log_once("warning: the program closed the control socket; uswap ctl is off");
 		listen_fd = -1;
 		return;
