@@ -68,8 +68,8 @@ CASES = {
     # senders can make them: the parent's monitor (not parked for a fork)
     # closes a connection while the descriptor table is copied, and the
     # child must not take that number for its userfaultfd and then close
-    # it as the parent's connection (its faults then hung, or read another
-    # file's pages: 5 runs of 10 failed on the unfixed tree)
+    # it as the parent's connection (its faults then hung: 5 runs of 10
+    # failed on the unfixed tree, 4 hangs and a child with mismatches)
     "fork_ctl": dict(args=["--threads", "4", "--seconds", "4", "--fork-ms", "3",
                            "--heap-slots", "64", "--heap-max", "4096"], mb=24, limit=2,
                      storm="dense", repeat=4),
