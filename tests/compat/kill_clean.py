@@ -139,7 +139,7 @@ def one(a, mode, sig):
             if want_stats:
                 st, why = ut.load_stats(stats)
                 ut.check(st is not None, f"[{tag}] {why}")
-                ut.check(st.get("pswpout", 0) > 0, f"[{tag}] pswpout={st.get('pswpout')}: "
+                ut.check(st.get("swapout", 0) > 0, f"[{tag}] swapout={st.get('swapout')}: "
                          "nothing was swapped out")
                 ut.log(f"[{tag}] stats: {ut.summarize_stats(st)}")
         ut.log(f"[{tag}] ok")

@@ -152,6 +152,11 @@ def show(args, pid):
     return json.loads(ctl_ok(args, "--json", pid))
 
 
+def swapout(s):
+    """Pages evicted to swap, to the compressed pool or to the file."""
+    return s["pswpout"] + s.get("zswpout", 0)
+
+
 def wait_for(what, fn, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
@@ -225,7 +230,7 @@ def case_live(args, wd):
         ut.check(re.fullmatch(r"\d+ \(\d+\.\d MiB\)", names.get("resident_bytes", "")),
                  f"ctl show: resident_bytes line is {names.get('resident_bytes')!r}")
         s = show(args, prog.pid)
-        ut.log(f"at 96M: resident {ut.fmt_bytes(s['resident_bytes'])}, pswpout {s['pswpout']}")
+        ut.log(f"at 96M: resident {ut.fmt_bytes(s['resident_bytes'])}, swapout {swapout(s)}")
         ut.check(s["limit_bytes"] == START_LIMIT, f"limit_bytes {s['limit_bytes']}, not 96M")
         ut.check(60 * MIB <= s["resident_bytes"] <= START_LIMIT,
                  f"resident {s['resident_bytes']} is not the program's 64 MiB")
@@ -239,9 +244,9 @@ def case_live(args, wd):
         s = wait_for("resident <= 32M after set limit=32M",
                      lambda: (lambda x: x if x["resident_bytes"] <= 32 * MIB else None)(show(args, prog.pid)))
         ut.log(f"limit 32M: resident {ut.fmt_bytes(s['resident_bytes'])} after "
-               f"{time.monotonic() - t0:.2f}s, pswpout {before['pswpout']} -> {s['pswpout']}")
+               f"{time.monotonic() - t0:.2f}s, swapout {swapout(before)} -> {swapout(s)}")
         ut.check(s["limit_bytes"] == 32 * MIB, f"limit_bytes {s['limit_bytes']} after set limit=32M")
-        ut.check(s["pswpout"] > before["pswpout"], "no page was swapped out after the limit dropped")
+        ut.check(swapout(s) > swapout(before), "no page was swapped out after the limit dropped")
         n = prog.passes()[0]
         prog.wait_passes(n + 2, timeout=60)
         s = show(args, prog.pid)
@@ -297,8 +302,8 @@ def case_live(args, wd):
         prog.wait_passes(n + 2, timeout=60)
         stats = prog.finish()
         ut.check(stats is not None, "no stats file")
-        ut.check(stats["limit_bytes"] == START_LIMIT and stats["pswpout"] > 0,
-                 f"stats: limit_bytes {stats['limit_bytes']}, pswpout {stats['pswpout']}")
+        ut.check(stats["limit_bytes"] == START_LIMIT and swapout(stats) > 0,
+                 f"stats: limit_bytes {stats['limit_bytes']}, swapout {swapout(stats)}")
     finally:
         prog.kill()
 

@@ -145,8 +145,8 @@ class Cases:
         if ch["processes"] < min_processes:
             self.fail(f"[{tag}] children.processes={ch['processes']}, expected at least "
                       f"{min_processes} (one per probe)")
-        if ch.get("pswpout", 0) < min_pswpout:
-            self.fail(f"[{tag}] children.pswpout={ch.get('pswpout')}, expected at least "
+        if ch.get("swapout", 0) < min_pswpout:
+            self.fail(f"[{tag}] children.swapout={ch.get('swapout')}, expected at least "
                       f"{min_pswpout}: the probes' own swap-outs did not all arrive")
 
     def managed(self):
@@ -165,8 +165,8 @@ class Cases:
         self.check_probe("exec", res, ["exec"], 1, baseline=base)
         if res.stats is None:
             self.fail(f"[exec] {res.stats_error} (the exec'd program is the top process)")
-        elif res.stats.get("pswpout", 0) <= 0:
-            self.fail(f"[exec] stats pswpout={res.stats.get('pswpout')}: the exec'd top "
+        elif res.stats.get("swapout", 0) <= 0:
+            self.fail(f"[exec] stats swapout={res.stats.get('swapout')}: the exec'd top "
                       f"program paged {PROBE_MB} MiB under {LIMIT} yet its counters are missing")
 
     def no_children(self, via_env):
@@ -187,8 +187,8 @@ class Cases:
             if res.stats is None:
                 self.fail(f"[{tag}] {res.stats_error}: the top program must stay managed")
                 continue
-            if res.stats.get("pswpout", 0) <= 0:
-                self.fail(f"[{tag}] top stats pswpout={res.stats.get('pswpout')}: the top "
+            if res.stats.get("swapout", 0) <= 0:
+                self.fail(f"[{tag}] top stats swapout={res.stats.get('swapout')}: the top "
                           f"program (64 MiB under {LIMIT}) did not page")
             self.check_children(tag, res, 0, 0)
 

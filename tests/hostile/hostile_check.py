@@ -6,7 +6,7 @@ another user its outputs (issue 12). One case per run:
 title_fork     a program that sets its process title (environ moved to the
                heap, the old argv+environ area zeroed) forks a child that
                writes 96 MiB under --limit 32M --swap FILE: the stats file
-               is written, the child was managed (its pswpout reaches the
+               is written, the child was managed (its swapout reaches the
                top's "children"), and no line says a child runs unmanaged
                or a file cannot be written.
 title_exec     the same title, copying only environ's pointers (so its
@@ -53,8 +53,8 @@ def managed_child(stats, tag, min_pages):
     ut.check(isinstance(ch, dict), f"[{tag}] stats have no children object")
     ut.check(ch.get("processes", 0) >= 1, f"[{tag}] children.processes={ch.get('processes')}: "
              "the forked child was not managed or did not report")
-    ut.check(ch.get("pswpout", 0) >= min_pages,
-             f"[{tag}] children.pswpout={ch.get('pswpout')} < {min_pages}: "
+    ut.check(ch.get("swapout", 0) >= min_pages,
+             f"[{tag}] children.swapout={ch.get('swapout')} < {min_pages}: "
              "the child did not page under the limit")
 
 
@@ -67,7 +67,7 @@ def case_title_fork(a, wd):
     ut.require_stats(res, "title_fork")
     stderr_clean(res, "title_fork")
     managed_child(res.stats, "title_fork", (96 - 32) * ut.MIB // 4096)
-    ut.log(f"ok: stats written, child managed: {res.stats['children']['pswpout']} pages out")
+    ut.log(f"ok: stats written, child managed: {res.stats['children']['swapout']} pages out")
 
 
 def case_title_exec(a, wd):
@@ -79,7 +79,7 @@ def case_title_exec(a, wd):
     ut.require_stats(res, "title_exec")
     stderr_clean(res, "title_exec")
     managed_child(res.stats, "title_exec", (96 - 32) * ut.MIB // 4096)
-    ut.log(f"ok: exec'd program managed: {res.stats['children']['pswpout']} pages out")
+    ut.log(f"ok: exec'd program managed: {res.stats['children']['swapout']} pages out")
 
 
 def server(a, wd, how):
@@ -109,9 +109,9 @@ def server(a, wd, how):
     ut.check(rc == 0, f"server exit {ut.status_text(rc)}")
     st, why = ut.load_stats(stats)
     ut.check(st is not None, f"after SIGTERM ({how}): {why}")
-    ut.check(st.get("pswpout", 0) > 0, f"stats pswpout={st.get('pswpout')}: not the server's")
+    ut.check(st.get("swapout", 0) > 0, f"stats swapout={st.get('swapout')}: not the server's")
     ut.check(not [ln for ln in text.splitlines() if "cannot write" in ln], "stderr: cannot write")
-    ut.log(f"ok: SIGTERM ({how}) -> stats written, pswpout {st['pswpout']}")
+    ut.log(f"ok: SIGTERM ({how}) -> stats written, swapout {st['swapout']}")
 
 
 def case_server_exit(a, wd):

@@ -145,9 +145,9 @@ def main():
         stats = ut.require_stats(under, args.program)
         ut.check(stats["limit_bytes"] == limit_bytes,
                  f"limit_bytes={stats['limit_bytes']}, expected {limit_bytes}")
-        ut.check_expr(stats, "pswpout>0")
+        ut.check_expr(stats, "swapout>0")
         ut.check_expr(stats, "resident_peak_bytes<=limit_bytes")
-        ut.log("ok: pswpout>0, resident_peak_bytes<=limit_bytes")
+        ut.log("ok: swapout>0, resident_peak_bytes<=limit_bytes")
 
         slack = max(64 * ut.MIB, limit_bytes // 4)
         ut.check(under.maxrss_bytes <= limit_bytes + slack,

@@ -3,7 +3,7 @@
 """Run one program under uswap and check its exit status and stats.
 
   run_case.py --uswap build/uswap --limit 32M \
-      --assert 'pswpout>0' --assert 'resident_peak_bytes<=limit_bytes' \
+      --assert 'swapout>0' --assert 'resident_peak_bytes<=limit_bytes' \
       -- build/tests/preload/page_integrity --mb 320
 
 With --env-only the CLI is not used: the program runs with
@@ -41,7 +41,7 @@ def parse_args():
                     help="extra NAME=VALUE for the program's environment")
     ap.add_argument("--expect-exit", type=int, default=0)
     ap.add_argument("--assert", dest="asserts", action="append", default=[],
-                    help="stats condition, e.g. 'pswpout>0'")
+                    help="stats condition, e.g. 'swapout>0'")
     ap.add_argument("--children", action="store_true",
                     help='require the stats "children" object (descendants)')
     ap.add_argument("--expect-stdout", default=None,

@@ -225,7 +225,20 @@ def load_stats(path):
         return None, f"stats file is not valid JSON ({e}): {text[:200]!r}"
     if not isinstance(obj, dict):
         return None, f"stats file holds {type(obj).__name__}, not an object"
+    add_swap_totals(obj)
     return obj, None
+
+
+def add_swap_totals(stats):
+    """Derived keys for "pages went to swap and came back", wherever they
+    went: the compressed pool (zswpout, zswpin) or the swap file (pswpout,
+    pswpin; a pool page written back counts in both). "swapout" and
+    "swapin", in stats and in its "children" object."""
+    for obj in (stats, stats.get("children")):
+        if isinstance(obj, dict) and "pswpout" in obj:
+            obj["swapout"] = obj.get("pswpout", 0) + obj.get("zswpout", 0)
+            obj["swapin"] = obj.get("pswpin", 0) + obj.get("zswpin", 0)
+    return stats
 
 
 def uswap_cmd(uswap, limit, cmd, *, stats=None, extra=()):
@@ -258,7 +271,7 @@ def require_stats(res, tag):
 
 
 def summarize_stats(stats):
-    keys = ("limit_bytes", "resident_peak_bytes", "pswpout", "pswpin",
+    keys = ("limit_bytes", "resident_peak_bytes", "pswpout", "pswpin", "zswpout", "zswpin",
             "pgfault", "pgmajfault", "pgscan_anon", "pgsteal_anon",
             "workingset_refault_anon", "throttle_count", "throttle_ns",
             "swap_bytes_peak")

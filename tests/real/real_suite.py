@@ -239,7 +239,7 @@ def run_case(case, steps, wd, args):
                          prefix=ut.uswap_cmd(args.uswap, limit, [], stats=stats_path))
         stats = under.stats or {}
         majf = (stats.get("pgmajfault", 0), child_stat(stats, "pgmajfault"))
-        pout = (stats.get("pswpout", 0), child_stat(stats, "pswpout"))
+        pout = (stats.get("swapout", 0), child_stat(stats, "swapout"))
         procs = 1 + child_stat(stats, "processes")
         row = {"case": case, "step": step.name, "command": step.describe,
                "native_peak_bytes": native.maxrss, "limit_bytes": limit_bytes,
@@ -281,9 +281,9 @@ def run_case(case, steps, wd, args):
             ut.check(stats["limit_bytes"] == limit_bytes,
                      f"[{tag}] limit_bytes={stats['limit_bytes']}, expected {limit_bytes}")
             ut.check(pout[0] + pout[1] > 0,
-                     f"[{tag}] nothing was paged: pswpout={pout[0]}, "
-                     f"children.pswpout={pout[1]} ({procs} managed processes)")
-            ut.log(f"[{tag}] ok: pswpout {pout[0]} + children {pout[1]} > 0")
+                     f"[{tag}] nothing was paged: swapout={pout[0]}, "
+                     f"children.swapout={pout[1]} ({procs} managed processes)")
+            ut.log(f"[{tag}] ok: swapout {pout[0]} + children {pout[1]} > 0")
             ut.check_expr(stats, "resident_peak_bytes<=limit_bytes")
             cpeak = child_stat(stats, "resident_peak_bytes")
             ut.check(cpeak <= limit_bytes,

@@ -50,7 +50,7 @@ def balance(args, wd, swappiness, passes):
     s = res.stats
     anon = s["pgsteal_anon"] - s["pgsteal_zero"]
     ut.log(f"swappiness {swappiness}: pgsteal_file {s['pgsteal_file']} pgsteal_anon {anon} "
-           f"pswpout {s['pswpout']} pgpgin {s['pgpgin']}")
+           f"swapout {s['swapout']} pgpgin {s['pgpgin']}")
     ut.check(s["pgpgin"] > 0 and s["file_maps_managed"] >= 1, "the file mapping was not managed")
     return s, anon
 
@@ -58,7 +58,7 @@ def balance(args, wd, swappiness, passes):
 def case_balance60(args, wd):
     s, anon = balance(args, wd, 60, 3)
     ut.check(s["pgsteal_file"] > 0, "no file page was reclaimed")
-    ut.check(s["pgsteal_file"] >= 100 * max(anon, s["pswpout"]),
+    ut.check(s["pgsteal_file"] >= 100 * max(anon, s["swapout"]),
              "anon pages were reclaimed as much as file pages at swappiness 60")
 
 
@@ -69,7 +69,7 @@ def case_balance200(args, wd):
 
 def case_balance0(args, wd):
     s, anon = balance(args, wd, 0, 2)
-    ut.check(s["pgsteal_file"] > 0 and anon == 0 and s["pswpout"] == 0,
+    ut.check(s["pgsteal_file"] > 0 and anon == 0 and s["swapout"] == 0,
              "anon pages were reclaimed at swappiness 0 while file pages were there")
 
 
