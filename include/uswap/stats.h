@@ -17,6 +17,15 @@
 	X(pgmajfault, "faults served from the swap file")                                \
 	X(pswpin, "pages read from the swap file")                                       \
 	X(pswpout, "pages written to the swap file")                                     \
+	X(zswpout, "pages stored in the compressed pool")                                \
+	X(zswpin, "pages loaded from the compressed pool")                               \
+	X(zswpwb, "pool pages written to the swap file (writeback)")                     \
+	X(zswap_reject_compress_poor, "pages the pool refused: compress too poorly")     \
+	X(zswap_reject_pool_limit, "pages the pool refused: at its size")                \
+	X(zswap_pool_bytes, "memory the pool holds at exit (counted in the limit)")      \
+	X(zswap_pool_bytes_peak, "... and its peak")                                     \
+	X(zswap_stored_pages, "pages in the pool at exit")                               \
+	X(zswap_stored_bytes, "their compressed bytes")                                  \
 	X(pgscan_anon, "inactive pages the scanner looked at")                           \
 	X(pgsteal_anon, "anon pages reclaimed (dropped from memory)")                    \
 	X(pgscan_file, "inactive file pages the scanner looked at")                      \

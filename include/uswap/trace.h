@@ -41,7 +41,10 @@
 	X(SCANNER_CPU, scanner_cpu_ns, "CPU time of the scanner thread")        \
 	X(HANDLER_CPU, handler_cpu_ns, "CPU time of the fault handler thread")  \
 	X(SWAP, swap_bytes, "swap slots in use, bytes")                         \
-	X(SWAPPINESS, swappiness, "the swappiness in force")
+	X(SWAPPINESS, swappiness, "the swappiness in force")                    \
+	X(ZSWPOUT, zswpout, "counter zswpout")                                  \
+	X(ZSWPIN, zswpin, "counter zswpin")                                     \
+	X(POOL, pool_bytes, "compressed pool memory, bytes (in the limit)")
 
 enum uswap_trace_col {
 #define USWAP_TRACE_COL_(id, name, desc) USWAP_TRACE_##id,

@@ -10,6 +10,8 @@
 struct config config = {
 	.swappiness = 60,
 	.track = TRACK_UFFD,
+	.compress = COMPRESS_LZ4,
+	.compress_pool = 0.25,
 	/* Free-memory watermarks as fractions of the limit.  The spacing follows
 	 * the kernel's min/low/high (low = 1.25 min, high = 1.5 min would be too
 	 * tight at small limits, where one 32-page batch is a large fraction);
@@ -289,6 +291,31 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		}
 		c->track = b ? TRACK_MPROTECT : TRACK_UFFD;
 		break;
+	case CONFIG_COMPRESS:
+		if (!strcmp(v, "lz4")) {
+			c->compress = COMPRESS_LZ4;
+		} else if (!strcmp(v, "zstd")) {
+			c->compress = COMPRESS_ZSTD;
+		} else if (!strcmp(v, "off")) {
+			c->compress = COMPRESS_OFF;
+		} else {
+			snprintf(err, errlen, "invalid compressor '%s': expected lz4, zstd or off", v);
+			return -EINVAL;
+		}
+		break;
+	case CONFIG_COMPRESS_POOL: {
+		char *end;
+
+		f = strtod(v, &end);
+		if (end == v || *end || !(f >= 0.05 && f <= 0.9)) {
+			snprintf(err, errlen,
+				 "invalid compressed pool share '%s': expected a fraction from 0.05 to 0.9",
+				 v);
+			return -EINVAL;
+		}
+		c->compress_pool = f;
+		break;
+	}
 	case CONFIG_WMARK_MIN:
 	case CONFIG_WMARK_LOW:
 	case CONFIG_WMARK_HIGH:

@@ -17,6 +17,12 @@ enum track_mode {
 	TRACK_MPROTECT, /* PROT_NONE + SIGSEGV: opt-in, see README for its hazards */
 };
 
+enum compress_algo {
+	COMPRESS_OFF,
+	COMPRESS_LZ4,  /* the default: fast both ways */
+	COMPRESS_ZSTD, /* level 1: smaller, slower */
+};
+
 /*
  * X(ID, environment variable, CLI option, ctl key, argument, help):
  *   option NULL: set through the environment only;
@@ -71,6 +77,12 @@ enum track_mode {
 	X(AUTO_TARGET, "USWAP_AUTO_TARGET", "--auto-target", NULL, "PCT", "")                     \
 	X(AUTO_STEP, "USWAP_AUTO_STEP", "--auto-step", NULL, "F", "")                             \
 	X(AUTO_PERIOD, "USWAP_AUTO_PERIOD", "--auto-period", NULL, "DUR", "")                     \
+	X(COMPRESS, "USWAP_COMPRESS", "--compress", NULL, "ALGO",                                 \
+	  "compressed pool in front of the swap file, counted in\n"                              \
+	  "the limit: lz4 (default), zstd or off")                                                \
+	X(COMPRESS_POOL, "USWAP_COMPRESS_POOL", "--compress-pool", NULL, "F",                     \
+	  "largest share of the limit the pool may hold\n"                                        \
+	  "(default 0.25; 0.05..0.9)")                                                            \
 	X(TRACK, "USWAP_TRACK", "--track", NULL, "MECH",                                          \
 	  "access tracking: uffd (default) or mprotect")                                          \
 	X(ON_FORK, "USWAP_ON_FORK", "--on-fork", NULL, "POLICY",                                  \
@@ -109,6 +121,8 @@ struct config {
 	bool verbose;		/* USWAP_VERBOSE: summary on stderr at exit */
 	bool debug;		/* USWAP_DEBUG: internal invariant checks */
 	enum track_mode track;	/* USWAP_TRACK */
+	enum compress_algo compress; /* USWAP_COMPRESS: the compressed pool's compressor, or off */
+	double compress_pool;	/* USWAP_COMPRESS_POOL: the pool's largest share of the limit */
 	double wmark_min;	/* USWAP_WMARK_MIN: free fraction below which faults block */
 	double wmark_low;	/* USWAP_WMARK_LOW: free fraction that wakes the scanner */
 	double wmark_high;	/* USWAP_WMARK_HIGH: free fraction the scanner reclaims to */

@@ -12,6 +12,7 @@
 #include "psi.h"
 #include "stats.h"
 #include "swap.h"
+#include "zpool.h"
 #include "sys.h"
 #include "thread.h"
 
@@ -32,9 +33,22 @@ static const char *const names[USWAP_TRACE_NCOL] = {
 
 void trace_values(uint64_t v[USWAP_TRACE_NCOL], const struct psi_times *p)
 {
+	/* The limit, resident and pool memory as of one moment: the pool grows
+	 * as frames go, and a row must never show a sum the limit did not hold. */
+	bool lock = !pager_held_by_me();
+	uint64_t limit, resident, pool;
+
+	if (lock)
+		pager_lock();
+	limit = pager.limit_pages << 12;
+	resident = lru.nr_allocated << 12;
+	pool = zpool.nr_pages << 12;
+	if (lock)
+		pager_unlock();
+
 	uint64_t now[USWAP_TRACE_NCOL] = {
-		[USWAP_TRACE_LIMIT] = pager.limit_pages << 12,
-		[USWAP_TRACE_RESIDENT] = lru.nr_allocated << 12,
+		[USWAP_TRACE_LIMIT] = limit,
+		[USWAP_TRACE_RESIDENT] = resident,
 		[USWAP_TRACE_ACTIVE_ANON] = lru.lists[LRU_ACTIVE_ANON].nr,
 		[USWAP_TRACE_INACTIVE_ANON] = lru.lists[LRU_INACTIVE_ANON].nr,
 		[USWAP_TRACE_ACTIVE_FILE] = lru.lists[LRU_ACTIVE_FILE].nr,
@@ -58,9 +72,12 @@ void trace_values(uint64_t v[USWAP_TRACE_NCOL], const struct psi_times *p)
 		[USWAP_TRACE_HANDLER_CPU] = thread_cpu_ns(THREAD_HANDLER),
 		[USWAP_TRACE_SWAP] = swap.nr_used << 12,
 		[USWAP_TRACE_SWAPPINESS] = (uint64_t)balance_swappiness(),
+		[USWAP_TRACE_ZSWPOUT] = stats.zswpout,
+		[USWAP_TRACE_ZSWPIN] = stats.zswpin,
+		[USWAP_TRACE_POOL] = pool,
 	};
 
-	_Static_assert(USWAP_TRACE_NCOL == 25, "a new trace column needs its value above");
+	_Static_assert(USWAP_TRACE_NCOL == 28, "a new trace column needs its value above");
 	memcpy(v, now, sizeof(now));
 }
 

@@ -41,6 +41,7 @@
 #include "track.h"
 #include "uffd.h"
 #include "workingset.h"
+#include "zpool.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -106,6 +107,7 @@ static void maybe_wake_scanner(void)
 
 enum fault_result {
 	FAULT_DONE,    /* served, or nothing to do */
+	FAULT_MAJOR,   /* served at once from swap (the compressed pool) */
 	FAULT_WAIT,    /* needs memory (or a read buffer): queue it */
 	FAULT_READING, /* a swap-in is in flight: its completion wakes the thread */
 };
@@ -143,8 +145,11 @@ static bool needs_read(const struct region *r, uint64_t w)
 
 enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_PREFETCH };
 
-/* Start reading the page at addr (needs_read) into a new frame. NIL if no frame. */
-static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
+static void pool_in(uint32_t f, uint32_t b);
+
+/* Start reading the page at addr (needs_read) into a new frame, or fill it
+ * at once from the compressed pool (*at_once). NIL if no frame. */
+static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why, bool *at_once)
 {
 	uint64_t *pst = region_pst(r, page), w = *pst;
 	bool file = ps_type(w) != PS_SWAPPED;
@@ -174,7 +179,11 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 	}
 	pst_set_reading(pst, f);
 	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
-	start_read(r, f, H.rbuf_free[--H.nr_rbuf_free]);
+	*at_once = !file && zpool_has(fr->slot);
+	if (*at_once)
+		pool_in(f, H.rbuf_free[--H.nr_rbuf_free]);
+	else
+		start_read(r, f, H.rbuf_free[--H.nr_rbuf_free]);
 	return f;
 }
 
@@ -195,6 +204,7 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why)
 static void swap_readahead(struct region *r, uintptr_t page)
 {
 	uintptr_t a, start, end;
+	bool now;
 
 	if (page < H.ra_lo || page > H.ra_hi) {
 		/* Not following the stream: start watching afresh. */
@@ -213,7 +223,7 @@ static void swap_readahead(struct region *r, uintptr_t page)
 			continue;
 		if (!H.nr_rbuf_free || pager_free_pages() <= pager.wmark_min + H.ra_window)
 			break;
-		if (page_in(r, a, SI_READAHEAD) == NIL)
+		if (page_in(r, a, SI_READAHEAD, &now) == NIL)
 			break;
 	}
 	H.ra_lo = page;
@@ -297,6 +307,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 	struct frame *fr;
 	uint64_t *pst, w;
 	uint32_t f;
+	bool now;
 	int err;
 
 	if (lock)
@@ -376,11 +387,11 @@ read_in:
 			res = FAULT_WAIT;
 			break;
 		}
-		if (page_in(r, page, SI_FAULT) == NIL) {
+		if (page_in(r, page, SI_FAULT, &now) == NIL) {
 			res = FAULT_WAIT;
 			break;
 		}
-		res = FAULT_READING;
+		res = now ? FAULT_MAJOR : FAULT_READING;
 		if (!forking)
 			swap_readahead(r, page);
 		break;
@@ -416,6 +427,78 @@ static void past_eof(struct region *r, uint32_t f)
 	uffd_wake(page, PAGE_SIZE);
 }
 
+/*
+ * The page in buf is whole and checked: install it in frame f's place and
+ * put it on its list. Returns the page to wake during a fork. from_pool: it came from the compressed pool (engine: page_in).
+ */
+static uintptr_t install(uint32_t f, char *buf, bool from_pool)
+{
+	struct frame *fr = lru_frame(f);
+	struct region *r = region_lookup(fr->addr);
+	uint64_t *pst = r ? region_pst(r, fr->addr) : NULL;
+	bool file = fr->flags & F_FILE;
+	uintptr_t wake = PAGE_ALIGN_DOWN(fr->addr);
+	int err;
+
+	/* Installed write-protected where WP_ASYNC exists, so a page that is
+	 * only read shows as clean; either way it keeps its slot, and the
+	 * content hash decides at reclaim whether the slot is still good. */
+	err = uffd_copy(fr->addr, buf, true);
+	if (!pst || (err && err != -EEXIST)) {
+		page_forget(f);
+		if (pst)
+			pst_set_none(pst);
+		return wake;
+	}
+	pst_set_resident(pst, f);
+	region_touch(r, fr->addr);
+	if (file) {
+		/* New file pages start inactive (used once, they go first) and
+		 * unarmed: reclaim arms them when they reach the tail. */
+		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE,
+			true);
+		stats.pgpgin++;
+	} else {
+		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+		if (!from_pool)
+			stats.pswpin++;
+	}
+	fr->flags &= ~F_REFAULT_ACTIVATE;
+	if (!(fr->flags & F_READAHEAD)) {
+		stats.pgmajfault++;
+		stats.pgfault++;
+		region_event(r, fr->addr, EV_MAJFAULT);
+	}
+	fr->flags &= ~F_READAHEAD;
+	return wake;
+}
+
+/* A swap-in of frame f from the compressed pool, at once (no I/O), into
+ * read buffer b: the caller holds the lock (or the fork holds it for us)
+ * and wakes as it would for any fault served at once. The load is
+ * exclusive, as the kernel's zswap: the entry and its slot go, so the
+ * page's next eviction stores it again. */
+static void pool_in(uint32_t f, uint32_t b)
+{
+	struct frame *fr = lru_frame(f);
+	char *buf = H.rbufs + ((size_t)b << PAGE_SHIFT);
+	uint32_t slot = fr->slot;
+
+	if (zpool_load(slot, buf)) {
+		if (!__atomic_load_n(&pager.fork_locked, __ATOMIC_ACQUIRE))
+			pager_unlock();
+		stats.swap_read_errors++;
+		log_oom_kill("the compressed copy of page %#lx (slot %u) is corrupt; killing the "
+			     "program",
+			     (unsigned long)fr->addr, slot);
+	}
+	stats.zswpin++;
+	swap_slot_free(slot);
+	fr->slot = NO_SLOT;
+	install(f, buf, true);
+	H.rbuf_free[H.nr_rbuf_free++] = b;
+}
+
 static void complete_read(uint32_t f, uint32_t b, int res)
 {
 	/* During a fork only the forking thread's reads are started: it holds
@@ -424,11 +507,9 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	char *buf = H.rbufs + ((size_t)b << PAGE_SHIFT);
 	struct frame *fr;
 	struct region *r;
-	uint64_t *pst;
 	uintptr_t wake = 0;
 	uintptr_t page;
 	bool file;
-	int err;
 
 	if (!forking)
 		pager_lock();
@@ -475,10 +556,6 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	/* The end of the file: the rest of the page reads zeros. */
 	if (file && res < (int)PAGE_SIZE)
 		memset(buf + res, 0, PAGE_SIZE - (size_t)res);
-	pst = r ? region_pst(r, fr->addr) : NULL;
-	/* Installed write-protected where WP_ASYNC exists, so a page that is
-	 * only read shows as clean; either way it keeps its slot, and the
-	 * content hash decides at reclaim whether the slot is still good. */
 	/* A swap page is checked (and decrypted, --swap-encrypt) before the
 	 * program sees it; the check computes the page's hash. */
 	if (file) {
@@ -494,33 +571,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 			     (unsigned long)fr->addr, slot, (unsigned long long)swap_offset(slot),
 			     swap.encrypt ? "authentication" : "checksum");
 	}
-	wake = PAGE_ALIGN_DOWN(fr->addr);
-	err = uffd_copy(fr->addr, buf, true);
-	if (!pst || (err && err != -EEXIST)) {
-		page_forget(f);
-		if (pst)
-			pst_set_none(pst);
-		goto out;
-	}
-	pst_set_resident(pst, f);
-	region_touch(r, fr->addr);
-	if (file) {
-		/* New file pages start inactive (used once, they go first) and
-		 * unarmed: reclaim arms them when they reach the tail. */
-		lru_add(f, (fr->flags & F_REFAULT_ACTIVATE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE,
-			true);
-		stats.pgpgin++;
-	} else {
-		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
-		stats.pswpin++;
-	}
-	fr->flags &= ~F_REFAULT_ACTIVATE;
-	if (!(fr->flags & F_READAHEAD)) {
-		stats.pgmajfault++;
-		stats.pgfault++;
-		region_event(r, fr->addr, EV_MAJFAULT);
-	}
-	fr->flags &= ~F_READAHEAD;
+	wake = install(f, buf, false);
 out:
 	uffd_dontwake = false;
 	if (forking && wake)
@@ -554,6 +605,7 @@ static void enqueue(uintptr_t addr, int tid)
 static void prefetch(void)
 {
 	uintptr_t a;
+	bool now;
 
 	if (__atomic_load_n(&H.prefetch_hi, __ATOMIC_RELAXED) <= H.prefetch_lo)
 		return;
@@ -574,7 +626,7 @@ static void prefetch(void)
 			a = H.prefetch_hi; /* memory is short: drop the hint */
 			break;
 		}
-		if (!H.nr_rbuf_free || page_in(r, a, SI_PREFETCH) == NIL)
+		if (!H.nr_rbuf_free || page_in(r, a, SI_PREFETCH, &now) == NIL)
 			break;
 	}
 	H.prefetch_lo = a;
@@ -608,7 +660,8 @@ static void serve_waiters(void)
 		if (res == FAULT_WAIT)
 			break;
 		stats.throttle_ns += sys_now_ns() - w->t0;
-		psi_throttle_end(w->tid, PAGE_ALIGN_DOWN(w->addr), res == FAULT_READING);
+		psi_throttle_end(w->tid, PAGE_ALIGN_DOWN(w->addr), res == FAULT_READING,
+				  res == FAULT_MAJOR);
 		H.wq_head++;
 	}
 	__atomic_store_n(&pager.nr_waiting, H.wq_tail - H.wq_head, __ATOMIC_RELAXED);
@@ -645,7 +698,7 @@ static void drain_uffd(void)
 			else if (res == FAULT_READING)
 				psi_read_begin(tid, PAGE_ALIGN_DOWN(a));
 			else
-				psi_fault(tid, false);
+				psi_fault(tid, res == FAULT_MAJOR);
 		}
 		io_uring_submit(&H.ring);
 	}

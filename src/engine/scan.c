@@ -51,6 +51,7 @@
 #include "track.h"
 #include "uffd.h"
 #include "workingset.h"
+#include "zpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@
 #define WERR_PAUSE_MIN_NS (10000000ULL)
 #define WERR_PAUSE_MAX_NS (1000000000ULL)
 
-enum { UD_WAKE = 1, UD_WRITE = 2 };
+enum { UD_WAKE = 1, UD_WRITE = 2, UD_ZWB = 3 };
 
 struct scan_control {
 	uint64_t nr_to_reclaim; /* pages this batch should free or start writing */
@@ -265,6 +266,15 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		return RECLAIM_DONE;
 	}
 	fr->slot = slot;
+	/* The compressed pool first: no I/O. A page it refuses (full, or
+	 * compressing poorly) goes to the file. */
+	if (zpool_enabled() && zpool_store(slot, buf) == ZPOOL_STORED) {
+		fr->hash = h;
+		evict(f);
+		balance_note_evict(false, false);
+		sc->nr_reclaimed++;
+		return RECLAIM_DONE;
+	}
 	S.wbuf_hash[b] = h;
 	swap_seal_page(slot, buf, h); /* buf is ciphertext from here with --swap-encrypt */
 	balance_note_evict(false, true);
@@ -357,6 +367,61 @@ static void shrink_lists(struct scan_control *sc)
 	}
 }
 
+/*
+ * The compressed pool near its size: write its oldest entries to their
+ * slots (decompressed, sealed like any swap page), keeping up to a batch
+ * in flight. An entry stays readable until its write lands.
+ */
+static void pool_writeback(void)
+{
+	while (zpool_wb_wanted() && zpool.nr_wb < pager.batch && S.nr_wbuf_free) {
+		uint32_t slot = zpool_wb_next(swap_slot_writable), b;
+		struct io_uring_sqe *sqe;
+		char *buf;
+
+		if (slot == NO_SLOT)
+			return;
+		b = S.wbuf_free[--S.nr_wbuf_free];
+		buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
+		if (zpool_load(slot, buf)) {
+			pager_unlock();
+			log_oom_kill("the compressed copy of swap slot %u is corrupt; killing the "
+				     "program",
+				     slot);
+		}
+		swap_seal_page(slot, buf, lru_page_hash(buf));
+		sqe = io_uring_get_sqe(&S.ring);
+		io_uring_prep_write_fixed(sqe, 0, buf, PAGE_SIZE, swap_offset(slot), (int)b);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, ((uint64_t)slot << 32) | ((uint64_t)b << 8) | UD_ZWB);
+		S.wbuf_t0[b] = sys_now_ns();
+	}
+}
+
+static void complete_pool_write(uint32_t slot, uint32_t b, int res)
+{
+	bool ok = res == (int)PAGE_SIZE;
+
+	pager_lock();
+	balance_note_io(false, true, sys_now_ns() - S.wbuf_t0[b]);
+	if (zpool_wb_end(slot, ok))
+		swap_slot_free(slot); /* loaded or released while being written */
+	if (ok) {
+		S.nr_written++;
+		S.werr_pause = 0;
+		stats.pswpout++;
+	} else {
+		stats.swap_write_errors++;
+		S.werr_at = sys_now_ns();
+		S.werr_errno = res < 0 ? -res : EIO;
+	}
+	pager_unlock();
+	if (!ok)
+		log_once("swap write failed (%s): pages stay in memory",
+			 res < 0 ? strerror(-res) : "short write");
+	S.wbuf_free[S.nr_wbuf_free++] = b;
+}
+
 static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 {
 	struct frame *fr;
@@ -442,6 +507,10 @@ static unsigned reap(void)
 			complete_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0x7ff),
 				       (size_t)((ud >> 19) & 0x1fff), cqe->res);
 			done++;
+		} else if ((ud & 0xff) == UD_ZWB) {
+			complete_pool_write((uint32_t)(ud >> 32), (uint32_t)((ud >> 8) & 0x7ff),
+					    cqe->res);
+			done++;
 		} else if ((ud & 0xff) == UD_WAKE) {
 			(void)!sys_read(pager.scan_efd, &v, sizeof(v));
 			if (!(cqe->flags & IORING_CQE_F_MORE)) {
@@ -489,7 +558,7 @@ static void fork_park(void)
 {
 	uint32_t gen = __atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE);
 
-	while (pager.nr_writeback) {
+	while (pager.nr_writeback || zpool.nr_wb) {
 		ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 		reap();
 	}
@@ -577,6 +646,8 @@ static void *scan_main(void *arg)
 				sc.nr_to_reclaim = pager.batch;
 		}
 		shrink_lists(&sc);
+		if (zpool_enabled())
+			pool_writeback();
 		{
 			uint64_t done = sc.nr_reclaimed + sc.nr_writing;
 
@@ -586,7 +657,7 @@ static void *scan_main(void *arg)
 						    0;
 		}
 		pager_unlock();
-		if (sc.nr_writing)
+		if (sc.nr_writing || zpool.nr_wb)
 			io_uring_submit(&S.ring);
 		if (sc.nr_reclaimed)
 			pager_wake_handler();
@@ -611,7 +682,7 @@ static void *scan_main(void *arg)
 		}
 		if (sc.nr_reclaimed || sc.nr_writing || sc.nr_armed)
 			continue;
-		if (pager.nr_writeback) {
+		if (pager.nr_writeback || zpool.nr_wb) {
 			/* Nothing more to start: wait for writes to land. */
 			ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 			continue;
@@ -682,6 +753,9 @@ void scan_exit_counters(void)
 	stats.nr_inactive_file_peak = lru.lists[LRU_INACTIVE_FILE].peak;
 	stats.nr_active_file_peak = lru.lists[LRU_ACTIVE_FILE].peak;
 	stats.swappiness_effective = (uint64_t)balance_swappiness();
+	stats.zswap_pool_bytes = zpool.nr_pages << PAGE_SHIFT;
+	stats.zswap_stored_pages = zpool.nr_stored;
+	stats.zswap_stored_bytes = zpool.nr_bytes;
 	pager_unlock();
 	sample_vmas();
 }

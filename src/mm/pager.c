@@ -72,6 +72,7 @@ void pager_set_limit(uint64_t bytes)
 {
 	pager_lock();
 	derive_watermarks(bytes >> PAGE_SHIFT);
+	zpool_set_limit(bytes >> PAGE_SHIFT);
 	pager_unlock();
 	if (pager.enabled) {
 		/* Lower: the scanner reclaims down to it. Higher: waiters go on. */

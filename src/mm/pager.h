@@ -36,6 +36,7 @@
 
 #include "lru.h"
 #include "sys.h"
+#include "zpool.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -84,9 +85,12 @@ void pager_set_limit(uint64_t bytes);
 /* The same for new watermark fractions and batch size (ctl set). */
 void pager_set_watermarks(double min, double low, double high, unsigned batch);
 
+/* Resident pages and the compressed pool's share the limit. */
 static inline uint64_t pager_free_pages(void)
 {
-	return lru.nr_allocated >= pager.limit_pages ? 0 : pager.limit_pages - lru.nr_allocated;
+	uint64_t used = lru.nr_allocated + zpool.nr_pages;
+
+	return used >= pager.limit_pages ? 0 : pager.limit_pages - used;
 }
 
 void pager_lock(void);

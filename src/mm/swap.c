@@ -7,6 +7,7 @@
 #include "lru.h"
 #include "stats.h"
 #include "sys.h"
+#include "zpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,9 +306,12 @@ int swap_open_page(uint32_t slot, void *buf, uint64_t *hash)
 
 int swap_read_page(uint32_t slot, void *buf)
 {
-	ssize_t n = sys_pread(swap_read_fd(slot), buf, PAGE_SIZE, (off_t)swap_offset(slot));
+	ssize_t n;
 	uint64_t h;
 
+	if (zpool_has(slot))
+		return zpool_load(slot, buf);
+	n = sys_pread(swap_read_fd(slot), buf, PAGE_SIZE, (off_t)swap_offset(slot));
 	if (n != PAGE_SIZE)
 		return n < 0 ? -errno : -EIO;
 	return swap_open_page(slot, buf, &h);
@@ -325,6 +329,10 @@ static void release_parent(void)
 void swap_slot_free(uint32_t slot)
 {
 	if (slot == NO_SLOT)
+		return;
+	/* Its pool entry goes too; one under writeback keeps the slot until
+	 * the write lands (zpool_wb_end). */
+	if (!zpool_drop(slot))
 		return;
 	swap.bitmap[slot / 64] &= ~(1ULL << (slot % 64));
 	swap.nr_used--;

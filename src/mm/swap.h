@@ -51,6 +51,8 @@ extern struct swap swap;
 int swap_open(const char *path, uint64_t cap_bytes, char *err, size_t errlen);
 /* A free slot, growing the file if needed; UINT32_MAX when full. */
 uint32_t swap_slot_alloc(void);
+/* Free a slot and its compressed pool entry; a slot whose entry is being
+ * written stays allocated until the write ends (mm/zpool.h). */
 void swap_slot_free(uint32_t slot);
 /* Why swap_slot_alloc last failed, as a phrase for an error line: the
  * --swap-size cap, or the file system's errno when growing. */
@@ -81,9 +83,9 @@ void swap_seal_page(uint32_t slot, void *buf, uint64_t hash);
  * check it; its plaintext hash into *hash. 0, or -EBADMSG when the bytes
  * on the file are not what was written. */
 int swap_open_page(uint32_t slot, void *buf, uint64_t *hash);
-/* Read slot into buf (a page, aligned for O_DIRECT) from whichever file
- * holds it, then swap_open_page: 0, -errno, -EIO on a short read, or
- * -EBADMSG. */
+/* Read slot into buf (a page, aligned for O_DIRECT) from the compressed
+ * pool, or from whichever file holds it, then swap_open_page: 0, -errno,
+ * -EIO on a short read, or -EBADMSG. */
 int swap_read_page(uint32_t slot, void *buf);
 
 static inline uint64_t swap_offset(uint32_t slot)

@@ -160,7 +160,7 @@ void psi_throttle_begin(int tid, uintptr_t page)
 	wait_begin(tid, page, PSI_THROTTLE);
 }
 
-void psi_throttle_end(int tid, uintptr_t page, bool reading)
+void psi_throttle_end(int tid, uintptr_t page, bool reading, bool major)
 {
 	uint64_t now = clock_ns();
 
@@ -175,7 +175,7 @@ void psi_throttle_end(int tid, uintptr_t page, bool reading)
 	if (reading)
 		wait_add(tid, page, PSI_SWAPIN, now);
 	sys_unlock(&psi.lock);
-	psi_fault(tid, reading);
+	psi_fault(tid, reading || major);
 }
 
 void psi_read_begin(int tid, uintptr_t page)

@@ -26,7 +26,9 @@ struct psi_pct {
  * is the faulting thread. */
 void psi_fault(int tid, bool major);
 void psi_throttle_begin(int tid, uintptr_t page);
-void psi_throttle_end(int tid, uintptr_t page, bool reading);
+/* reading: its swap-in now starts; major: it was served from swap at once
+ * (the compressed pool). */
+void psi_throttle_end(int tid, uintptr_t page, bool reading, bool major);
 void psi_read_begin(int tid, uintptr_t page);
 void psi_read_end(uintptr_t page); /* every thread waiting on page */
 

@@ -7,6 +7,7 @@
 #include "region.h"
 #include "stats.h"
 #include "track.h"
+#include "zpool.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -145,6 +146,7 @@ int rt_mlockall(int flags)
 	/* Our ranges stay unlocked for the kernel: UFFDIO_MOVE refuses to move
 	 * between a locked and an unlocked VMA. We lock their pages ourselves. */
 	track_munlock_staging();
+	zpool_munlock();
 	region_for_each(rg)
 		syscall(SYS_munlock, rg->start, rg->end - rg->start);
 	/* Fault in each page not in place and look again; a few tries catch

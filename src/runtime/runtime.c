@@ -24,6 +24,7 @@
 #include "statsfile.h"
 #include "swap.h"
 #include "track.h"
+#include "zpool.h"
 #include "uffd.h"
 #include "workingset.h"
 
@@ -65,6 +66,9 @@ int runtime_init(char *err, size_t errlen)
 		if (r)
 			goto fail;
 	}
+	r = zpool_init(pager.limit_pages, err, errlen);
+	if (r)
+		goto fail;
 	/* Frames: the limit plus room for the limit to be raised later. */
 	cap = pager.limit_pages * 2 + 1024;
 	if (cap > UINT32_MAX - 1)

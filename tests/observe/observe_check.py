@@ -64,12 +64,12 @@ TRACE_COLUMNS = [
     "inactive_file", "pgfault", "pgmajfault", "pswpin", "pswpout", "pgpgin", "pgpgout",
     "pgsteal_anon", "pgsteal_file", "refault_anon", "refault_file", "writeback", "throttled",
     "throttle_ns", "stall_some_ns", "stall_full_ns", "scanner_cpu_ns", "handler_cpu_ns",
-    "swap_bytes", "swappiness",
+    "swap_bytes", "swappiness", "zswpout", "zswpin", "pool_bytes",
 ]
 CUMULATIVE = [
     "pgfault", "pgmajfault", "pswpin", "pswpout", "pgpgin", "pgpgout", "pgsteal_anon",
     "pgsteal_file", "refault_anon", "refault_file", "throttle_ns", "stall_some_ns",
-    "stall_full_ns", "scanner_cpu_ns", "handler_cpu_ns",
+    "stall_full_ns", "scanner_cpu_ns", "handler_cpu_ns", "zswpout", "zswpin",
 ]
 
 # Relative error allowed between the miss-ratio curve's prediction and a
@@ -193,8 +193,9 @@ def check_trace(args, wd, suffix):
     some = s["psi"]["memory"]["some_ns"]
     ut.check(abs(last["stall_some_ns"] - some) <= 0.01 * some + 1e6,
              f"the last row's stall_some_ns {last['stall_some_ns']} != psi.memory.some_ns {some}")
-    ut.check(last["pgmajfault"] > 1000 and last["pswpout"] > 1000,
-             f"the run did not thrash (pgmajfault {last['pgmajfault']}, pswpout {last['pswpout']})")
+    out = last["pswpout"] + last.get("zswpout", 0)
+    ut.check(last["pgmajfault"] > 1000 and out > 1000,
+             f"the run did not thrash (pgmajfault {last['pgmajfault']}, pswpout + zswpout {out})")
     mid = rows[len(rows) // 2]
     ut.check(0 < mid["pgmajfault"] < last["pgmajfault"],
              "the counters did not grow during the run (mid-run row: "

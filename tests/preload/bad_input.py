@@ -50,6 +50,8 @@ def cli_cases(uswap, marker):
         ("swappiness -1", u + ["--limit", "64M", "--swappiness", "-1", "--"] + touch),
         ("swap-size 12Q", u + ["--limit", "64M", "--swap-size", "12Q", "--"] + touch),
         ("track bogus", u + ["--limit", "64M", "--track", "bogus", "--"] + touch),
+        ("compress lzma", u + ["--limit", "64M", "--compress", "lzma", "--"] + touch),
+        ("compress-pool 0.95", u + ["--limit", "64M", "--compress-pool", "0.95", "--"] + touch),
         ("unknown option --bogus", u + ["--limit", "64M", "--bogus", "--"] + touch),
         ("swap path not creatable",
          u + ["--limit", "64M", "--swap", "/nonexistent/dir/swap", "--"] + touch),
@@ -69,6 +71,7 @@ def env_cases(preload, marker):
         ("USWAP_SWAPPINESS=201", touch,
          dict(base, USWAP_LIMIT="64M", USWAP_SWAPPINESS="201")),
         ("USWAP_TRACK=bogus", touch, dict(base, USWAP_LIMIT="64M", USWAP_TRACK="bogus")),
+        ("USWAP_COMPRESS=1", touch, dict(base, USWAP_LIMIT="64M", USWAP_COMPRESS="1")),
         ("USWAP_SWAP=/nonexistent/dir/swap", touch,
          dict(base, USWAP_LIMIT="64M", USWAP_SWAP="/nonexistent/dir/swap")),
     ]

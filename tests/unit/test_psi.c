@@ -160,7 +160,7 @@ static void one_thread_throttle_then_read(void)
 	at(2000);
 	expect_totals("throttled 1 s", S3(1, 0, 1), S3(1, 0, 1));
 	at(3000);
-	psi_throttle_end(tid[0], 0x1000, true);
+	psi_throttle_end(tid[0], 0x1000, true, false);
 	at(3500);
 	/* An open stall counts up to now. */
 	expect_totals("reading 0.5 s", (const uint64_t[]){ 2 * SEC, SEC / 2, 2 * SEC + SEC / 2 },
@@ -187,7 +187,7 @@ static void one_thread_throttle_then_read(void)
 	/* A throttle that ends without a read: a minor fault. */
 	psi_throttle_begin(tid[0], 0x3000);
 	at(10500);
-	psi_throttle_end(tid[0], 0x3000, false);
+	psi_throttle_end(tid[0], 0x3000, false, false);
 	at(12000);
 	expect_totals("after a minor throttle", (const uint64_t[]){ 2 * SEC + SEC / 2, SEC, 3 * SEC + SEC / 2 },
 		      (const uint64_t[]){ 2 * SEC + SEC / 2, SEC, 3 * SEC + SEC / 2 });
@@ -210,9 +210,9 @@ static void two_threads_overlap(void)
 	at(2000);
 	psi_throttle_begin(tid[1], 0x5000);
 	at(4000);
-	psi_throttle_end(tid[0], 0x1000, false);
+	psi_throttle_end(tid[0], 0x1000, false, false);
 	at(6000);
-	psi_throttle_end(tid[1], 0x5000, false);
+	psi_throttle_end(tid[1], 0x5000, false, false);
 	/* throttle: some [1, 6) = 5 s, full [2, 4) = 2 s */
 	expect_totals("overlapping throttles", S3(5, 0, 5), S3(2, 0, 2));
 
@@ -230,7 +230,7 @@ static void two_threads_overlap(void)
 	at(11000);
 	psi_read_begin(tid[1], 0xa000);
 	at(12000);
-	psi_throttle_end(tid[0], 0x9000, false);
+	psi_throttle_end(tid[0], 0x9000, false, false);
 	at(13000);
 	psi_read_end(0xa000);
 	/* Neither kind alone is full, memory is full [11, 12). */
@@ -262,15 +262,15 @@ static void full_needs_every_thread(void)
 	psi_read_begin(tid[2], 0x3000);
 	at(4000);
 	expect_totals("two throttled, one reading", S3(3, 1, 3), S3(0, 0, 1));
-	psi_throttle_end(tid[2], 0x3000, false); /* not throttled: ends nothing */
+	psi_throttle_end(tid[2], 0x3000, false, false); /* not throttled: ends nothing */
 	psi_read_end(0x3000);
-	psi_throttle_end(tid[1], 0x9000, false); /* another page: ends nothing */
+	psi_throttle_end(tid[1], 0x9000, false, false); /* another page: ends nothing */
 	at(5000);
 	expect_totals("unmatched ends", S3(4, 1, 4), S3(0, 0, 1));
 	psi_throttle_begin(tid[2], 0x3000);
 	at(6000);
 	expect_totals("all three throttled", S3(5, 1, 5), S3(1, 0, 2));
-	psi_throttle_end(tid[0], 0x1000, false);
+	psi_throttle_end(tid[0], 0x1000, false, false);
 	at(7000);
 	expect_totals("two of three again", S3(6, 1, 6), S3(1, 0, 2));
 }
@@ -297,7 +297,7 @@ static void window_10s(void)
 			psi_read_end(0x2000);
 		at((uint64_t)s * 1000);
 		if (s >= 3 && s <= 7)
-			psi_throttle_end(tid[0], 0x1000, false);
+			psi_throttle_end(tid[0], 0x1000, false, false);
 		psi_sample_threads();
 		psi_read(&p);
 		psi_sample(&p);
@@ -378,7 +378,7 @@ static void random_vs_model(void)
 			} else if (state[th] == THROTTLED && r < 80) {
 				bool reading = in_flight[page[th]] || r < 40;
 
-				psi_throttle_end(tid[th], 0x10000 + (uintptr_t)page[th] * T_PAGE, reading);
+				psi_throttle_end(tid[th], 0x10000 + (uintptr_t)page[th] * T_PAGE, reading, false);
 				iv[niv++] = (struct ival){ th, PSI_THROTTLE, since[th], t };
 				nr_faults[th]++;
 				nr_major[th] += reading;
