@@ -2,7 +2,7 @@
 /*
  * hotcold: the workload of the observability tests (tests/observe).
  *
- *   hotcold [-s SECS | -n ACCESSES] [-c PERMILLE] [-f PATH:MIB] [-T] [-S SEED]
+ *   hotcold [-s SECS | -n ACCESSES] [-c PERMILLE] [-f PATH:MIB] [-T] [-z] [-S SEED]
  *           HOT_MIB COLD_MIB
  *
  * A hot set of HOT_MIB allocated with malloc (in alloc_hot(), a noinline
@@ -16,6 +16,8 @@
  * PATH, mapped MAP_SHARED read-only and read through at start and at end.
  * With -T a second thread runs alongside and never touches managed memory
  * (it sleeps 1 ms at a time): a program where only one thread thrashes.
+ * With -z the pattern keeps one random byte a word (the rest zeros), so
+ * pages compress (lz4 to about a third) instead of not at all.
  *
  * Every page carries a generation (kept in a small malloc'd array) that each
  * write bumps; every read and the final sweep check the page against it, so
@@ -48,9 +50,13 @@ static uint64_t now_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool compressible; /* -z */
+
 static uint64_t word(uint64_t salt, size_t page, size_t w)
 {
-	return t_mix64(salt ^ (page * WORDS + w));
+	uint64_t v = t_mix64(salt ^ (page * WORDS + w));
+
+	return compressible ? v & 0xff : v;
 }
 
 struct set {
@@ -177,13 +183,14 @@ int main(int argc, char **argv)
 	pthread_t th;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:c:f:TS:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:c:f:TzS:")) != -1) {
 		switch (opt) {
 		case 's': secs = strtod(optarg, NULL); break;
 		case 'n': count = strtoull(optarg, NULL, 0); break;
 		case 'c': cold_permille = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
 		case 'T': two = true; break;
+		case 'z': compressible = true; break;
 		case 'f': {
 			char *copy = strdup(optarg), *colon = strrchr(copy, ':');
 

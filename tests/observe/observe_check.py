@@ -211,6 +211,31 @@ def case_trace_jsonl(args, wd):
     check_trace(args, wd, ".jsonl")
 
 
+def case_pool_limit(args, wd):
+    """The compressed pool is inside the limit: in every trace row (10 ms
+    apart) resident_bytes + pool_bytes <= limit_bytes, while the pool is in
+    use (pool_bytes > 0 in some row, zswpout and zswpin > 0) and within its
+    share (--compress-pool 0.5: the peak at most half the limit)."""
+    prog = ["-z", "-s", "2", "48", "16"]
+    want = native(args, wd, ["-z", "-s", "0.1", "48", "16"])
+    trace = wd.join("pool.csv")
+    res = run(args, wd, "pool", "24M", prog,
+              ["--interval", "10ms", "--trace", trace, "--compress-pool", "0.5"], want)
+    s = res.stats
+    rows = read_trace(trace, False)
+    over = [r for r in rows if r["resident_bytes"] + r["pool_bytes"] > r["limit_bytes"]]
+    peak = max(r["resident_bytes"] + r["pool_bytes"] for r in rows)
+    pooled = [r for r in rows if r["pool_bytes"] > 0]
+    ut.log(f"{len(rows)} rows, {len(pooled)} with pool memory; peak resident + pool "
+           f"{peak} of {s['limit_bytes']}; zswpout {s['zswpout']} zswpin {s['zswpin']} "
+           f"pool peak {s['zswap_pool_bytes_peak']}")
+    ut.check(not over, f"{len(over)} rows over the limit, first: {over[:1]}")
+    ut.check(len(pooled) >= len(rows) // 2, "the pool held memory in too few rows")
+    ut.check(s["zswpout"] > 0 and s["zswpin"] > 0, "pages did not go through the pool")
+    ut.check(0 < s["zswap_pool_bytes_peak"] <= s["limit_bytes"] // 2,
+             f"pool peak {s['zswap_pool_bytes_peak']} is not within half the limit")
+
+
 # ---- stall accounting -------------------------------------------------------
 
 def psi_run(args, wd, tag, limit, prog):
@@ -428,7 +453,7 @@ def case_errors(args, wd):
         ut.log(f"ok: {what} -> {lines[0]}")
 
 
-CASES = ["trace_csv", "trace_jsonl", "psi_one", "psi_two", "psi_none", "regions", "mrc", "auto", "errors"]
+CASES = ["trace_csv", "trace_jsonl", "pool_limit", "psi_one", "psi_two", "psi_none", "regions", "mrc", "auto", "errors"]
 
 
 def main():
