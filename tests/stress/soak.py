@@ -22,28 +22,35 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stress  # noqa: E402
 
-# (case, track, on-fork, ctl storm)
+# (case, track, on-fork, ctl storm, compress): with the pool on (lz4) the
+# program's pages compress and go through the pool; off, they go to the file.
 MATRIX = [
-    ("churn_fork", "uffd", "managed", False),
-    ("churn_fork", "uffd", "unmanaged", False),
-    ("churn_fork", "mprotect", "managed", False),
-    ("churn_fork", "mprotect", "unmanaged", False),
-    ("churn_fork", "uffd", "managed", True),
-    ("fork_ctl", "uffd", "managed", False),
-    ("rw_fork32", "uffd", "managed", False),
-    ("rw_fork32", "mprotect", "managed", False),
-    ("mmap_fork", "uffd", "managed", False),
-    ("mmap_fork", "uffd", "unmanaged", False),
-    ("mmap_fork", "uffd", "managed", True),
-    ("mmap_churn", "uffd", "managed", True),
-    ("mmap_churn", "mprotect", "managed", True),
-    ("signal_exit", "uffd", "managed", False),
+    ("churn_fork", "uffd", "managed", False, "lz4"),
+    ("churn_fork", "uffd", "unmanaged", False, "lz4"),
+    ("churn_fork", "mprotect", "managed", False, "lz4"),
+    ("churn_fork", "mprotect", "unmanaged", False, "lz4"),
+    ("churn_fork", "uffd", "managed", True, "lz4"),
+    ("churn_fork", "uffd", "managed", False, "off"),
+    ("churn_fork", "mprotect", "unmanaged", False, "off"),
+    ("fork_ctl", "uffd", "managed", False, "lz4"),
+    ("rw_fork32", "uffd", "managed", False, "lz4"),
+    ("rw_fork32", "mprotect", "managed", False, "lz4"),
+    ("rw_fork32", "uffd", "managed", False, "off"),
+    ("mmap_fork", "uffd", "managed", False, "lz4"),
+    ("mmap_fork", "uffd", "unmanaged", False, "lz4"),
+    ("mmap_fork", "uffd", "managed", True, "lz4"),
+    ("mmap_fork", "uffd", "managed", False, "off"),
+    ("mmap_churn", "uffd", "managed", True, "lz4"),
+    ("mmap_churn", "mprotect", "managed", True, "lz4"),
+    ("mmap_churn", "uffd", "managed", True, "off"),
+    ("signal_exit", "uffd", "managed", False, "lz4"),
 ]
 
 
 def name(m):
-    case, track, on_fork, storm = m
-    return f"{case}/{track}/{on_fork}" + ("/ctl-storm" if storm else "")
+    case, track, on_fork, storm, compress = m
+    return f"{case}/{track}/{on_fork}" + ("/ctl-storm" if storm else "") + \
+        ("/nocompress" if compress == "off" else "")
 
 
 def main():
@@ -75,10 +82,10 @@ def main():
             if time.monotonic() >= end:
                 stopped = True
                 break
-            case, track, on_fork, storm = m
+            case, track, on_fork, storm, compress = m
             v, detail, secs = stress.run_one(uswap, program, case, seed=seed, track=track,
                                              on_fork=on_fork, ctl_storm=storm,
-                                             scale=a.scale, quiet=True)
+                                             scale=a.scale, quiet=True, compress=compress)
             table[name(m)][v] += 1
             if v != "ok":
                 first_bad.setdefault(name(m), f"seed {seed}: {detail}")

@@ -98,6 +98,7 @@ static struct {
 	int signal_exit;    /* 1: end by a signal handler calling _exit, 2: exit */
 	bool inject_zero;   /* self-test: zero a page behind its owner's back */
 	bool inject_hang;   /* self-test: worker 0 stops making progress */
+	bool compressible;  /* pattern words keep one byte: pages compress */
 } opt = {
 	.threads = 4,
 	.mb = 128,
@@ -221,7 +222,11 @@ static void mismatch(const char *who, const char *op, const void *addr, uint64_t
 
 static inline uint64_t pat(uint64_t a, uint64_t b, uint64_t i)
 {
-	return t_mix64(a * 0x9e3779b97f4a7c15ULL ^ t_mix64(b ^ (i << 40)) ^ opt.seed);
+	uint64_t v = t_mix64(a * 0x9e3779b97f4a7c15ULL ^ t_mix64(b ^ (i << 40)) ^ opt.seed);
+
+	/* --compressible: one random byte a word, the rest zeros (lz4 keeps
+	 * about a third of a page): a stale page still differs in ~510 words. */
+	return opt.compressible ? v & 0xff : v;
 }
 
 static bool all_zero(const uint64_t *w, size_t nwords)
@@ -1157,6 +1162,8 @@ static void parse(int argc, char **argv)
 			opt.child_exit = true;
 		} else if (!strcmp(o, "--watchdog")) {
 			opt.watchdog = (int)num(o, v, 1, 3600), i++;
+		} else if (!strcmp(o, "--compressible")) {
+			opt.compressible = true;
 		} else if (!strcmp(o, "--no-prefill")) {
 			opt.prefill = false;
 		} else if (!strcmp(o, "--no-final-verify")) {

@@ -149,8 +149,11 @@ class Storm(threading.Thread):
 
 def run_one(uswap, program, case, *, seed=1, track="uffd", on_fork="managed",
             ctl_storm=False, native=False, extra=(), scale=1.0, timeout=None,
-            workdir=None, quiet=False):
-    """One run; returns (verdict, detail, seconds)."""
+            workdir=None, quiet=False, compress="lz4"):
+    """One run; returns (verdict, detail, seconds). compress: uswap's
+    --compress; with the pool on, the program writes pages that compress
+    (--compressible), so evictions go through the pool; with it off, pages
+    that do not, all to the swap file."""
     c = CASES[case]
     args, mb, limit = list(c["args"]), c["mb"], c["limit"]
     if scale != 1.0:
@@ -162,13 +165,15 @@ def run_one(uswap, program, case, *, seed=1, track="uffd", on_fork="managed",
     watchdog = 20
     cmd = [program, "--mb", str(mb), "--seed", str(seed), "--watchdog", str(watchdog)]
     cmd += args + list(extra)
+    if compress != "off":
+        cmd.append("--compressible")
     if not native:
         cmd = [uswap, "--limit", f"{limit}M", "--track", track, "--on-fork", on_fork,
-               "--"] + cmd
+               "--compress", compress, "--"] + cmd
     if timeout is None:
         secs = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 10
         timeout = secs + 3 * watchdog + 60
-    tag = f"{case} seed={seed} track={track} on-fork={on_fork}" + \
+    tag = f"{case} seed={seed} track={track} on-fork={on_fork} compress={compress}" + \
         (" ctl-storm" if ctl_storm else "") + (" native" if native else "")
     wd = workdir or ut.Workdir("stress")
     out_path, err_path = wd.join("stdout"), wd.join("stderr")
@@ -259,6 +264,7 @@ def main():
     ap.add_argument("--track", choices=["uffd", "mprotect"], default="uffd")
     ap.add_argument("--on-fork", choices=["managed", "unmanaged"], default="managed")
     ap.add_argument("--ctl-storm", action="store_true")
+    ap.add_argument("--compress", choices=["lz4", "zstd", "off"], default="lz4")
     ap.add_argument("--native", action="store_true")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the case's --seconds and --forks")
@@ -279,7 +285,7 @@ def main():
         for seed in range(a.seed, a.seed + CASES[a.case].get("repeat", 1)):
             v, d, _ = run_one(a.uswap, a.program, a.case, seed=seed, track=a.track,
                               on_fork=a.on_fork, ctl_storm=a.ctl_storm, native=a.native,
-                              extra=a.extra, scale=a.scale)
+                              extra=a.extra, scale=a.scale, compress=a.compress)
             ut.check(v == "ok", f"{a.case} seed {seed}: {v}: {d}")
 
     ut.main_wrapper(body)
