@@ -83,6 +83,8 @@ static struct handler {
 	unsigned ra_window;
 	uintptr_t zf_next; /* zero fault-around: the page that continues the stream */
 	unsigned zf_window;
+	uintptr_t zw_next; /* first-touch writes: the page that continues the stream */
+	unsigned zw_window;
 	uintptr_t prefetch_lo, prefetch_hi; /* MADV_WILLNEED range still to read (pager lock) */
 } H;
 
@@ -289,10 +291,64 @@ static void zero_around(struct region *r, uintptr_t page)
 	H.zf_next = start + PAGE_SIZE * done;
 }
 
+/*
+ * A first touch that writes: one UFFDIO_COPY of zeros, not a zero page the
+ * kernel then copies on write (a second fault, and a TLB flush on every
+ * CPU the program runs on: 11 us against 4 us here). A write that follows
+ * the previous one fills a window of the following never-touched pages in
+ * the same call, doubling up to ZW_MAX, within the headroom above the low
+ * watermark; a page filled and never used is all zeros and costs no I/O
+ * when reclaimed. Read faults keep the shared zero page.
+ */
+#define ZW_MAX 512
+static char *zero_src; /* ZW_MAX pages never written: they read as zeros */
+
+/* The pages filled from page on (0: none; the caller takes the plain way). */
+static unsigned zero_write(struct region *r, uintptr_t page)
+{
+	uint32_t frames[ZW_MAX];
+	unsigned n = 0, done;
+	long copied;
+
+	if (!zero_src)
+		return 0;
+	H.zw_window = page == H.zw_next ? (H.zw_window * 2 > ZW_MAX ? ZW_MAX : H.zw_window * 2) : 1;
+	while (n < H.zw_window && page + PAGE_SIZE * n < r->end &&
+	       ps_type(*region_pst(r, page + PAGE_SIZE * n)) == PS_NONE &&
+	       (n == 0 || pager_free_pages() > pager.wmark_low + 1)) {
+		frames[n] = lru_frame_alloc(page + PAGE_SIZE * n, r->origin);
+		if (frames[n] == NIL)
+			break;
+		n++;
+	}
+	if (!n)
+		return 0;
+	copied = uffd_copy_run(page, zero_src, PAGE_SIZE * n);
+	done = copied > 0 ? (unsigned)(copied / (long)PAGE_SIZE) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t a = page + PAGE_SIZE * i;
+
+		if (i >= done) {
+			lru_frame_free(frames[i]);
+			continue;
+		}
+		pst_set_resident(region_pst(r, a), frames[i]);
+		region_touch(r, a);
+		lru_add(frames[i], LRU_ACTIVE_ANON, true);
+		stats.pgzerofill++;
+		mrc_fill();
+	}
+	if (copied == -EEXIST && !uffd_dontwake)
+		uffd_wake(page, PAGE_SIZE); /* raced with another thread's fault */
+	H.zw_next = page + PAGE_SIZE * done;
+	return done;
+}
+
 enum {
 	HF_ALLOC = 1, /* may take a frame (no earlier fault is queued) */
 	HF_FORK = 2,  /* the forking thread's fault, see runtime/fork.c: over the limit if
 		       * need be, no read-ahead, wake only when the state is whole */
+	HF_WRITE = 4, /* a write fault */
 };
 
 static enum fault_result handle_fault(uintptr_t addr, unsigned how)
@@ -357,6 +413,12 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 			goto read_in; /* first touch of a file page: read the file */
 		if (!may_alloc || (pager_free_pages() <= min_free && !forking)) {
 			res = FAULT_WAIT;
+			break;
+		}
+		if ((how & HF_WRITE) && !forking && zero_write(r, page)) {
+			stats.pgfault++;
+			region_event(r, page, EV_FAULT);
+			stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
 			break;
 		}
 		f = lru_frame_alloc(page, r->origin);
@@ -692,7 +754,10 @@ static void drain_uffd(void)
 					enqueue(a, tid);
 				continue;
 			}
-			res = handle_fault(a, H.wq_head == H.wq_tail ? HF_ALLOC : 0);
+			res = handle_fault(a, (H.wq_head == H.wq_tail ? HF_ALLOC : 0) |
+						      (msgs[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE ?
+							       HF_WRITE :
+							       0));
 			if (res == FAULT_WAIT)
 				enqueue(a, tid);
 			else if (res == FAULT_READING)
@@ -768,6 +833,7 @@ int fault_start(char *err, size_t errlen)
 {
 	int r;
 
+	zero_src = sys_alloc_meta(ZW_MAX * PAGE_SIZE);
 	H.wq = sys_alloc_meta(WQ_CAP * sizeof(*H.wq));
 	H.rbufs = sys_alloc_meta((size_t)NR_READ_BUFS << PAGE_SHIFT);
 	if (!H.wq || !H.rbufs) {

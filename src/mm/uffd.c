@@ -220,6 +220,29 @@ int uffd_copy(uintptr_t dst, const void *src, bool wp)
 	}
 }
 
+long uffd_copy_run(uintptr_t dst, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct uffdio_copy c = {
+			.dst = dst + done,
+			.src = (uintptr_t)src + done,
+			.len = len - done,
+			.mode = uffd_dontwake ? UFFDIO_COPY_MODE_DONTWAKE : 0,
+		};
+		int r = uffd_ioctl(uffd_fd, UFFDIO_COPY, &c, "UFFDIO_COPY");
+
+		if (r == 0)
+			return (long)len;
+		if (c.copy > 0)
+			done += (size_t)c.copy;
+		if (errno != EAGAIN)
+			return done ? (long)done : -errno;
+	}
+	return (long)done;
+}
+
 bool uffd_page_present(uintptr_t addr)
 {
 	uint64_t e = 0;

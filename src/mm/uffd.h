@@ -34,6 +34,10 @@ void uffd_close(void);
 int uffd_probe(char *why, size_t whylen);
 int uffd_zeropage(uintptr_t addr);
 int uffd_copy(uintptr_t dst, const void *src, bool wp);
+/* UFFDIO_COPY of len bytes (whole pages) from src to dst, in one call
+ * where it can: the bytes copied from the start (it stops at the first
+ * page already present, and wakes the range), or -errno if none. */
+long uffd_copy_run(uintptr_t dst, const void *src, size_t len);
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len);
 int uffd_wake(uintptr_t addr, size_t len);
 int uffd_writeprotect(uintptr_t addr, size_t len);
