@@ -244,6 +244,26 @@ static void swap_readahead(struct region *r, uintptr_t page)
  */
 #define ZF_MAX 16
 
+/* n frames were taken for the pages from start on, the first done of them
+ * filled with zeros: those become resident, the rest go back. */
+static void zero_run_done(struct region *r, uintptr_t start, const uint32_t *frames, unsigned n,
+			  unsigned done)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t a = start + PAGE_SIZE * i;
+
+		if (i >= done) {
+			lru_frame_free(frames[i]);
+			continue;
+		}
+		pst_set_resident(region_pst(r, a), frames[i]);
+		region_touch(r, a);
+		lru_add(frames[i], LRU_ACTIVE_ANON, true);
+		stats.pgzerofill++;
+		mrc_fill();
+	}
+}
+
 static void zero_around(struct region *r, uintptr_t page)
 {
 	uint32_t frames[ZF_MAX];
@@ -275,19 +295,7 @@ static void zero_around(struct region *r, uintptr_t page)
 		else if (z.zeropage > 0)
 			done = (unsigned)(z.zeropage / (long long)PAGE_SIZE);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		uintptr_t a = start + PAGE_SIZE * i;
-
-		if (i >= done) {
-			lru_frame_free(frames[i]);
-			continue;
-		}
-		pst_set_resident(region_pst(r, a), frames[i]);
-		region_touch(r, a);
-		lru_add(frames[i], LRU_ACTIVE_ANON, true);
-		stats.pgzerofill++;
-		mrc_fill();
-	}
+	zero_run_done(r, start, frames, n, done);
 	H.zf_next = start + PAGE_SIZE * done;
 }
 
@@ -325,19 +333,7 @@ static unsigned zero_write(struct region *r, uintptr_t page)
 		return 0;
 	copied = uffd_copy_run(page, zero_src, PAGE_SIZE * n);
 	done = copied > 0 ? (unsigned)(copied / (long)PAGE_SIZE) : 0;
-	for (unsigned i = 0; i < n; i++) {
-		uintptr_t a = page + PAGE_SIZE * i;
-
-		if (i >= done) {
-			lru_frame_free(frames[i]);
-			continue;
-		}
-		pst_set_resident(region_pst(r, a), frames[i]);
-		region_touch(r, a);
-		lru_add(frames[i], LRU_ACTIVE_ANON, true);
-		stats.pgzerofill++;
-		mrc_fill();
-	}
+	zero_run_done(r, page, frames, n, done);
 	if (copied == -EEXIST && !uffd_dontwake)
 		uffd_wake(page, PAGE_SIZE); /* raced with another thread's fault */
 	H.zw_next = page + PAGE_SIZE * done;
