@@ -67,6 +67,9 @@
 	X(file_io_ns, "measured cost of a file refault: file read (+write)")             \
 	X(throttle_count, "faults that had to wait for free memory")                     \
 	X(throttle_ns, "time those faults waited")                                       \
+	X(throttle_retry, "faults raised again by a thread already waiting (a signal)")  \
+	X(throttle_overflow, "faults that found the wait queue full (woken to retry)")   \
+	X(throttle_waiters_peak, "faults waiting for memory at once, peak")              \
 	X(swap_write_errors, "failed swap writes (page kept resident)")                  \
 	X(swap_full, "evictions skipped: no swap slot")                                  \
 	X(swap_read_errors, "failed swap reads (fatal)")                                 \

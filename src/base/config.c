@@ -22,6 +22,7 @@ struct config config = {
 	.heap_reserve = 64ULL << 30,
 	.batch = 32,
 	.granule_pages = 16,
+	.wq_cap = 65536,
 	.stats_pid = -1,
 	.refault_activate = true,
 	.file_maps = true,
@@ -353,6 +354,16 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 			return -EINVAL;
 		}
 		c->granule_pages = (unsigned)n;
+		break;
+	case CONFIG_WQ_CAP:
+		if (parse_int(v, 2, 1L << 20, &n) || (n & (n - 1))) {
+			snprintf(
+				err, errlen,
+				"invalid USWAP_WQ_CAP '%s': expected a power of two from 2 to 1048576",
+				v);
+			return -EINVAL;
+		}
+		c->wq_cap = (unsigned)n;
 		break;
 	case CONFIG_STATS_PID:
 		if (parse_int(v, 1, 1L << 30, &n)) {

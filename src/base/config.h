@@ -95,6 +95,7 @@ enum compress_algo {
 	X(DEBUG, "USWAP_DEBUG", NULL, NULL, NULL, "")                                             \
 	X(HEAP_RESERVE, "USWAP_HEAP_RESERVE", NULL, NULL, "SIZE", "")                             \
 	X(GRANULE, "USWAP_GRANULE", NULL, NULL, "N", "")                                          \
+	X(WQ_CAP, "USWAP_WQ_CAP", NULL, NULL, "N", "")                                            \
 	X(STATS_PID, "USWAP_STATS_PID", NULL, NULL, "PID", "")                                    \
 	X(CHILDREN_DIR, "USWAP_CHILDREN_DIR", NULL, NULL, "PATH", "")
 
@@ -129,6 +130,7 @@ struct config {
 	uint64_t heap_reserve;	/* USWAP_HEAP_RESERVE: address space for the malloc heap */
 	unsigned batch;		/* USWAP_BATCH: pages per reclaim batch */
 	unsigned granule_pages; /* USWAP_GRANULE: mprotect tracking granule, in pages */
+	unsigned wq_cap;	/* USWAP_WQ_CAP: fault wait queue capacity (for tests) */
 	long stats_pid;		/* USWAP_STATS_PID: only this pid writes the stats file */
 	bool fork_unmanaged; /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
 	bool no_children; /* USWAP_NO_CHILDREN: only this process is managed */

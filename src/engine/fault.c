@@ -16,6 +16,22 @@
  * faulting thread stays blocked in the kernel (throttled), the handler goes
  * on serving others, and the scanner is woken. The handler never reclaims.
  *
+ * The wait queue holds one entry per thread (the fault's tid,
+ * UFFD_FEATURE_THREAD_ID): a thread waits on one fault at a time. A signal
+ * interrupts that wait; once its handler has run, the kernel raises the
+ * fault again (at the same address, or at another one if the handler
+ * jumped elsewhere), and that fault replaces the thread's entry, keeping
+ * its turn. So the queue never holds more entries than the program has
+ * threads. Beyond its capacity (65536; USWAP_WQ_CAP, read once at start
+ * and meant for tests only, shrinks it so that tests/compat/threads.c
+ * wq_full can fill it with 64 threads) a fault is still never dropped, as
+ * its thread would sleep in the kernel for good: the handler notes the
+ * range of such faults' addresses, and once the queue has drained to half
+ * its capacity wakes that range (UFFDIO_WAKE) without serving it; each
+ * woken thread runs its access again and faults again, and is queued if
+ * there is room by then. The wake-up waits for reclaim to make room, so
+ * neither the handler nor those threads spin.
+ *
  * The handler never touches managed memory and takes no lock but the pager
  * lock (and the PSI lock, a leaf),
  * which no thread holds while it can fault.
@@ -26,6 +42,7 @@
 #include "aging.h"
 #include "balance.h"
 #include "config.h"
+#include "debug.h"
 #include "log.h"
 #include "lru.h"
 #include "mapfile.h"
@@ -59,7 +76,6 @@
  * so a few dozen keep the device busy. */
 #define NR_READ_BUFS 64
 #define NR_MSGS 64
-#define WQ_CAP 65536
 
 enum { UD_UFFD = 1, UD_EFD = 2, UD_READ = 3 };
 
@@ -67,6 +83,13 @@ struct waiter {
 	uintptr_t addr;
 	uint64_t t0;
 	int tid;
+};
+
+/* The wait queue's index: tid -> position in the queue (wq_tail at its
+ * enqueue), open addressing on 2 x wq_cap slots. tid 0: empty. */
+struct wq_slot {
+	int tid;
+	uint32_t pos;
 };
 
 /* The handler thread's state: one struct, so a forked child starts afresh
@@ -77,8 +100,11 @@ static struct handler {
 	uint32_t rbuf_free[NR_READ_BUFS];
 	uint32_t nr_rbuf_free;
 	uint64_t rbuf_t0[NR_READ_BUFS]; /* submission time of each buffer's read */
-	struct waiter *wq;		/* WQ_CAP faults waiting for memory */
+	struct waiter *wq;		/* wq_cap faults waiting for memory */
 	uint32_t wq_head, wq_tail;	/* wq_tail - wq_head = queued */
+	uint32_t wq_cap;		/* a power of two */
+	struct wq_slot *wq_index;	/* the queued threads, 2 * wq_cap slots */
+	uintptr_t ovf_lo, ovf_hi;	/* faults the full queue could not take (0, 0: none) */
 	uintptr_t ra_lo, ra_hi; /* read-ahead: last faulting page; end of the pages read ahead */
 	unsigned ra_window;
 	uintptr_t zf_next; /* zero fault-around: the page that continues the stream */
@@ -640,16 +666,97 @@ out:
 	psi_read_end(page);
 }
 
+static struct waiter *wq_at(uint32_t pos)
+{
+	return &H.wq[pos & (H.wq_cap - 1)];
+}
+
+/* tids are handed out in order: their low bits spread them over the
+ * index, and a few threads touch a few of its pages. */
+static uint32_t wq_home(int tid)
+{
+	return (uint32_t)tid & (2 * H.wq_cap - 1);
+}
+
+static struct wq_slot *wq_find(int tid)
+{
+	uint32_t mask = 2 * H.wq_cap - 1;
+
+	for (uint32_t i = wq_home(tid);; i = (i + 1) & mask) {
+		if (H.wq_index[i].tid == tid)
+			return &H.wq_index[i];
+		if (!H.wq_index[i].tid)
+			return NULL;
+	}
+}
+
+static void wq_index_add(int tid, uint32_t pos)
+{
+	uint32_t mask = 2 * H.wq_cap - 1, i = wq_home(tid);
+
+	while (H.wq_index[i].tid)
+		i = (i + 1) & mask;
+	H.wq_index[i] = (struct wq_slot){ tid, pos };
+}
+
+/* Remove s, shifting back the entries of its probe run that may move. */
+static void wq_index_del(struct wq_slot *s)
+{
+	uint32_t mask = 2 * H.wq_cap - 1, i = (uint32_t)(s - H.wq_index), j = i;
+
+	for (;;) {
+		uint32_t k;
+
+		j = (j + 1) & mask;
+		if (!H.wq_index[j].tid)
+			break;
+		k = wq_home(H.wq_index[j].tid);
+		/* The entry at j may fill the hole at i unless its home lies
+		 * cyclically in (i, j]. */
+		if (((j - k) & mask) >= ((j - i) & mask)) {
+			H.wq_index[i] = H.wq_index[j];
+			i = j;
+		}
+	}
+	H.wq_index[i].tid = 0;
+}
+
 static void enqueue(uintptr_t addr, int tid)
 {
-	if (H.wq_tail - H.wq_head == WQ_CAP) {
-		/* Cannot happen with fewer than WQ_CAP threads: each waits on one fault. */
-		log_once("fault wait queue full");
+	uintptr_t page = PAGE_ALIGN_DOWN(addr);
+	struct wq_slot *s = tid ? wq_find(tid) : NULL;
+	uint32_t depth;
+
+	if (s) {
+		/* Raised again: a signal interrupted the thread's wait (or a
+		 * wake-up below). The same wait goes on, for this address. */
+		struct waiter *w = wq_at(s->pos);
+
+		if (PAGE_ALIGN_DOWN(w->addr) != page) {
+			psi_throttle_end(tid, PAGE_ALIGN_DOWN(w->addr), false, false);
+			psi_throttle_begin(tid, page);
+		}
+		w->addr = addr;
+		stats.throttle_retry++;
 		return;
 	}
-	H.wq[H.wq_tail++ % WQ_CAP] = (struct waiter){ addr, sys_now_ns(), tid };
-	psi_throttle_begin(tid, PAGE_ALIGN_DOWN(addr));
-	__atomic_store_n(&pager.nr_waiting, H.wq_tail - H.wq_head, __ATOMIC_RELAXED);
+	if (H.wq_tail - H.wq_head == H.wq_cap) {
+		/* Woken to fault again once there is room (serve_waiters). */
+		if (!H.ovf_hi || page < H.ovf_lo)
+			H.ovf_lo = page;
+		if (page + PAGE_SIZE > H.ovf_hi)
+			H.ovf_hi = page + PAGE_SIZE;
+		stats.throttle_overflow++;
+		pager_wake_scanner();
+		return;
+	}
+	if (tid)
+		wq_index_add(tid, H.wq_tail);
+	*wq_at(H.wq_tail++) = (struct waiter){ addr, sys_now_ns(), tid };
+	psi_throttle_begin(tid, page);
+	depth = H.wq_tail - H.wq_head;
+	__atomic_store_n(&pager.nr_waiting, depth, __ATOMIC_RELAXED);
+	stat_max(&stats.throttle_waiters_peak, depth);
 	stats.throttle_count++;
 	pager_wake_scanner();
 }
@@ -712,7 +819,7 @@ static void serve_waiters(void)
 	if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE))
 		return; /* deferred until the fork is done */
 	while (H.wq_head != H.wq_tail) {
-		struct waiter *w = &H.wq[H.wq_head % WQ_CAP];
+		struct waiter *w = wq_at(H.wq_head);
 		enum fault_result res = handle_fault(w->addr, HF_ALLOC);
 
 		if (res == FAULT_WAIT)
@@ -720,9 +827,20 @@ static void serve_waiters(void)
 		stats.throttle_ns += sys_now_ns() - w->t0;
 		psi_throttle_end(w->tid, PAGE_ALIGN_DOWN(w->addr), res == FAULT_READING,
 				  res == FAULT_MAJOR);
+		if (w->tid) {
+			struct wq_slot *s = wq_find(w->tid);
+
+			debug_assert(s && s->pos == H.wq_head);
+			if (s)
+				wq_index_del(s);
+		}
 		H.wq_head++;
 	}
 	__atomic_store_n(&pager.nr_waiting, H.wq_tail - H.wq_head, __ATOMIC_RELAXED);
+	if (H.ovf_hi && H.wq_tail - H.wq_head <= H.wq_cap / 2) {
+		uffd_wake(H.ovf_lo, H.ovf_hi - H.ovf_lo);
+		H.ovf_lo = H.ovf_hi = 0;
+	}
 }
 
 static void drain_uffd(void)
@@ -830,9 +948,11 @@ int fault_start(char *err, size_t errlen)
 	int r;
 
 	zero_src = sys_alloc_meta(ZW_MAX * PAGE_SIZE);
-	H.wq = sys_alloc_meta(WQ_CAP * sizeof(*H.wq));
+	H.wq_cap = config.wq_cap;
+	H.wq = sys_alloc_meta(H.wq_cap * sizeof(*H.wq));
+	H.wq_index = sys_alloc_meta(2 * H.wq_cap * sizeof(*H.wq_index));
 	H.rbufs = sys_alloc_meta((size_t)NR_READ_BUFS << PAGE_SHIFT);
-	if (!H.wq || !H.rbufs) {
+	if (!H.wq || !H.wq_index || !H.rbufs) {
 		snprintf(err, errlen, "cannot allocate fault handler buffers");
 		return -ENOMEM;
 	}
@@ -862,9 +982,13 @@ int fault_fork_child(bool start, char *err, size_t errlen)
 	int r;
 
 	ring_forget(&H.ring);
+	/* The parent's waiters: zeros again, without touching the pages. */
+	sys_madvise(H.wq_index, 2 * H.wq_cap * sizeof(*H.wq_index), MADV_DONTNEED);
 	H = (struct handler){ .ring = H.ring,
 			      .rbufs = H.rbufs,
 			      .wq = H.wq,
+			      .wq_cap = H.wq_cap,
+			      .wq_index = H.wq_index,
 			      .prefetch_lo = H.prefetch_lo,
 			      .prefetch_hi = H.prefetch_hi };
 	if (!start)

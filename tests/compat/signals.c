@@ -25,6 +25,14 @@
  *               threads that page in and out under a tiny limit (blocked
  *               waiting for memory); every thread's handler runs, touches
  *               heap memory, and all data is intact afterwards.
+ *   sigretry    a timer of its own (every 200 us) signals each of 8 threads
+ *               that page 4x the limit, so that a thread waiting for
+ *               memory is interrupted again and again: its handler runs
+ *               (and touches heap pages of its own, faulting elsewhere),
+ *               and the kernel raises the interrupted fault again. Once
+ *               with SA_RESTART, once without; every page is checked in
+ *               every pass and at the end. meson asserts that the fault
+ *               handler kept one waiting entry per thread at most.
  *   hold_*      (manual, driven by kill_clean.py) fill 3x the limit, print
  *               READY, keep paging until SIGINT/SIGTERM arrives: default
  *               action, a handler that sets a flag and exit(3)s, a handler
@@ -630,6 +638,142 @@ static void case_sigusr(void)
 	t_log("    %lu pthread_kill calls", kills);
 }
 
+/* ---- sigretry: faults raised again after a signal ---------------------- */
+
+#define R_WORKERS 8
+#define R_BUF (1UL * T_MIB)
+#define R_SECONDS 1.5
+#define R_LOG_PAGES 16
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+struct r_worker {
+	pthread_t tid;
+	int idx;
+	char *buf;
+	uint64_t gen;
+	unsigned long *log; /* R_LOG_PAGES heap pages the handler writes */
+	atomic_ulong nr_sig, passes, bad;
+};
+
+static struct r_worker r_w[R_WORKERS];
+static __thread struct r_worker *r_self;
+static atomic_int r_stop;
+
+static void h_retry(int sig)
+{
+	struct r_worker *w = r_self;
+	int saved = errno;
+	unsigned long n;
+
+	(void)sig;
+	if (!w)
+		return;
+	n = atomic_fetch_add(&w->nr_sig, 1);
+	/* A page of its own that may be out too: the handler faults (and may
+	 * wait) elsewhere than the access it interrupted. */
+	w->log[n % R_LOG_PAGES * (T_PAGE_SIZE / sizeof(long))]++;
+	errno = saved;
+}
+
+static uint64_t r_word(const struct r_worker *w, uint64_t gen, size_t off)
+{
+	return t_mix64(gen ^ off ^ ((uint64_t)w->idx << 40) ^ 0x5e7);
+}
+
+static void *r_worker(void *arg)
+{
+	struct r_worker *w = arg;
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGRTMIN };
+	struct itimerspec its = { .it_interval = { 0, 200000 }, .it_value = { 0, 200000 } };
+	timer_t timer;
+
+	r_self = w;
+	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+	t_check(!timer_create(CLOCK_MONOTONIC, &sev, &timer), "timer_create: %s", strerror(errno));
+	t_check(!timer_settime(timer, 0, &its, NULL), "timer_settime");
+	while (!atomic_load(&r_stop)) {
+		for (size_t off = 0; off < R_BUF; off += T_PAGE_SIZE) {
+			uint64_t *p = (uint64_t *)(w->buf + off);
+			uint64_t want = r_word(w, w->gen, off);
+
+			if ((p[0] != want || p[T_PAGE_SIZE / 8 - 1] != ~want) &&
+			    atomic_fetch_add(&w->bad, 1) < 3)
+				t_log("worker %d: page +%zu wrong in pass %lu", w->idx, off,
+				      (unsigned long)w->passes);
+			want = r_word(w, w->gen + 1, off);
+			p[0] = want;
+			p[T_PAGE_SIZE / 8 - 1] = ~want;
+		}
+		w->gen++;
+		atomic_fetch_add(&w->passes, 1);
+	}
+	timer_delete(timer);
+	return NULL;
+}
+
+static void r_round(int flags)
+{
+	struct sigaction sa = { .sa_handler = h_retry, .sa_flags = flags };
+	unsigned long logged;
+
+	sigemptyset(&sa.sa_mask);
+	t_check(!sigaction(SIGRTMIN, &sa, NULL), "sigaction");
+	atomic_store(&r_stop, 0);
+	for (int i = 0; i < R_WORKERS; i++) {
+		struct r_worker *w = &r_w[i];
+
+		w->idx = i;
+		w->gen = 0;
+		atomic_store(&w->nr_sig, 0);
+		atomic_store(&w->passes, 0);
+		atomic_store(&w->bad, 0);
+		w->buf = malloc(R_BUF);
+		w->log = calloc(R_LOG_PAGES, T_PAGE_SIZE);
+		t_check(w->buf && w->log, "malloc");
+		for (size_t off = 0; off < R_BUF; off += T_PAGE_SIZE) {
+			((uint64_t *)(w->buf + off))[0] = r_word(w, 0, off);
+			((uint64_t *)(w->buf + off))[T_PAGE_SIZE / 8 - 1] = ~r_word(w, 0, off);
+		}
+		t_check(!pthread_create(&w->tid, NULL, r_worker, w), "pthread_create");
+	}
+	usleep((useconds_t)(R_SECONDS * 1e6));
+	atomic_store(&r_stop, 1);
+	for (int i = 0; i < R_WORKERS; i++)
+		pthread_join(r_w[i].tid, NULL);
+	for (int i = 0; i < R_WORKERS; i++) {
+		struct r_worker *w = &r_w[i];
+
+		logged = 0;
+		for (int k = 0; k < R_LOG_PAGES; k++)
+			logged += w->log[k * (T_PAGE_SIZE / sizeof(long))];
+		t_log("    %s: worker %d: %lu passes, %lu signals, %lu logged",
+		      flags & SA_RESTART ? "SA_RESTART" : "no SA_RESTART", i,
+		      (unsigned long)w->passes, (unsigned long)w->nr_sig, logged);
+		t_check(w->bad == 0, "worker %d saw %lu wrong pages", i, (unsigned long)w->bad);
+		t_check(w->nr_sig > 0 && logged == w->nr_sig,
+			"worker %d: %lu signals handled, the handler's heap log holds %lu", i,
+			(unsigned long)w->nr_sig, logged);
+		t_check(w->passes > 0, "worker %d made no progress", i);
+		for (size_t off = 0; off < R_BUF; off += T_PAGE_SIZE)
+			t_check(((uint64_t *)(w->buf + off))[0] == r_word(w, w->gen, off) &&
+					((uint64_t *)(w->buf + off))[T_PAGE_SIZE / 8 - 1] ==
+						~r_word(w, w->gen, off),
+				"worker %d page +%zu wrong after the run", i, off);
+		free(w->buf);
+		free(w->log);
+	}
+	restore_default(SIGRTMIN);
+}
+
+static void case_sigretry(void)
+{
+	r_round(SA_RESTART);
+	r_round(0);
+}
+
 /* ---- hold_*: wait for SIGINT/SIGTERM while paging ----------------------- */
 
 static volatile sig_atomic_t h_flag;
@@ -704,6 +848,7 @@ static const struct c_case cases[] = {
 	{ "sigbus", case_sigbus, "SIGBUS past the EOF of a mapped file reaches the program's handler", 0 },
 	{ "altstack", case_altstack, "stack overflow caught on an evicted sigaltstack", 0 },
 	{ "sigusr", case_sigusr, "SIGUSR1/SIGUSR2 while threads wait for memory", 0 },
+	{ "sigretry", case_sigretry, "timer signals keep interrupting threads that wait for memory", 0 },
 	{ "hold_default", case_hold_default, "page until killed (default action)", 1 },
 	{ "hold_flag_exit", case_hold_flag_exit, "page until a signal; the handler's flag makes main exit(3)", 1 },
 	{ "hold_handler_exit", case_hold_handler_exit, "page until a signal; the handler calls _exit(4)", 1 },

@@ -20,6 +20,12 @@
  *   heapstack   the same on a stack the program malloc'd itself
  *               (pthread_attr_setstack): the stack pages are managed
  *               memory, evicted at depth and faulted back on unwind.
+ *   wq_full     64 threads rewrite buffers that together are four times
+ *               the limit, all at once: they all wait for memory together.
+ *               meson runs it with USWAP_WQ_CAP=8 (a test-only setting
+ *               that shrinks the fault handler's wait queue), so the queue
+ *               fills; a fault that finds it full must still be served:
+ *               every thread finishes, with its data, within the deadline.
  */
 #include "compat.h"
 
@@ -477,11 +483,77 @@ static void case_heapstack(void)
 	run_stack_case(1);
 }
 
+/* ---- wq_full ------------------------------------------------------------ */
+
+#define Q_THREADS 64
+#define Q_BUF (256UL * 1024)
+#define Q_PASSES 3
+#define Q_DEADLINE_S 8.0
+
+static char *q_buf[Q_THREADS];
+static pthread_barrier_t q_start;
+static atomic_int q_done, q_bad;
+
+static uint64_t q_seed(int t, int pass)
+{
+	return t_mix64(((uint64_t)pass << 32) | (unsigned)t) ^ 0x9f11;
+}
+
+static void *q_worker(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+
+	pthread_barrier_wait(&q_start);
+	for (int pass = 0; pass < Q_PASSES; pass++) {
+		long b = t_pattern_check(q_buf[t], Q_BUF, q_seed(t, pass), 0);
+
+		if (b >= 0 && atomic_fetch_add(&q_bad, 1) < 5)
+			t_log("thread %d pass %d: byte %ld wrong", t, pass, b);
+		t_pattern_fill(q_buf[t], Q_BUF, q_seed(t, pass + 1), 0);
+	}
+	atomic_fetch_add(&q_done, 1);
+	return NULL;
+}
+
+static void case_wq_full(void)
+{
+	pthread_t tid[Q_THREADS];
+	double t0;
+	int done;
+
+	for (int t = 0; t < Q_THREADS; t++) {
+		q_buf[t] = malloc(Q_BUF);
+		t_check(q_buf[t], "malloc");
+		t_pattern_fill(q_buf[t], Q_BUF, q_seed(t, 0), 0);
+	}
+	pthread_barrier_init(&q_start, NULL, Q_THREADS + 1);
+	for (int t = 0; t < Q_THREADS; t++)
+		t_check(!pthread_create(&tid[t], NULL, q_worker, (void *)(intptr_t)t),
+			"pthread_create %d", t);
+	t0 = t_now();
+	pthread_barrier_wait(&q_start);
+	/* A thread whose fault was dropped sleeps in the kernel for good:
+	 * wait for them all, but not for ever. */
+	while ((done = atomic_load(&q_done)) < Q_THREADS && t_now() - t0 < Q_DEADLINE_S)
+		usleep(10000);
+	t_log("    %d of %d threads done in %.1fs", done, Q_THREADS, t_now() - t0);
+	t_check(done == Q_THREADS, "%d threads still blocked after %.0f s (a fault never served?)",
+		Q_THREADS - done, Q_DEADLINE_S);
+	for (int t = 0; t < Q_THREADS; t++) {
+		pthread_join(tid[t], NULL);
+		t_check_pattern("buffer after the run", q_buf[t], Q_BUF, q_seed(t, Q_PASSES), 0);
+		free(q_buf[t]);
+	}
+	pthread_barrier_destroy(&q_start);
+	t_check(atomic_load(&q_bad) == 0, "%d threads saw wrong data", atomic_load(&q_bad));
+}
+
 static const struct c_case cases[] = {
 	{ "fault32", case_fault32, "48 threads fault evicted buffers and a shared table at once", 0 },
 	{ "exit_race", case_exit_race, "threads exit/are cancelled while their evicted memory is faulted and freed", 0 },
 	{ "bigstack", case_bigstack, "64 MiB recursion on a 256 MiB glibc thread stack", 0 },
 	{ "heapstack", case_heapstack, "64 MiB recursion on a malloc'd 128 MiB thread stack", 0 },
+	{ "wq_full", case_wq_full, "64 threads wait for memory at once (a full wait queue)", 0 },
 };
 
 int main(int argc, char **argv)

@@ -70,6 +70,13 @@ static void integers(void)
 	expect_rejected("USWAP_GRANULE", "24", "power of two");
 	expect_rejected("USWAP_GRANULE", "1024", "power of two");
 
+	expect_accepted("USWAP_WQ_CAP", "2");
+	expect_accepted("USWAP_WQ_CAP", "8");
+	expect_accepted("USWAP_WQ_CAP", "1048576");
+	expect_rejected("USWAP_WQ_CAP", "1", "power of two");
+	expect_rejected("USWAP_WQ_CAP", "12", "power of two");
+	expect_rejected("USWAP_WQ_CAP", "2097152", "power of two");
+
 	expect_accepted("USWAP_STATS_PID", "1");
 	expect_accepted("USWAP_STATS_PID", "4194304");
 	expect_rejected("USWAP_STATS_PID", "0", NULL);
@@ -105,7 +112,7 @@ static void clear_uswap_env(void)
 		"USWAP_LIMIT", "USWAP_SWAP", "USWAP_SWAP_SIZE", "USWAP_SWAPPINESS", "USWAP_STATS",
 		"USWAP_VERBOSE", "USWAP_DEBUG", "USWAP_TRACK", "USWAP_WMARK_MIN", "USWAP_WMARK_LOW",
 		"USWAP_WMARK_HIGH", "USWAP_HEAP_RESERVE", "USWAP_BATCH", "USWAP_GRANULE",
-		"USWAP_STATS_PID", "USWAP_TRACE", "USWAP_CHILDREN_DIR",
+		"USWAP_WQ_CAP", "USWAP_STATS_PID", "USWAP_TRACE", "USWAP_CHILDREN_DIR",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
