@@ -14,10 +14,17 @@
 
 #define MAX_BUFS 1024
 
-int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bufs, unsigned nbufs,
-	       const int *files, unsigned nfiles, char *err, size_t errlen)
+static int ring_init(struct io_uring *ring, unsigned entries, unsigned flags)
 {
 	struct io_uring_params p = { .flags = flags };
+
+	return io_uring_queue_init_params(entries, ring, &p);
+}
+
+int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, unsigned fallback,
+	       char *bufs, unsigned nbufs, const int *files, unsigned nfiles, char *err,
+	       size_t errlen)
+{
 	struct iovec v[MAX_BUFS];
 	int r;
 
@@ -25,9 +32,12 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 		snprintf(err, errlen, "io_uring setup: too many buffers (%u)", nbufs);
 		return -EINVAL;
 	}
-	r = io_uring_queue_init_params(entries, ring, &p);
-	if (r == -EINVAL && flags)
-		r = io_uring_queue_init(entries, ring, 0);
+	/* An older kernel refuses flags it does not know with EINVAL. */
+	r = ring_init(ring, entries, flags);
+	if (r == -EINVAL && fallback != flags)
+		r = ring_init(ring, entries, fallback);
+	if (r == -EINVAL && fallback)
+		r = ring_init(ring, entries, 0);
 	if (r == -EMFILE || r == -ENFILE) {
 		snprintf(err, errlen, "io_uring setup: %s (raise ulimit -n)", strerror(-r));
 		return r;
@@ -52,6 +62,19 @@ int ring_setup(struct io_uring *ring, unsigned entries, unsigned flags, char *bu
 		return r;
 	}
 	return 0;
+}
+
+void ring_enable(struct io_uring *ring, const char *who)
+{
+	int r;
+
+	if (!(ring->flags & IORING_SETUP_R_DISABLED))
+		return;
+	r = io_uring_enable_rings(ring);
+	if (r)
+		log_oom_kill("fatal: cannot enable the io_uring of %s (%s): "
+			     "the program cannot be paged",
+			     who, strerrorname_np(-r));
 }
 
 void ring_forget(struct io_uring *ring)

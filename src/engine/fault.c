@@ -75,7 +75,13 @@
 /* Swap-ins in flight at once; reads are device-bound (~200 us each here),
  * so a few dozen keep the device busy. */
 #define NR_READ_BUFS 64
-#define NR_MSGS 64
+/* uffd messages read at once: one read per wake-up serves a burst of this
+ * many faults (32 bytes each); a read that fills the buffer is followed by
+ * another. */
+#define NR_MSGS 256
+/* The handler's CPU time (CLOCK_THREAD_CPUTIME_ID: a system call, no vDSO)
+ * is read at most this often, and at exit (fault_exit_counters). */
+#define CPU_SAMPLE_NS 100000000ULL
 
 enum { UD_UFFD = 1, UD_EFD = 2, UD_READ = 3 };
 
@@ -112,6 +118,7 @@ static struct handler {
 	uintptr_t zw_next; /* first-touch writes: the page that continues the stream */
 	unsigned zw_window;
 	uintptr_t prefetch_lo, prefetch_hi; /* MADV_WILLNEED range still to read (pager lock) */
+	uint64_t cpu_at;		    /* when handler_cpu_ns was last read */
 } H;
 
 static void arm_poll(int fd, uint64_t ud)
@@ -613,8 +620,7 @@ static void complete_read(uint32_t f, uint32_t b, int res)
 	if (fr->flags & F_REREAD && r) {
 		/* The program wrote the file meanwhile (runtime/file.c): read it again. */
 		fr->flags &= ~F_REREAD;
-		start_read(r, f, b);
-		io_uring_submit(&H.ring);
+		start_read(r, f, b); /* submitted by the loop's wait */
 		uffd_dontwake = false;
 		if (!forking)
 			pager_unlock();
@@ -798,7 +804,6 @@ static void prefetch(void)
 	if (a >= H.prefetch_hi)
 		H.prefetch_lo = H.prefetch_hi = 0;
 	pager_unlock();
-	io_uring_submit(&H.ring);
 }
 
 /* The forking thread's fault (runtime/fork.c). */
@@ -843,16 +848,20 @@ static void serve_waiters(void)
 	}
 }
 
+/*
+ * The faults the uffd has for us. One read per wake-up: a read that does not
+ * fill the buffer took every message there was, and a fault raised after it
+ * makes the multishot poll report again. The reads they start are submitted
+ * by the loop's wait.
+ */
 static void drain_uffd(void)
 {
 	struct uffd_msg msgs[NR_MSGS];
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = sys_read(uffd_fd, msgs, sizeof(msgs));
-
-		if (n <= 0)
-			return;
-		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+	do {
+		n = sys_read(uffd_fd, msgs, sizeof(msgs));
+		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(msgs[0]); i++) {
 			enum fault_result res;
 			uintptr_t a;
 			int tid;
@@ -879,8 +888,7 @@ static void drain_uffd(void)
 			else
 				psi_fault(tid, res == FAULT_MAJOR);
 		}
-		io_uring_submit(&H.ring);
-	}
+	} while (n == (ssize_t)sizeof(msgs));
 }
 
 static void *fault_main(void *arg)
@@ -889,11 +897,15 @@ static void *fault_main(void *arg)
 	uint64_t v;
 
 	(void)arg;
+	ring_enable(&H.ring, "the fault handler");
 	arm_poll(uffd_fd, UD_UFFD);
 	arm_poll(pager.fault_efd, UD_EFD);
 	for (;;) {
 		unsigned head, seen = 0;
+		bool faults = false, woken = false;
+		uint64_t now;
 
+		/* Submits what the last round queued (reads, polls) and waits. */
 		ring_check(io_uring_submit_and_wait(&H.ring, 1), "the fault handler");
 		io_uring_for_each_cqe(&H.ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
@@ -903,12 +915,12 @@ static void *fault_main(void *arg)
 			case UD_UFFD:
 				if (!(cqe->flags & IORING_CQE_F_MORE))
 					arm_poll(uffd_fd, UD_UFFD);
-				drain_uffd();
+				faults = true;
 				break;
 			case UD_EFD:
 				if (!(cqe->flags & IORING_CQE_F_MORE))
 					arm_poll(pager.fault_efd, UD_EFD);
-				(void)!sys_read(pager.fault_efd, &v, sizeof(v));
+				woken = true;
 				break;
 			case UD_READ:
 				complete_read((uint32_t)(ud >> 32),
@@ -917,6 +929,12 @@ static void *fault_main(void *arg)
 			}
 		}
 		io_uring_cq_advance(&H.ring, seen);
+		/* However many times each poll reported in this round, one read
+		 * takes what there is. */
+		if (woken)
+			(void)!sys_read(pager.fault_efd, &v, sizeof(v));
+		if (faults)
+			drain_uffd();
 		serve_waiters();
 		if (!__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) && H.wq_head == H.wq_tail)
 			prefetch();
@@ -925,7 +943,11 @@ static void *fault_main(void *arg)
 		    H.nr_rbuf_free == NR_READ_BUFS &&
 		    !(__atomic_load_n(&pager.fork_parked, __ATOMIC_ACQUIRE) & FORK_PARKED_HANDLER))
 			pager_fork_park(FORK_PARKED_HANDLER);
-		stats.handler_cpu_ns = sys_thread_cpu_ns();
+		now = sys_now_ns();
+		if (now - H.cpu_at >= CPU_SAMPLE_NS) {
+			stats.handler_cpu_ns = sys_thread_cpu_ns();
+			H.cpu_at = now;
+		}
 	}
 	return NULL;
 }
@@ -939,7 +961,7 @@ static int setup_ring(char *err, size_t errlen)
 	H.nr_rbuf_free = 0;
 	for (uint32_t i = 0; i < NR_READ_BUFS; i++)
 		H.rbuf_free[H.nr_rbuf_free++] = i;
-	return ring_setup(&H.ring, 256, 0, H.rbufs, NR_READ_BUFS, files,
+	return ring_setup(&H.ring, 256, RING_OWNED, 0, H.rbufs, NR_READ_BUFS, files,
 			  swap.parent_fd >= 0 ? 2 : 1, err, errlen);
 }
 
@@ -960,6 +982,14 @@ int fault_start(char *err, size_t errlen)
 	if (r)
 		return r;
 	return thread_start(THREAD_HANDLER, fault_main, "uswap-fault", err, errlen);
+}
+
+void fault_exit_counters(void)
+{
+	uint64_t ns = thread_cpu_ns(THREAD_HANDLER);
+
+	if (ns)
+		stats.handler_cpu_ns = ns;
 }
 
 void fault_prefetch(uintptr_t s, size_t len)

@@ -77,6 +77,9 @@
  * first to the last, as long as they keep failing. */
 #define WERR_PAUSE_MIN_NS (10000000ULL)
 #define WERR_PAUSE_MAX_NS (1000000000ULL)
+/* The scanner's CPU time (CLOCK_THREAD_CPUTIME_ID: a system call, no vDSO)
+ * is read at most this often, and at exit (scan_exit_counters). */
+#define CPU_SAMPLE_NS (100000000ULL)
 
 enum { UD_WAKE = 1, UD_WRITE = 2, UD_ZWB = 3 };
 
@@ -106,6 +109,7 @@ static struct scanner {
 	int werr_errno;			   /* and why */
 	uint64_t nr_written;		   /* writes that landed: progress, for the OOM stall */
 	uint64_t activate_file_seen;	   /* cache_trim: file activations at the last batch */
+	uint64_t cpu_at;		   /* when scanner_cpu_ns was last read */
 } S;
 
 static bool page_is_zero(const void *page)
@@ -607,6 +611,7 @@ static void *scan_main(void *arg)
 	uint64_t stall_start = 0, last_vma_sample = 0, written_seen = 0;
 
 	(void)arg;
+	ring_enable(&S.ring, "the scanner");
 	sqe = io_uring_get_sqe(&S.ring);
 	io_uring_prep_poll_multishot(sqe, pager.scan_efd, POLLIN);
 	io_uring_sqe_set_data64(sqe, UD_WAKE);
@@ -617,6 +622,11 @@ static void *scan_main(void *arg)
 		uint64_t now;
 
 		reap();
+		now = sys_now_ns();
+		if (now - S.cpu_at >= CPU_SAMPLE_NS) {
+			stats.scanner_cpu_ns = sys_thread_cpu_ns();
+			S.cpu_at = now;
+		}
 		if (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE)) {
 			fork_park();
 			continue;
@@ -630,7 +640,6 @@ static void *scan_main(void *arg)
 				continue;
 			ring_check(io_uring_submit_and_wait_timeout(&S.ring, &cqe, 1, &ts, NULL),
 				   "the scanner");
-			stats.scanner_cpu_ns = sys_thread_cpu_ns();
 			continue;
 		}
 		stats.scan_passes++;
@@ -657,8 +666,13 @@ static void *scan_main(void *arg)
 						    0;
 		}
 		pager_unlock();
-		if (sc.nr_writing || zpool.nr_wb)
-			io_uring_submit(&S.ring);
+		/* Start the writes (pool writebacks too). Completions deferred
+		 * (ring_deferred) are posted only when this thread asks, and
+		 * reap only looks: while writes are in flight, ask for them in
+		 * the same system call. */
+		if (sc.nr_writing || zpool.nr_wb ||
+		    (pager.nr_writeback && ring_deferred(&S.ring)))
+			ring_check(io_uring_submit_and_get_events(&S.ring), "the scanner");
 		if (sc.nr_reclaimed)
 			pager_wake_handler();
 		now = sys_now_ns();
@@ -703,10 +717,10 @@ static int setup_ring(char *err, size_t errlen)
 	S.nr_wbuf_free = 0;
 	for (uint32_t i = 0; i < NR_WRITE_BUFS; i++)
 		S.wbuf_free[S.nr_wbuf_free++] = i;
-	/* Only the scanner thread submits to this ring, but SINGLE_ISSUER binds
-	 * to the creating task: plain setup, with COOP_TASKRUN to avoid IPIs. */
-	return ring_setup(&S.ring, 2 * NR_WRITE_BUFS, IORING_SETUP_COOP_TASKRUN, S.wbufs,
-			  NR_WRITE_BUFS, &swap.fd, 1, err, errlen);
+	/* Only the scanner thread submits to this ring (RING_OWNED: it enables
+	 * it); before Linux 6.1, COOP_TASKRUN at least spares it IPIs. */
+	return ring_setup(&S.ring, 2 * NR_WRITE_BUFS, RING_OWNED, IORING_SETUP_COOP_TASKRUN,
+			  S.wbufs, NR_WRITE_BUFS, &swap.fd, 1, err, errlen);
 }
 
 int scan_start(char *err, size_t errlen)
@@ -740,9 +754,18 @@ int scan_fork_child(bool start, char *err, size_t errlen)
 	return thread_start(THREAD_SCANNER, scan_main, "uswap-scan", err, errlen);
 }
 
-/* The list sizes and the swappiness at exit, into the counters. */
+/* The scanner's CPU time, the list sizes and the swappiness at exit, into
+ * the counters. */
 void scan_exit_counters(void)
 {
+	uint64_t ns = thread_cpu_ns(THREAD_SCANNER);
+
+	if (ns)
+		stats.scanner_cpu_ns = ns;
+	/* A signal handler may end the program on a thread that holds the
+	 * pager lock (runtime_exit): then the rest is skipped. */
+	if (pager_held_by_me())
+		return;
 	pager_lock();
 	stats.nr_inactive_anon = lru.lists[LRU_INACTIVE_ANON].nr;
 	stats.nr_active_anon = lru.lists[LRU_ACTIVE_ANON].nr;

@@ -9,8 +9,10 @@
 int scan_start(char *err, size_t errlen);
 /* In a forked child, as fault_fork_child. */
 int scan_fork_child(bool start, char *err, size_t errlen);
-/* At exit: the list sizes and peaks, the swappiness in force and the
- * mappings' count into the counters. */
+/* At exit: the scanner thread's CPU time (it reads it itself only every
+ * 100 ms), the list sizes and peaks, the swappiness in force and the
+ * mappings' count into the counters; on a thread that holds the pager
+ * lock (see runtime_exit), the CPU time only. */
 void scan_exit_counters(void);
 
 #endif

@@ -127,8 +127,8 @@ void runtime_exit(void)
 	 * is inside the runtime, holding the pager lock: what needs the lock
 	 * is then skipped rather than waited for, for good. */
 	file_flush_all();
-	if (!pager_held_by_me())
-		scan_exit_counters();
+	fault_exit_counters();
+	scan_exit_counters();
 	monitor_stop();
 	statsfile_exit(heap_bytes());
 }
