@@ -4,7 +4,6 @@
 #include "config.h"
 #include "debug.h"
 #include "lru.h"
-#include "pager.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -156,6 +155,7 @@ void zpool_set_limit(uint64_t limit_pages)
 	if (zpool.algo == COMPRESS_OFF)
 		m = 0;
 	zpool.max_pages = m < ARENA_PAGES ? m : ARENA_PAGES;
+	zpool.limit_pages = limit_pages;
 }
 
 static bool slot_map_fit(uint32_t slot)
@@ -210,7 +210,7 @@ static int zs_new(uint32_t c, uint32_t *page)
 		return ZPOOL_FULL;
 	/* resident + pool <= limit at every moment, the frame being evicted
 	 * (freed right after) still counted. */
-	if (lru.nr_allocated + zpool.nr_pages + k > pager.limit_pages)
+	if (lru.nr_allocated + zpool.nr_pages + k > zpool.limit_pages)
 		return ZPOOL_FULL;
 	if (free_zs[k]) {
 		p = free_zs[k] - 1;
@@ -274,7 +274,6 @@ int zpool_store(uint32_t slot, const void *page)
 	struct zobj *o;
 	int n, r;
 
-	pager_assert_locked();
 	debug_assert(!zpool_has(slot));
 	if (!slot_map_fit(slot))
 		return ZPOOL_NOMEM;
@@ -327,7 +326,6 @@ int zpool_load(uint32_t slot, void *page)
 	struct zobj *o = obj_at(h);
 	int n;
 
-	pager_assert_locked();
 	if (o->slot != slot)
 		return -EBADMSG;
 	if (zpool.algo == COMPRESS_LZ4) {
@@ -367,7 +365,6 @@ bool zpool_drop(uint32_t slot)
 {
 	struct zobj *o;
 
-	pager_assert_locked();
 	if (!zpool_has(slot))
 		return true;
 	o = obj_at(slot_h[slot] - 1);
@@ -384,7 +381,6 @@ uint32_t zpool_wb_next(bool (*writable)(uint32_t slot))
 	uint32_t h = lru_old, stop = lru_young;
 	unsigned looked = 0;
 
-	pager_assert_locked();
 	/* A bounded look: a child's pool may be all its parent's entries. */
 	while (h && looked++ < 1024) {
 		struct zobj *o = obj_at(h - 1);
@@ -416,7 +412,6 @@ bool zpool_wb_end(uint32_t slot, bool ok)
 	struct zobj *o = obj_at(slot_h[slot] - 1);
 	bool orphan = o->flags & ZO_ORPHAN;
 
-	pager_assert_locked();
 	zpool.nr_wb--;
 	if (!ok && !orphan) {
 		o->flags &= (uint16_t)~ZO_WB;

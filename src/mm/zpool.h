@@ -26,7 +26,9 @@
  * orphaned and the slot is freed when the write completes, so a slot is
  * never reused under a write in flight.
  *
- * Everything here is under the pager lock. The pool lives in private
+ * Everything here is under the pager lock (the pager sits above the pool:
+ * it counts the pool in its free pages and passes its limit down with
+ * zpool_set_limit; the pool never calls it). The pool lives in private
  * memory, so a forked child has its own copy of every entry.
  */
 #ifndef USWAP_ZPOOL_H
@@ -42,6 +44,7 @@ struct zpool {
 	enum compress_algo algo; /* config.compress */
 	double frac;	     /* pool size as a fraction of the limit (--compress-pool) */
 	uint64_t max_pages;  /* pages the pool may hold: frac * limit */
+	uint64_t limit_pages; /* the pager's limit: resident + pool stays within */
 	uint64_t nr_pages;   /* pages of memory the pool holds: counted in the limit */
 	uint64_t nr_stored;  /* entries (pages stored) */
 	uint64_t nr_bytes;   /* compressed bytes stored (headers included) */
