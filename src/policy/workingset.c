@@ -8,8 +8,9 @@
  * distance: the number of pages that were evicted or activated in the
  * meantime. Had memory been that much bigger, it would have stayed; so if
  * the distance fits in the working set the other lists hold (the active
- * list of its own kind, both of the other kind's, as the kernel counts),
- * it goes straight to the active list instead of starting inactive:
+ * list of its own kind, both of the other kind's, as the kernel counts,
+ * and the compressed pool's entries), it goes straight to the active list
+ * instead of starting inactive:
  *
  *      evicted at age E            refault at age R
  *   ----------|--------------------------|-------->  nonresident age
@@ -30,6 +31,7 @@
 #include "page.h"
 #include "pager.h"
 #include "stats.h"
+#include "zpool.h"
 
 _Static_assert(PS_SHADOW_BITS == MRC_AGE_BITS, "the curve reads the shadow's age");
 
@@ -86,6 +88,15 @@ void workingset_refault(struct frame *fr, bool file, uint64_t w)
 				      lru.lists[LRU_INACTIVE_ANON].nr :
 			     lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +
 				      lru.lists[LRU_INACTIVE_FILE].nr;
+
+	/*
+	 * Pages in the compressed pool are still held, in the limit: the
+	 * distance counts their evictions, so the pool's entries belong to
+	 * the working set it is measured against. Without this, a set that
+	 * cycles through the pool (resident + pool > its size > resident)
+	 * is never activated, and an idle active list above it is never aged.
+	 */
+	ws += zpool.nr_stored;
 
 	stat_kind(workingset_refault, file)++;
 	stat_refault_distance(file, dist);
