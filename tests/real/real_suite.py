@@ -446,6 +446,9 @@ PY_GROUPS = {
 PY_IGNORE = [
     "test.test_signal.SiginterruptTest.test_siginterrupt_off",  # sleeps 30 s
     "test.test_subprocess.*_timeout",                          # wall-clock races
+    # Counts signals from a timer thread in a 0.5 s window: 0 when the
+    # machine is loaded, natively too (a native run failed so in a full run).
+    "test.test_signal.StressTest.test_stress_modifying_handlers",
     # Lists the child's /proc/self/fd and expects only 0-2 and pass_fds: a
     # managed child also holds the runtime's own descriptors (README).
     "test.test_subprocess.POSIXProcessTestCase.test_pass_fds_redirected",

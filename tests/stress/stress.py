@@ -104,6 +104,7 @@ class Storm(threading.Thread):
         self.rng = random.Random(seed)
         self.sent = self.failed = 0
         self.errors = []
+        self.answered = False  # a command has been answered
         self.halt = threading.Event()
 
     def command(self):
@@ -142,9 +143,15 @@ class Storm(threading.Thread):
             if r.returncode != 0:
                 if not os.path.exists(f"/proc/{pid}"):
                     return  # the program ended first
+                if not self.answered and "no uswap runtime" in r.stderr:
+                    # found between exec and the runtime's start: not yet
+                    time.sleep(0.01)
+                    continue
                 self.failed += 1
                 self.errors.append((time.monotonic(), f"ctl {' '.join(words)}: exit "
                                     f"{r.returncode}: {r.stderr.strip()}"))
+            else:
+                self.answered = True
 
 
 def run_one(uswap, program, case, *, seed=1, track="uffd", on_fork="managed",
