@@ -102,21 +102,33 @@ int aging_activate(uint32_t f)
 	struct frame *fr = lru_frame(f);
 	int err;
 
-	debug_assert(fr->flags & F_STAGED);
-	err = track_disarm(f);
+	/*
+	 * Its swap copy is still good: dirty tracking is re-armed (MOVE drops
+	 * the write protection), and before the faulting thread runs, so its
+	 * store cannot land between the move and the protection: move without
+	 * waking, protect, then wake (unless the caller wakes later: a fork).
+	 */
+	bool rearm = track_mode == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async &&
+		     !(fr->flags & F_WRITEBACK);
+	bool dontwake = uffd_dontwake;
 
+	debug_assert(fr->flags & F_STAGED);
+	uffd_dontwake = dontwake || rearm;
+	err = track_disarm(f);
+	uffd_dontwake = dontwake;
 	if (err)
-		return err;
+		return err; /* the caller wakes */
+	if (rearm) {
+		uffd_writeprotect(fr->addr, PAGE_SIZE);
+		if (!dontwake)
+			uffd_wake(fr->addr, PAGE_SIZE);
+	}
 	fr->flags &= ~F_STAGED;
 	fr->flags |= F_WORKINGSET;
 	/* Referenced while inactive: a rotation, the cheap half of a list's cost. */
 	balance_note_cost((fr->flags & F_FILE) != 0, 0, 1);
-	if (!(fr->flags & F_WRITEBACK)) {
+	if (!(fr->flags & F_WRITEBACK))
 		lru_move(f, lru_of(fr, true), true);
-		/* Its swap copy is still good: re-arm dirty tracking (MOVE drops it). */
-		if (track_mode == TRACK_UFFD && fr->slot != NO_SLOT && uffd_caps.wp_async)
-			uffd_writeprotect(fr->addr, PAGE_SIZE);
-	}
 	workingset_activation();
 	stats.pgactivate++;
 	stats.tracking_faults++;
