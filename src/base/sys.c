@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <time.h>
 
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -142,6 +143,19 @@ void sys_unlock(struct sys_lock *l)
 		__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
 		sys_futex_wake(&l->word, 1);
 	}
+}
+
+int sys_random(void *p, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t r = getrandom((char *)p + done, n - done, 0);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r > 0)
+			done += (size_t)r;
+	}
+	return 0;
 }
 
 int sys_open_self(const char *path, int flags)

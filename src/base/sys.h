@@ -47,6 +47,8 @@ static inline ssize_t sys_pwrite(int fd, const void *buf, size_t n, off_t off)
  * forked children) could no longer open them. So on EACCES in a
  * non-dumpable process the flag is set for the open alone and put back. */
 int sys_open_self(const char *path, int flags);
+/* n random bytes from getrandom (retried on EINTR and short reads): 0 or -errno. */
+int sys_random(void *p, size_t n);
 /* fstat of the runtime's own descriptors: the preload's fstat hook
  * answers EBADF for them. */
 struct stat;

@@ -101,7 +101,7 @@ static struct scanner {
 	uint32_t wbuf_free[NR_WRITE_BUFS];
 	uint32_t nr_wbuf_free;
 	uint64_t wbuf_t0[NR_WRITE_BUFS];   /* submission time of each buffer's write */
-	uint64_t wbuf_hash[NR_WRITE_BUFS]; /* a swap write's page hash (its plaintext's) */
+	page_hash_t wbuf_hash[NR_WRITE_BUFS]; /* a swap write's page hash (its plaintext's) */
 	uint64_t swap_full_since;	   /* when a swap slot could last not be had */
 	uint64_t anon_pause_until;	   /* swap full or failing: no anon reclaim until then */
 	uint64_t werr_pause;		   /* the current write-error pause, 0 after a good write */
@@ -189,13 +189,13 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	char *buf = S.wbufs + ((size_t)b << PAGE_SHIFT);
 	struct region *r = region_lookup(fr->addr);
 	uint32_t slot;
-	uint64_t h;
+	page_hash_t h;
 
 	if (fr->flags & F_FILE) {
 		uint64_t off;
 		size_t n;
 
-		if (r && lru_page_hash(buf) == fr->hash) {
+		if (r && lru_hash_equal(lru_page_hash(buf), fr->hash)) {
 			evict(f);
 			balance_note_evict(true, false);
 			sc->nr_reclaimed++;
@@ -238,7 +238,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	/* The staged copy is frozen: the program cannot write it without
 	 * trapping. If it equals the swap copy, drop it with no I/O. */
 	h = lru_page_hash(buf);
-	if (fr->slot != NO_SLOT && h == fr->hash) {
+	if (fr->slot != NO_SLOT && lru_hash_equal(h, fr->hash)) {
 		evict(f);
 		balance_note_evict(false, false);
 		stats.pgsteal_clean++;

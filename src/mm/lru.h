@@ -36,10 +36,23 @@ enum frame_flags {
 	F_REREAD = 1 << 9, /* file read in flight when the program wrote the file: read again */
 };
 
-/* 40 bytes per resident page. */
+/*
+ * A keyed 128-bit hash of a page's contents: XXH3-128 under a secret drawn
+ * from getrandom when the runtime starts (lru_init), kept across fork and
+ * never written out. It proves a page still equals its swap (or file) copy
+ * before it is dropped without writing: two different pages agree by
+ * chance with probability 2^-128, and a program cannot aim for a collision
+ * without the secret. Not a MAC against an attacker who reads our memory.
+ * Where the kernel has WP_ASYNC the dirty bit is asked first
+ * (policy/aging.c); the hash is the second check. Its low 32 bits are the
+ * swap slot's checksum (mm/swap.h).
+ */
+typedef XXH128_hash_t page_hash_t;
+
+/* 48 bytes per resident page. */
 struct frame {
-	uintptr_t addr; /* the page's address in the program */
-	uint64_t hash;	/* content hash of the copy in slot, when slot is set */
+	uintptr_t addr;	  /* the page's address in the program */
+	page_hash_t hash; /* content hash of the copy in slot, when slot is set */
 	uint32_t prev;
 	uint32_t next;
 	uint32_t slot; /* a swap slot holding a copy still valid, or NO_SLOT */
@@ -82,13 +95,17 @@ static inline struct frame *lru_frame(uint32_t f)
 	return &lru.frames[f];
 }
 
-/* A 64-bit hash of a page's contents (XXH3): proves a page still equals
- * its swap copy before it is dropped without writing; its low 32 bits are
- * the swap slot's checksum (mm/swap.h), so a swap-in checks its page with
- * the hash it computes anyway. */
-static inline uint64_t lru_page_hash(const void *page)
+/* The hash's key (see page_hash_t): this process's, set by lru_init. */
+extern unsigned char lru_hash_secret[XXH3_SECRET_DEFAULT_SIZE];
+
+static inline page_hash_t lru_page_hash(const void *page)
 {
-	return XXH3_64bits(page, 4096);
+	return XXH3_128bits_withSecret(page, 4096, lru_hash_secret, sizeof(lru_hash_secret));
+}
+
+static inline bool lru_hash_equal(page_hash_t a, page_hash_t b)
+{
+	return XXH128_isEqual(a, b);
 }
 
 /* The list a frame belongs on. */

@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <sodium.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 struct swap swap = { .fd = -1, .parent_fd = -1, .done_fd = -1 };
@@ -226,19 +225,6 @@ static struct seal_key {
 	uint64_t counter;
 } * seal_key;
 
-static int fill_random(void *p, size_t n)
-{
-	for (size_t done = 0; done < n;) {
-		ssize_t r = getrandom((char *)p + done, n - done, 0);
-
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r > 0)
-			done += (size_t)r;
-	}
-	return 0;
-}
-
 int swap_encrypt_init(char *err, size_t errlen)
 {
 	int r;
@@ -256,7 +242,7 @@ int swap_encrypt_init(char *err, size_t errlen)
 		log_line("warning: --swap-encrypt: cannot lock the key in memory: %s",
 			 strerror(errno));
 	(void)sys_madvise(seal_key, PAGE_SIZE, MADV_DONTDUMP);
-	r = fill_random(seal_key, sizeof(seal_key->key) + sizeof(seal_key->prefix));
+	r = sys_random(seal_key, sizeof(seal_key->key) + sizeof(seal_key->prefix));
 	if (r) {
 		snprintf(err, errlen, "--swap-encrypt: getrandom: %s", strerror(-r));
 		return r;
@@ -270,11 +256,11 @@ int swap_encrypt_init(char *err, size_t errlen)
 	return 0;
 }
 
-void swap_seal_page(uint32_t slot, void *buf, uint64_t hash)
+void swap_seal_page(uint32_t slot, void *buf, page_hash_t hash)
 {
 	struct swap_seal *s;
 
-	swap.sum[slot] = (uint32_t)hash;
+	swap.sum[slot] = (uint32_t)hash.low64;
 	if (!swap.encrypt)
 		return;
 	s = &swap.seal[slot];
@@ -287,7 +273,7 @@ void swap_seal_page(uint32_t slot, void *buf, uint64_t hash)
 							    seal_key->key);
 }
 
-int swap_open_page(uint32_t slot, void *buf, uint64_t *hash)
+int swap_open_page(uint32_t slot, void *buf, page_hash_t *hash)
 {
 	if (slot >= swap.sum_slots)
 		return -EBADMSG;
@@ -301,13 +287,13 @@ int swap_open_page(uint32_t slot, void *buf, uint64_t *hash)
 			return -EBADMSG;
 	}
 	*hash = lru_page_hash(buf);
-	return swap.encrypt || swap.sum[slot] == (uint32_t)*hash ? 0 : -EBADMSG;
+	return swap.encrypt || swap.sum[slot] == (uint32_t)hash->low64 ? 0 : -EBADMSG;
 }
 
 int swap_read_page(uint32_t slot, void *buf)
 {
 	ssize_t n;
-	uint64_t h;
+	page_hash_t h;
 
 	if (zpool_has(slot))
 		return zpool_load(slot, buf);
@@ -430,7 +416,7 @@ int swap_fork_child(const char *path, int done_fd, char *err, size_t errlen)
 	swap.nr_frozen = 0;
 	if (swap.frozen)
 		memset(swap.frozen, 0, words * 8);
-	if (swap.encrypt && fill_random(seal_key->prefix, sizeof(seal_key->prefix))) {
+	if (swap.encrypt && sys_random(seal_key->prefix, sizeof(seal_key->prefix))) {
 		snprintf(err, errlen, "--swap-encrypt: getrandom: %s", strerror(errno));
 		return -EIO;
 	}

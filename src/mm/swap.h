@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lru.h"
+
 struct swap {
 	int fd;
 	bool direct;	     /* O_DIRECT (off on file systems that refuse it, e.g. tmpfs) */
@@ -16,7 +18,7 @@ struct swap {
 	uint64_t nr_used;
 	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
-	/* Per slot, the low 32 bits of lru_page_hash of what was last written
+	/* Per slot, the low 32 bits of lru_page_hash (keyed XXH3-128) of what was last written
 	 * there, checked on every read: 4 bytes, with the three bitmaps 4.4
 	 * bytes a slot (budget 8). Sized with the file (mremap). */
 	uint32_t *sum;
@@ -78,11 +80,11 @@ struct swap_seal {
 int swap_encrypt_init(char *err, size_t errlen);
 /* A page (plaintext hash given) about to be written to slot: record its
  * checksum, or encrypt buf in place and record tag and nonce. */
-void swap_seal_page(uint32_t slot, void *buf, uint64_t hash);
+void swap_seal_page(uint32_t slot, void *buf, page_hash_t hash);
 /* A page just read from slot: decrypt buf in place (--swap-encrypt) and
  * check it; its plaintext hash into *hash. 0, or -EBADMSG when the bytes
  * on the file are not what was written. */
-int swap_open_page(uint32_t slot, void *buf, uint64_t *hash);
+int swap_open_page(uint32_t slot, void *buf, page_hash_t *hash);
 /* Read slot into buf (a page, aligned for O_DIRECT) from the compressed
  * pool, or from whichever file holds it, then swap_open_page: 0, -errno,
  * -EIO on a short read, or -EBADMSG. */

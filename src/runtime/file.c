@@ -111,7 +111,7 @@ static void keep_private_page(struct region *r, uintptr_t a, uintptr_t to)
 		return;
 	if (ps_type(w) == PS_RESIDENT)
 		have = !track_read_page(f, buf) && (!(lru_frame(f)->flags & F_FILE) ||
-						    lru_page_hash(buf) != lru_frame(f)->hash);
+						    !lru_hash_equal(lru_page_hash(buf), lru_frame(f)->hash));
 	else if (ps_type(w) == PS_SWAPPED) {
 		int err = swap_read_page(ps_slot(w), buf);
 
@@ -287,7 +287,8 @@ static int flush_page(struct region *r, uintptr_t a, uint32_t f)
 {
 	static char *buf;
 	struct frame *fr = lru_frame(f);
-	uint64_t off = region_file_off(r, a), h;
+	uint64_t off = region_file_off(r, a);
+	page_hash_t h;
 	size_t n;
 
 	if (!buf && !(buf = sys_alloc_meta(PAGE_SIZE)))
@@ -295,7 +296,7 @@ static int flush_page(struct region *r, uintptr_t a, uint32_t f)
 	if (!(fr->flags & F_FILE) || track_read_page(f, buf))
 		return 0;
 	h = lru_page_hash(buf);
-	if (h == fr->hash)
+	if (lru_hash_equal(h, fr->hash))
 		return 0;
 	n = mapfile_page_bytes(r->file, off);
 	if (n && sys_pwrite(r->file->fd, buf, n, (off_t)off) != (ssize_t)n) {
@@ -559,7 +560,7 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 		    (fr->flags & F_WRITEBACK) || track_read_page(f, page))
 			continue;
 		/* A MAP_PRIVATE page the program wrote is its own copy now. */
-		clean = lru_page_hash(page) == fr->hash;
+		clean = lru_hash_equal(lru_page_hash(page), fr->hash);
 		if (!r->shared && !clean)
 			continue;
 		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) !=
