@@ -26,6 +26,13 @@
  *               that shrinks the fault handler's wait queue), so the queue
  *               fills; a fault that finds it full must still be served:
  *               every thread finishes, with its data, within the deadline.
+ *   store_race  4 threads store into pages of a buffer that a churn keeps
+ *               evicting, reading back, and arming (the tracking fault of a
+ *               page with a clean swap copy, where the store races the
+ *               re-armed write protection); each store's value is kept in
+ *               an unmanaged MAP_SHARED shadow. Every page must read its
+ *               last store, during the run and after it is evicted again:
+ *               a store lost to a clean drop reads an older value.
  */
 #include "compat.h"
 
@@ -548,12 +555,98 @@ static void case_wq_full(void)
 	t_check(atomic_load(&q_bad) == 0, "%d threads saw wrong data", atomic_load(&q_bad));
 }
 
+/* ---- store_race --------------------------------------------------------- */
+
+#define S_THREADS 4
+#define S_BUF (8UL * T_MIB)
+#define S_SECONDS 3.0
+
+static uint64_t *s_buf;	   /* managed: the pages stored into */
+static uint64_t *s_shadow; /* MAP_SHARED (not managed): each page's last value */
+static atomic_int r_stop, r_bad;
+static atomic_ulong r_stores;
+
+static void s_check_page(size_t i, const char *when)
+{
+	uint64_t *p = s_buf + i * (T_PAGE_SIZE / 8), want = s_shadow[i];
+
+	if ((p[0] != want || p[T_PAGE_SIZE / 8 - 1] != ~want) && atomic_fetch_add(&r_bad, 1) < 5)
+		t_log("page %zu %s: reads %#llx/%#llx, its last store was %#llx", i, when,
+		      (unsigned long long)p[0], (unsigned long long)~p[T_PAGE_SIZE / 8 - 1],
+		      (unsigned long long)want);
+}
+
+static void *s_writer(void *arg)
+{
+	size_t t = (size_t)(intptr_t)arg, nr = S_BUF / T_PAGE_SIZE;
+	uint64_t gen = 0;
+
+	while (!atomic_load(&r_stop)) {
+		gen++;
+		/* Every S_THREADS-th page is this thread's. A read pass brings
+		 * them back (each keeps its clean swap copy), a pause lets the
+		 * scanner arm some and drop others clean, then a store pass:
+		 * a store to an armed page is a tracking fault. */
+		for (size_t i = t; i < nr; i += S_THREADS)
+			s_check_page(i, "before a store");
+		usleep(5000);
+		for (size_t i = t; i < nr && !atomic_load(&r_stop); i += S_THREADS) {
+			uint64_t *p = s_buf + i * (T_PAGE_SIZE / 8);
+			uint64_t v = t_mix64((gen << 32) | i) | 1;
+
+			s_check_page(i, "before a store");
+			p[0] = v;
+			p[T_PAGE_SIZE / 8 - 1] = ~v;
+			s_shadow[i] = v;
+			atomic_fetch_add(&r_stores, 1);
+			if (i % 64 == t)
+				usleep(200);
+		}
+	}
+	return NULL;
+}
+
+static void case_store_race(void)
+{
+	size_t nr = S_BUF / T_PAGE_SIZE;
+	pthread_t tid[S_THREADS];
+	double t0;
+
+	s_buf = c_map(S_BUF);
+	s_shadow = mmap(NULL, nr * 8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	t_check(s_shadow != MAP_FAILED, "mmap shadow: %s", strerror(errno));
+	for (size_t i = 0; i < nr; i++) {
+		s_buf[i * (T_PAGE_SIZE / 8)] = s_shadow[i] = i + 1;
+		s_buf[i * (T_PAGE_SIZE / 8) + T_PAGE_SIZE / 8 - 1] = ~(uint64_t)(i + 1);
+	}
+	/* Out once, so each page has a swap copy when the stores start. */
+	c_make_cold("buffer before the stores", s_buf, S_BUF);
+	for (size_t t = 0; t < S_THREADS; t++)
+		t_check(!pthread_create(&tid[t], NULL, s_writer, (void *)(intptr_t)t),
+			"pthread_create");
+	t0 = t_now();
+	while (t_now() - t0 < S_SECONDS)
+		t_churn_sweep(&c_churn);
+	atomic_store(&r_stop, 1);
+	for (size_t t = 0; t < S_THREADS; t++)
+		pthread_join(tid[t], NULL);
+	t_log("    %lu stores by %d threads in %.1fs", atomic_load(&r_stores), S_THREADS,
+	      t_now() - t0);
+	c_make_cold("buffer after the stores", s_buf, S_BUF);
+	for (size_t i = 0; i < nr; i++)
+		s_check_page(i, "after eviction");
+	t_check(atomic_load(&r_bad) == 0, "%d page reads saw a store lost", atomic_load(&r_bad));
+	t_sys(munmap(s_buf, S_BUF));
+	t_sys(munmap(s_shadow, nr * 8));
+}
+
 static const struct c_case cases[] = {
 	{ "fault32", case_fault32, "48 threads fault evicted buffers and a shared table at once", 0 },
 	{ "exit_race", case_exit_race, "threads exit/are cancelled while their evicted memory is faulted and freed", 0 },
 	{ "bigstack", case_bigstack, "64 MiB recursion on a 256 MiB glibc thread stack", 0 },
 	{ "heapstack", case_heapstack, "64 MiB recursion on a malloc'd 128 MiB thread stack", 0 },
 	{ "wq_full", case_wq_full, "64 threads wait for memory at once (a full wait queue)", 0 },
+	{ "store_race", case_store_race, "stores racing tracking faults survive eviction", 0 },
 };
 
 int main(int argc, char **argv)
