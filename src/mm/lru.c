@@ -36,10 +36,13 @@
 struct lru lru;
 unsigned char lru_hash_secret[XXH3_SECRET_DEFAULT_SIZE];
 
+int lru_hash_init(void)
+{
+	return sys_random(lru_hash_secret, sizeof(lru_hash_secret));
+}
+
 int lru_init(uint32_t cap)
 {
-	if (sys_random(lru_hash_secret, sizeof(lru_hash_secret)))
-		return -1;
 	lru.frames = sys_alloc_meta((size_t)cap * sizeof(struct frame));
 	if (!lru.frames)
 		return -1;

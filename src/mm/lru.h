@@ -38,7 +38,7 @@ enum frame_flags {
 
 /*
  * A keyed 128-bit hash of a page's contents: XXH3-128 under a secret drawn
- * from getrandom when the runtime starts (lru_init), kept across fork and
+ * from getrandom when the runtime starts (lru_hash_init), kept across fork and
  * never written out. It proves a page still equals its swap (or file) copy
  * before it is dropped without writing: two different pages agree by
  * chance with probability 2^-128, and a program cannot aim for a collision
@@ -95,8 +95,10 @@ static inline struct frame *lru_frame(uint32_t f)
 	return &lru.frames[f];
 }
 
-/* The hash's key (see page_hash_t): this process's, set by lru_init. */
+/* The hash's key (see page_hash_t): this process's, drawn by lru_hash_init
+ * (0 or -errno of getrandom) once, before any page is hashed. */
 extern unsigned char lru_hash_secret[XXH3_SECRET_DEFAULT_SIZE];
+int lru_hash_init(void);
 
 static inline page_hash_t lru_page_hash(const void *page)
 {

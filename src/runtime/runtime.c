@@ -73,6 +73,11 @@ int runtime_init(char *err, size_t errlen)
 	cap = pager.limit_pages * 2 + 1024;
 	if (cap > UINT32_MAX - 1)
 		cap = UINT32_MAX - 1;
+	r = lru_hash_init();
+	if (r) {
+		snprintf(err, errlen, "cannot draw the page-hash key: getrandom: %s", strerror(-r));
+		goto fail;
+	}
 	if (lru_init((uint32_t)cap)) {
 		snprintf(err, errlen, "cannot allocate page frame table");
 		r = -ENOMEM;
