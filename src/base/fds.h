@@ -10,8 +10,9 @@
 /* Descriptors the runtime holds at once at most, outside mapped files:
  * userfaultfd, pagemap, /proc/self/mem, swap file, two eventfds, two
  * io_uring rings, the control socket, the trace, eight ctl connections
- * (CTL_MAX_CONNS), a fork pipe, and a swap file inherited from a parent. */
-#define FDS_RUNTIME 21
+ * (CTL_MAX_CONNS), a fork pipe, a swap file inherited from a parent, and
+ * before Linux 6.14 a pidfd of our own (mm/track.c). */
+#define FDS_RUNTIME 22
 
 /* Are there FDS_RUNTIME descriptors free under RLIMIT_NOFILE? 0, or
  * -EMFILE with a one-line reason in err. */

@@ -110,6 +110,13 @@ static struct scanner {
 	uint64_t nr_written;		   /* writes that landed: progress, for the OOM stall */
 	uint64_t activate_file_seen;	   /* cache_trim: file activations at the last batch */
 	uint64_t cpu_at;		   /* when scanner_cpu_ns was last read */
+	/* Frames in transit: their pages are gone from the program's view
+	 * (the state word says swapped, in the file or none) but the staging
+	 * memory is not given back yet. Still allocated, so counted in the
+	 * limit, and on no list: nobody else reaches them. transit_flush
+	 * frees their staging pages with one system call, then the frames. */
+	uint32_t transit[TRACK_DROP_BATCH];
+	unsigned nr_transit;
 } S;
 
 static bool page_is_zero(const void *page)
@@ -122,6 +129,41 @@ static bool page_is_zero(const void *page)
 	return acc == 0;
 }
 
+/* Give back the staging memory of the frames in transit, and the frames.
+ * locked: the caller holds the pager lock (the batch is full); else the
+ * system call runs outside it and the lock is taken to free the frames. */
+static void transit_flush(bool locked)
+{
+	unsigned n = S.nr_transit;
+
+	if (!n)
+		return;
+	track_drop_batch(S.transit, n);
+	if (!locked)
+		pager_lock();
+	for (unsigned i = 0; i < n; i++)
+		lru_frame_free(S.transit[i]);
+	S.nr_transit = 0;
+	if (!locked) {
+		pager_unlock();
+		pager_wake_handler();
+	}
+}
+
+/* The page of frame f is out of the program's view: free its memory and
+ * the frame, now or with the next batch. */
+static void drop_frame(uint32_t f)
+{
+	if (!track_can_drop_batch()) {
+		track_drop(f);
+		lru_frame_free(f);
+		return;
+	}
+	S.transit[S.nr_transit++] = f;
+	if (S.nr_transit == TRACK_DROP_BATCH)
+		transit_flush(true);
+}
+
 /* Drop an armed page whose copy is safe: in the swap slot, or in its file. */
 static void evict(uint32_t f)
 {
@@ -130,7 +172,6 @@ static void evict(uint32_t f)
 	uint64_t *p = r ? region_pst(r, fr->addr) : NULL;
 	bool file = fr->flags & F_FILE;
 
-	track_drop(f);
 	/* --file-cache drop: the kernel's copy goes too, so the next touch
 	 * costs what it would in a memcg (a read from the disk). */
 	if (file && r && r->file)
@@ -140,8 +181,8 @@ static void evict(uint32_t f)
 	workingset_evict(p, fr);
 	if (r)
 		region_event(r, fr->addr, EV_EVICT);
-	lru_frame_free(f);
 	stat_kind(pgsteal, file)++;
+	drop_frame(f);
 }
 
 /* user_data of a write: frame, buffer, bytes, UD_WRITE. */
@@ -226,10 +267,11 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 	/* Never written, or written back to zeros: nothing to keep. In a file
 	 * region a dropped page would read the file again, so not there. */
 	if (page_is_zero(buf) && (!r || r->kind != REGION_FILE)) {
-		track_drop(f);
 		if (r)
 			pst_set_none(region_pst(r, fr->addr));
-		page_forget(f);
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+		drop_frame(f);
 		stats.pgsteal_anon++;
 		stats.pgsteal_zero++;
 		sc->nr_reclaimed++;
@@ -526,6 +568,7 @@ static unsigned reap(void)
 		}
 	}
 	io_uring_cq_advance(&S.ring, seen);
+	transit_flush(false);
 	if (done)
 		pager_wake_handler();
 	return done;
@@ -533,7 +576,7 @@ static unsigned reap(void)
 
 static bool need_reclaim(void)
 {
-	uint64_t free = pager_free_pages() + pager.nr_writeback;
+	uint64_t free = pager_free_pages() + pager.nr_writeback + S.nr_transit;
 
 	return free < pager.wmark_high || __atomic_load_n(&pager.pageout_req, __ATOMIC_RELAXED) ||
 	       (__atomic_load_n(&pager.nr_waiting, __ATOMIC_RELAXED) &&
@@ -566,6 +609,7 @@ static void fork_park(void)
 		ring_check(io_uring_submit_and_wait(&S.ring, 1), "the scanner");
 		reap();
 	}
+	transit_flush(false);
 	pager_fork_park(FORK_PARKED_SCANNER);
 	while (__atomic_load_n(&pager.fork_req, __ATOMIC_ACQUIRE) == gen)
 		sys_futex_wait(&pager.fork_req, gen, -1);
@@ -645,7 +689,7 @@ static void *scan_main(void *arg)
 		stats.scan_passes++;
 		pager_lock();
 		{
-			uint64_t free = pager_free_pages() + pager.nr_writeback;
+			uint64_t free = pager_free_pages() + pager.nr_writeback + S.nr_transit;
 
 			sc.nr_to_reclaim = free < pager.wmark_high ? pager.wmark_high - free : 1;
 			/* MADV_PAGEOUT asked for its pages (at the inactive tail). */
@@ -673,6 +717,7 @@ static void *scan_main(void *arg)
 		if (sc.nr_writing || zpool.nr_wb ||
 		    (pager.nr_writeback && ring_deferred(&S.ring)))
 			ring_check(io_uring_submit_and_get_events(&S.ring), "the scanner");
+		transit_flush(false);
 		if (sc.nr_reclaimed)
 			pager_wake_handler();
 		now = sys_now_ns();

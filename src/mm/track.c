@@ -16,7 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+/* Linux 6.14+: process_madvise on the caller without a pidfd. */
+#define PIDFD_SELF_PROCESS (-20000)
 
 enum track_mode track_mode;
 static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
@@ -27,6 +38,40 @@ static size_t staging_len;
  * armed pages to a quarter of vm.max_map_count so the program's own
  * mappings never run out. */
 static uint64_t max_armed;
+/* track_drop_batch: the pidfd process_madvise takes (PIDFD_SELF_PROCESS
+ * where the kernel knows it, else one of ours), or -1: one madvise a page. */
+static int self_pidfd = -1;
+static bool batch_drop;
+
+/* Can process_madvise(MADV_DONTNEED) free staging pages here? Tried on
+ * the first staging page (empty: harmless). */
+static bool probe_batch_drop(int pidfd)
+{
+	struct iovec iov = { .iov_base = (void *)staging, .iov_len = PAGE_SIZE };
+
+	return syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_DONTNEED, 0) == PAGE_SIZE;
+}
+
+static void init_batch_drop(void)
+{
+	int fd;
+
+	batch_drop = false;
+	if (probe_batch_drop(PIDFD_SELF_PROCESS)) {
+		self_pidfd = PIDFD_SELF_PROCESS;
+		batch_drop = true;
+		return;
+	}
+	fd = fds_keep((int)syscall(SYS_pidfd_open, getpid(), 0));
+	if (fd >= 0 && probe_batch_drop(fd)) {
+		self_pidfd = fd;
+		batch_drop = true;
+		return;
+	}
+	if (fd >= 0)
+		fds_close(fd);
+	self_pidfd = -1;
+}
 
 int track_init(char *err, unsigned long errlen)
 {
@@ -77,6 +122,7 @@ int track_init_staging(uint64_t frames, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot register staging area: %s", strerror(-r));
 		return r;
 	}
+	init_batch_drop();
 	return 0;
 }
 
@@ -107,6 +153,11 @@ int track_fork_child(char *err, size_t errlen)
 	if (staging && (r = uffd_register(staging, staging_len))) {
 		snprintf(err, errlen, "cannot register the staging area: %s", strerror(-r));
 		return r;
+	}
+	/* A pidfd names the parent: the child's own. */
+	if (staging && self_pidfd >= 0) {
+		fds_close(self_pidfd);
+		init_batch_drop();
 	}
 	return 0;
 }
@@ -258,4 +309,43 @@ void track_drop(uint32_t f)
 	}
 	sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED);
 	sys_mprotect((void *)fr->addr, PAGE_SIZE, app_prot(fr->addr));
+}
+
+bool track_can_drop_batch(void)
+{
+	return track_mode == TRACK_UFFD;
+}
+
+void track_drop_batch(const uint32_t *frames, unsigned n)
+{
+	struct iovec iov[TRACK_DROP_BATCH];
+	unsigned nr = 0, i;
+	ssize_t done;
+
+	if (n > TRACK_DROP_BATCH)
+		n = TRACK_DROP_BATCH; /* the caller's batch is no larger */
+	for (i = 0; i < n; i++) {
+		uintptr_t a = track_staging(frames[i]);
+
+		if (nr && (uintptr_t)iov[nr - 1].iov_base + iov[nr - 1].iov_len == a) {
+			iov[nr - 1].iov_len += PAGE_SIZE;
+			continue;
+		}
+		iov[nr++] = (struct iovec){ .iov_base = (void *)a, .iov_len = PAGE_SIZE };
+	}
+	/* One call, one TLB flush for the lot (0.4-0.7 us a page here, against
+	 * 3-6 us for a madvise each while the program runs on the other CPU). */
+	done = batch_drop ? syscall(SYS_process_madvise, self_pidfd, iov, nr, MADV_DONTNEED, 0) : -1;
+	if (done < 0)
+		done = 0;
+	/* What it did not do (not offered, or stopped short): one range at a time. */
+	for (i = 0; i < nr; i++) {
+		if ((size_t)done >= iov[i].iov_len) {
+			done -= (ssize_t)iov[i].iov_len;
+			continue;
+		}
+		sys_madvise((char *)iov[i].iov_base + done, iov[i].iov_len - (size_t)done,
+			    MADV_DONTNEED);
+		done = 0;
+	}
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,14 @@ int track_poke(uintptr_t addr, const void *page);
 /* Free the memory of an armed page whose copy is safely on the swap file,
  * or that the program released. The page's next access faults MISSING. */
 void track_drop(uint32_t f);
+/* Frames track_drop_batch takes at once at most. */
+#define TRACK_DROP_BATCH 64
+/* Can drops be batched (TRACK_UFFD: the staging page is out of the
+ * program's sight; under mprotect the page itself must come back at once)? */
+bool track_can_drop_batch(void);
+/* track_drop of n (<= TRACK_DROP_BATCH) armed frames whose copies are safe
+ * and which nobody else can reach (in transit, engine/scan.c): no lock
+ * needed. One process_madvise where the kernel allows it. */
+void track_drop_batch(const uint32_t *frames, unsigned n);
 
 #endif
