@@ -39,8 +39,10 @@
 	X(pgfree_discard, "pages released by free/munmap/MADV_DONTNEED")                 \
 	X(pgsteal_clean, "reclaimed without writing: swap copy still valid")             \
 	X(pgsteal_zero, "reclaimed without writing: the page was all zeros")             \
-	X(swap_ra, "pages read ahead of a sequential fault stream")                      \
-	X(swap_ra_hit, "read-ahead pages then faulted on")                               \
+	X(swap_ra, "pages read ahead: of a sequential fault stream, or a slot cluster")  \
+	X(swap_ra_hit, "read-ahead pages then touched")                                  \
+	X(swap_ra_cluster, "of swap_ra: pages from slots next to a major fault's slot")  \
+	X(swap_ra_cluster_hit, "of swap_ra_hit: pages of swap_ra_cluster")               \
 	X(swap_prefetch, "pages read from swap for MADV_WILLNEED")                       \
 	X(pgpageout, "pages queued for reclaim by MADV_PAGEOUT")                         \
 	X(unevictable_pgs_mlocked, "pages taken off the lists because mlock'd")          \

@@ -12,6 +12,7 @@ struct config config = {
 	.track = TRACK_UFFD,
 	.compress = COMPRESS_LZ4,
 	.compress_pool = 0.25,
+	.swap_cluster = 16,
 	/* Free-memory watermarks as fractions of the limit.  The spacing follows
 	 * the kernel's min/low/high (low = 1.25 min, high = 1.5 min would be too
 	 * tight at small limits, where one 32-page batch is a large fraction);
@@ -317,6 +318,14 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 		c->compress_pool = f;
 		break;
 	}
+	case CONFIG_SWAP_CLUSTER:
+		if (parse_int(v, 0, 64, &n) || (n & (n - 1))) {
+			snprintf(err, errlen,
+				 "invalid swap cluster '%s': expected 0 or a power of two up to 64", v);
+			return -EINVAL;
+		}
+		c->swap_cluster = (unsigned)n;
+		break;
 	case CONFIG_WMARK_MIN:
 	case CONFIG_WMARK_LOW:
 	case CONFIG_WMARK_HIGH:

@@ -83,6 +83,9 @@ enum compress_algo {
 	X(COMPRESS_POOL, "USWAP_COMPRESS_POOL", "--compress-pool", NULL, "F",                     \
 	  "largest share of the limit the pool may hold\n"                                        \
 	  "(default 0.25; 0.05..0.9)")                                                            \
+	X(SWAP_CLUSTER, "USWAP_SWAP_CLUSTER", "--swap-cluster", NULL, "N",                         \
+	  "largest read-ahead of neighbouring swap slots, in\n"                                   \
+	  "pages: 0 (off) or a power of two up to 64 (default 16)")                              \
 	X(TRACK, "USWAP_TRACK", "--track", NULL, "MECH",                                          \
 	  "access tracking: uffd (default) or mprotect")                                          \
 	X(ON_FORK, "USWAP_ON_FORK", "--on-fork", NULL, "POLICY",                                  \
@@ -124,6 +127,7 @@ struct config {
 	enum track_mode track;	/* USWAP_TRACK */
 	enum compress_algo compress; /* USWAP_COMPRESS: the compressed pool's compressor, or off */
 	double compress_pool;	/* USWAP_COMPRESS_POOL: the pool's largest share of the limit */
+	unsigned swap_cluster;	/* USWAP_SWAP_CLUSTER: largest slot-cluster read-ahead, pages (0 off) */
 	double wmark_min;	/* USWAP_WMARK_MIN: free fraction below which faults block */
 	double wmark_low;	/* USWAP_WMARK_LOW: free fraction that wakes the scanner */
 	double wmark_high;	/* USWAP_WMARK_HIGH: free fraction the scanner reclaims to */

@@ -178,7 +178,8 @@ static bool needs_read(const struct region *r, uint64_t w)
 	       (ps_type(w) == PS_NONE && r->kind == REGION_FILE);
 }
 
-enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_PREFETCH };
+/* SI_READAHEAD: of an address stream; SI_CLUSTER: of a slot cluster. */
+enum swap_in_why { SI_FAULT, SI_READAHEAD, SI_CLUSTER, SI_PREFETCH };
 
 static void pool_in(uint32_t f, uint32_t b);
 
@@ -204,6 +205,10 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why, 
 			stats.swap_prefetch++;
 		else
 			stats.swap_ra++;
+		if (why == SI_CLUSTER) {
+			fr->flags |= F_RA_WATCH;
+			stats.swap_ra_cluster++;
+		}
 	}
 	/* Read-ahead too, as the kernel does for every page it brings back. */
 	if (ps_type(w) != PS_NONE) {
@@ -263,6 +268,91 @@ static void swap_readahead(struct region *r, uintptr_t page)
 	}
 	H.ra_lo = page;
 	H.ra_hi = a > page + PAGE_SIZE ? a : page + PAGE_SIZE;
+}
+
+/*
+ * Slot-cluster read-ahead, the kernel's swap cluster read-ahead with its
+ * hit-driven window (mm/swap_state.c, swapin_nr_pages). Pages evicted
+ * together sit in neighbouring slots (next-fit allocation, in the
+ * scanner's batch order), and are often wanted together again though their
+ * addresses lie far apart: a sort's runs, a heap's objects of one age. A
+ * major fault read from the swap file (not from the pool) reads along the
+ * other pages of its slot's aligned cluster of the window's size, found
+ * through the slot owner map (mm/swap.h) and taken only if the page's state
+ * still names that slot. The window is per region: its read-ahead pages
+ * touched since its last major fault + 2, rounded up to a power of two, up
+ * to --swap-cluster; none touched gives 1 (nothing read) unless the slot
+ * follows the last one, and the window at most halves per fault. So a
+ * random pattern stops reading ahead after a few faults.
+ *
+ * A page read this way starts inactive and armed (aging_readahead_arm): its
+ * first touch traps, which counts it in swap_ra_hit and widens its
+ * region's window; one never touched is the first to go, without a write
+ * (its slot is still valid). Pages read for an address stream are used in
+ * order as a rule and stay unarmed: a trap each would cost more than it
+ * tells (their hits count only when a fault meets them in flight).
+ */
+static unsigned cluster_window(struct region *r, uint32_t slot)
+{
+	unsigned hits = r->ra_hits, pages = hits + 2, last = r->ra_win;
+
+	r->ra_hits = 0;
+	if (hits == 0) {
+		if (slot != r->ra_slot + 1 && slot + 1 != r->ra_slot)
+			pages = 1;
+	} else {
+		unsigned up = 4;
+
+		while (up < pages)
+			up <<= 1;
+		pages = up;
+	}
+	if (pages > config.swap_cluster)
+		pages = config.swap_cluster;
+	if (pages < last / 2)
+		pages = last / 2;
+	r->ra_win = (uint16_t)pages;
+	r->ra_slot = slot;
+	return pages;
+}
+
+static void cluster_readahead(struct region *r, uint32_t slot)
+{
+	unsigned win = config.swap_cluster ? cluster_window(r, slot) : 0;
+	uint64_t first;
+	bool now;
+
+	if (win < 2)
+		return;
+	first = slot & ~(uint64_t)(win - 1);
+	for (uint64_t s = first; s < first + win; s++) {
+		uintptr_t a = swap_slot_owner(s);
+		struct region *r2;
+		uint64_t w;
+
+		if (s == slot || !a || zpool_has((uint32_t)s))
+			continue;
+		r2 = region_lookup(a);
+		if (!r2)
+			continue;
+		w = *region_pst(r2, a);
+		if (ps_type(w) != PS_SWAPPED || ps_slot(w) != s)
+			continue;
+		if (!H.nr_rbuf_free || pager_free_pages() <= pager.wmark_min + win)
+			break;
+		if (page_in(r2, a, SI_CLUSTER, &now) == NIL)
+			break;
+	}
+}
+
+/* A read-ahead page of a slot cluster is touched: a hit for its region. */
+static void cluster_hit(struct region *r, struct frame *fr)
+{
+	fr->flags &= ~F_RA_WATCH;
+	stats.swap_ra_hit++;
+	stats.swap_ra_cluster_hit++;
+	if (r->ra_hits < UINT16_MAX)
+		r->ra_hits++;
 }
 
 /*
@@ -420,6 +510,8 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 			uffd_zeropage(page);
 			break;
 		}
+		if (fr->flags & F_RA_WATCH)
+			cluster_hit(r, fr);
 		err = aging_activate(f);
 		if (err) {
 			log_line("cannot bring back page %#lx: %s", (unsigned long)page,
@@ -431,7 +523,10 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		/* The swap-in's UFFDIO_COPY wakes every waiter. */
 		res = FAULT_READING;
 		fr = lru_frame(ps_frame(w));
-		if (fr->flags & F_READAHEAD) {
+		if (fr->flags & F_RA_WATCH) {
+			fr->flags &= ~F_READAHEAD;
+			cluster_hit(r, fr);
+		} else if (fr->flags & F_READAHEAD) {
 			fr->flags &= ~F_READAHEAD;
 			stats.swap_ra_hit++;
 			swap_readahead(r, page);
@@ -483,8 +578,11 @@ read_in:
 			break;
 		}
 		res = now ? FAULT_MAJOR : FAULT_READING;
-		if (!forking)
+		if (!forking) {
 			swap_readahead(r, page);
+			if (!now && ps_type(w) == PS_SWAPPED)
+				cluster_readahead(r, ps_slot(w));
+		}
 		break;
 	}
 	if (lock)
@@ -550,7 +648,12 @@ static uintptr_t install(uint32_t f, char *buf, bool from_pool)
 			true);
 		stats.pgpgin++;
 	} else {
-		lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+		/* Read ahead from a slot cluster and not touched yet: inactive
+		 * and armed, so that a touch shows. */
+		if (!(fr->flags & F_RA_WATCH) || aging_readahead_arm(f)) {
+			fr->flags &= ~F_RA_WATCH;
+			lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+		}
 		if (!from_pool)
 			stats.pswpin++;
 	}
@@ -1049,6 +1152,8 @@ int fault_sigsegv(uintptr_t addr)
 		uint32_t f = ps_frame(w);
 
 		if (ps_type(w) == PS_RESIDENT && (lru_frame(f)->flags & F_STAGED)) {
+			if (lru_frame(f)->flags & F_RA_WATCH)
+				cluster_hit(r, lru_frame(f));
 			aging_activate(f);
 			ours = 1;
 		} else if (r->app_prot == (PROT_READ | PROT_WRITE)) {

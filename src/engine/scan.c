@@ -312,6 +312,7 @@ static enum reclaim_result reclaim_page(struct scan_control *sc, uint32_t f, uin
 		return RECLAIM_DONE;
 	}
 	fr->slot = slot;
+	swap_slot_set_owner(slot, PAGE_ALIGN_DOWN(fr->addr));
 	/* The compressed pool first: no I/O. A page it refuses (full, or
 	 * compressing poorly) goes to the file. */
 	if (zpool_enabled() && zpool_store(slot, buf) == ZPOOL_STORED) {

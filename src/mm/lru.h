@@ -34,6 +34,7 @@ enum frame_flags {
 	F_MLOCKED = 1 << 7,	     /* in an mlock'd range: off the lists, never evicted */
 	F_FILE = 1 << 8,   /* its clean copy is in its file (file LRU); hash = that copy's */
 	F_REREAD = 1 << 9, /* file read in flight when the program wrote the file: read again */
+	F_RA_WATCH = 1 << 10, /* read ahead from a slot cluster, not yet touched (starts armed) */
 };
 
 /*

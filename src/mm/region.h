@@ -39,6 +39,12 @@ struct region {
 	struct mapfile *file; /* REGION_FILE: the file (a reference) */
 	uint64_t file_off;    /* REGION_FILE: file offset of start */
 	uint32_t origin;      /* what it was made as, for attribution (obs/origin.c) */
+	/* Slot-cluster read-ahead window, kept by engine/fault.c (zero in a
+	 * new region): the slot of its last major fault from the swap file,
+	 * the window then, read-ahead pages of it touched since. */
+	uint32_t ra_slot;
+	uint16_t ra_win;
+	uint16_t ra_hits;
 };
 
 /* The file offset of the page at addr of a file region. */

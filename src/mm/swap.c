@@ -154,6 +154,8 @@ static int grow(void)
 		if (n > swap.max_slots)
 			n = swap.max_slots;
 		if (resize((void **)&swap.sum, swap.sum_slots * 4, n * 4) ||
+		    resize((void **)&swap.owner, swap.sum_slots * sizeof(uintptr_t),
+			   n * sizeof(uintptr_t)) ||
 		    (swap.encrypt &&
 		     resize((void **)&swap.seal, swap.sum_slots * sizeof(struct swap_seal),
 			    n * sizeof(struct swap_seal)))) {
@@ -321,6 +323,7 @@ void swap_slot_free(uint32_t slot)
 	if (!zpool_drop(slot))
 		return;
 	swap.bitmap[slot / 64] &= ~(1ULL << (slot % 64));
+	swap.owner[slot] = 0;
 	swap.nr_used--;
 	if (swap_slot_inherited(slot)) {
 		swap.inherited[slot / 64] &= ~(1ULL << (slot % 64));

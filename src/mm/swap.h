@@ -19,9 +19,14 @@ struct swap {
 	uint64_t cursor; /* next-fit: pages evicted together get neighbouring slots */
 	uint64_t *bitmap;
 	/* Per slot, the low 32 bits of lru_page_hash (keyed XXH3-128) of what was last written
-	 * there, checked on every read: 4 bytes, with the three bitmaps 4.4
-	 * bytes a slot (budget 8). Sized with the file (mremap). */
+	 * there, checked on every read: 4 bytes, with the three bitmaps and owner 12.4
+	 * bytes a slot. Sized with the file (mremap). */
 	uint32_t *sum;
+	/* Per slot, the address of the page whose copy it holds, or 0: the
+	 * reverse map slot-cluster read-ahead reads neighbours by (8 bytes a
+	 * slot; a stale entry is harmless, the reader checks the page's state
+	 * names the slot). Sized with sum. */
+	uintptr_t *owner;
 	uint64_t sum_slots;
 	/* --swap-encrypt: per slot, the AEAD tag and nonce of its page (40
 	 * bytes a slot; the tag is the slot's check then), grown with sum. */
@@ -89,6 +94,19 @@ int swap_open_page(uint32_t slot, void *buf, page_hash_t *hash);
  * pool, or from whichever file holds it, then swap_open_page: 0, -errno,
  * -EIO on a short read, or -EBADMSG. */
 int swap_read_page(uint32_t slot, void *buf);
+
+/* Slot now holds the copy of the page at addr (reclaim, after allocating
+ * or reusing it). */
+static inline void swap_slot_set_owner(uint32_t slot, uintptr_t addr)
+{
+	swap.owner[slot] = addr;
+}
+
+/* The page whose copy slot holds, or 0 (free, or never recorded). */
+static inline uintptr_t swap_slot_owner(uint64_t slot)
+{
+	return slot < swap.sum_slots ? swap.owner[slot] : 0;
+}
 
 static inline uint64_t swap_offset(uint32_t slot)
 {

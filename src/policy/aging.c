@@ -87,6 +87,22 @@ int aging_deactivate(uint32_t f, bool to_tail)
 	return 0;
 }
 
+int aging_readahead_arm(uint32_t f)
+{
+	struct frame *fr = lru_frame(f);
+	int err;
+
+	pager_assert_locked();
+	if (region_locked_at(fr->addr))
+		return -EPERM;
+	err = track_arm(f);
+	if (err)
+		return err;
+	fr->flags |= F_STAGED;
+	lru_add(f, lru_of(fr, false), true);
+	return 0;
+}
+
 void aging_refill(bool file, unsigned nr)
 {
 	while (nr-- && aging_inactive_is_low(file)) {

@@ -17,6 +17,10 @@ bool aging_inactive_is_low(bool file);
  * first reaches the tail. 0, or -EAGAIN when mprotect tracking's VMA
  * budget is spent. */
 int aging_deactivate(uint32_t f, bool to_tail);
+/* A page just read ahead (not on a list) starts inactive and armed, so
+ * that its first touch traps. 0, or -errno: the caller puts it on the
+ * active list instead (an mlock'd range, mprotect's VMA budget spent). */
+int aging_readahead_arm(uint32_t f);
 /* Deactivate up to nr pages from the active tail while the inactive list
  * is low. */
 void aging_refill(bool file, unsigned nr);
