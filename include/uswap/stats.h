@@ -25,6 +25,9 @@
 	X(zswap_pool_bytes, "memory the pool holds at exit (counted in the limit)")      \
 	X(zswap_pool_bytes_peak, "... and its peak")                                     \
 	X(zswap_stored_pages, "pages in the pool at exit")                               \
+	X(zswap_pool_max_bytes, "the pool's size at exit (--compress-pool, or auto's)")  \
+	X(zswap_auto_grow, "--compress-pool auto: steps up (1/32 of the limit each)")   \
+	X(zswap_auto_shrink, "--compress-pool auto: steps down")                         \
 	X(zswap_stored_bytes, "their compressed bytes")                                  \
 	X(pgscan_anon, "inactive pages the scanner looked at")                           \
 	X(pgsteal_anon, "anon pages reclaimed (dropped from memory)")                    \

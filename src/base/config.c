@@ -12,6 +12,7 @@ struct config config = {
 	.track = TRACK_UFFD,
 	.compress = COMPRESS_LZ4,
 	.compress_pool = 0.25,
+	.compress_pool_auto = true,
 	.swap_cluster = 16,
 	/* Free-memory watermarks as fractions of the limit.  The spacing follows
 	 * the kernel's min/low/high (low = 1.25 min, high = 1.5 min would be too
@@ -308,14 +309,19 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_COMPRESS_POOL: {
 		char *end;
 
+		if (!strcmp(v, "auto")) {
+			c->compress_pool_auto = true;
+			break;
+		}
 		f = strtod(v, &end);
 		if (end == v || *end || !(f >= 0.05 && f <= 0.9)) {
 			snprintf(err, errlen,
-				 "invalid compressed pool share '%s': expected a fraction from 0.05 to 0.9",
+				 "invalid compressed pool share '%s': expected a fraction from 0.05 to 0.9, or auto",
 				 v);
 			return -EINVAL;
 		}
 		c->compress_pool = f;
+		c->compress_pool_auto = false;
 		break;
 	}
 	case CONFIG_SWAP_CLUSTER:

@@ -81,8 +81,8 @@ enum compress_algo {
 	  "compressed pool in front of the swap file, counted in\n"                              \
 	  "the limit: lz4 (default), zstd or off")                                                \
 	X(COMPRESS_POOL, "USWAP_COMPRESS_POOL", "--compress-pool", NULL, "F",                     \
-	  "largest share of the limit the pool may hold\n"                                        \
-	  "(default 0.25; 0.05..0.9)")                                                            \
+	  "largest share of the limit the pool may hold: 0.05..0.9,\n"                            \
+	  "or auto (default: follows measured refault cost)")                                    \
 	X(SWAP_CLUSTER, "USWAP_SWAP_CLUSTER", "--swap-cluster", NULL, "N",                         \
 	  "largest read-ahead of neighbouring swap slots, in\n"                                   \
 	  "pages: 0 (off) or a power of two up to 64 (default 16)")                              \
@@ -127,6 +127,7 @@ struct config {
 	enum track_mode track;	/* USWAP_TRACK */
 	enum compress_algo compress; /* USWAP_COMPRESS: the compressed pool's compressor, or off */
 	double compress_pool;	/* USWAP_COMPRESS_POOL: the pool's largest share of the limit */
+	bool compress_pool_auto; /* USWAP_COMPRESS_POOL=auto: the share follows measured cost */
 	unsigned swap_cluster;	/* USWAP_SWAP_CLUSTER: largest slot-cluster read-ahead, pages (0 off) */
 	double wmark_min;	/* USWAP_WMARK_MIN: free fraction below which faults block */
 	double wmark_low;	/* USWAP_WMARK_LOW: free fraction that wakes the scanner */

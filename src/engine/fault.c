@@ -49,6 +49,7 @@
 #include "mrc.h"
 #include "page.h"
 #include "pager.h"
+#include "poolsize.h"
 #include "psi.h"
 #include "region.h"
 #include "ring.h"
@@ -190,6 +191,7 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why, 
 	uint64_t *pst = region_pst(r, page), w = *pst;
 	bool file = ps_type(w) != PS_SWAPPED;
 	uint32_t f = lru_frame_alloc(page, r->origin);
+	bool in_pool = !file && zpool_has(ps_slot(w));
 	struct frame *fr;
 
 	if (f == NIL)
@@ -213,13 +215,15 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why, 
 	/* Read-ahead too, as the kernel does for every page it brings back. */
 	if (ps_type(w) != PS_NONE) {
 		workingset_refault(fr, file, w);
+		if (!file)
+			poolsize_note_refault(workingset_distance(w), in_pool);
 		region_event(r, page, EV_REFAULT);
 	} else {
 		mrc_fill();
 	}
 	pst_set_reading(pst, f);
 	stat_max(&stats.resident_peak_bytes, lru.nr_allocated << PAGE_SHIFT);
-	*at_once = !file && zpool_has(fr->slot);
+	*at_once = in_pool;
 	if (*at_once)
 		pool_in(f, H.rbuf_free[--H.nr_rbuf_free]);
 	else

@@ -148,6 +148,12 @@ int zpool_init(uint64_t limit_pages, char *err, size_t errlen)
 	return 0;
 }
 
+void zpool_set_share(double frac)
+{
+	zpool.frac = frac;
+	zpool_set_limit(zpool.limit_pages);
+}
+
 void zpool_set_limit(uint64_t limit_pages)
 {
 	uint64_t m = (uint64_t)((double)limit_pages * zpool.frac);
@@ -156,6 +162,7 @@ void zpool_set_limit(uint64_t limit_pages)
 		m = 0;
 	zpool.max_pages = m < ARENA_PAGES ? m : ARENA_PAGES;
 	zpool.limit_pages = limit_pages;
+	stats.zswap_pool_max_bytes = zpool.max_pages << PAGE_SHIFT;
 }
 
 static bool slot_map_fit(uint32_t slot)
@@ -275,6 +282,11 @@ int zpool_store(uint32_t slot, const void *page)
 	int n, r;
 
 	debug_assert(!zpool_has(slot));
+	if (!zpool.max_pages) {
+		/* No room at all (--compress-pool auto at 0): not worth a compression. */
+		stats.zswap_reject_pool_limit++;
+		return ZPOOL_FULL;
+	}
 	if (!slot_map_fit(slot))
 		return ZPOOL_NOMEM;
 	n = compress(page, MAX_OBJ - HDR);

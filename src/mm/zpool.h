@@ -63,6 +63,9 @@ static inline bool zpool_enabled(void)
 int zpool_init(uint64_t limit_pages, char *err, size_t errlen);
 /* The limit changed: the pool's share follows it. */
 void zpool_set_limit(uint64_t limit_pages);
+/* The pool's share of the limit is now frac (policy/poolsize.c); a pool
+ * above it writes back down to it. */
+void zpool_set_share(double frac);
 
 /* Outcomes of zpool_store. */
 enum {
@@ -102,7 +105,7 @@ void zpool_munlock(void);
 /* The pool is near its size: time to write back (at or above 7/8). */
 static inline bool zpool_wb_wanted(void)
 {
-	return zpool.max_pages && zpool.nr_pages * 8 >= zpool.max_pages * 7;
+	return zpool.nr_pages && zpool.nr_pages * 8 >= zpool.max_pages * 7;
 }
 
 #endif

@@ -88,6 +88,11 @@ void balance_note_io(bool file, bool write, uint64_t ns)
 	ewma(write ? &write_ns[file] : &read_ns[file], ns);
 }
 
+uint64_t balance_read_ns(bool file)
+{
+	return read_ns[file];
+}
+
 void balance_note_evict(bool file, bool wrote)
 {
 	evicted[file]++;

@@ -22,6 +22,8 @@ void balance_note_cost(bool file, unsigned nr_io, unsigned nr_rotated);
 /* A completed read (refault) or write (reclaim writeout), for --swappiness
  * auto: what one page of each kind costs to bring back and to write. */
 void balance_note_io(bool file, bool write, uint64_t ns);
+/* The measured latency of a read of this kind (EWMA), 0 before one. */
+uint64_t balance_read_ns(bool file);
 /* A page of this kind left memory; wrote: it had to be written first. */
 void balance_note_evict(bool file, bool wrote);
 /* The swappiness in force: the configured one, or for auto the measured

@@ -81,9 +81,14 @@ void workingset_evict(uint64_t *pst, const struct frame *fr)
 	age_tick(true);
 }
 
+uint64_t workingset_distance(uint64_t w)
+{
+	return (nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
+}
+
 void workingset_refault(struct frame *fr, bool file, uint64_t w)
 {
-	uint64_t dist = (nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
+	uint64_t dist = workingset_distance(w);
 	uint64_t ws = file ? lru.lists[LRU_ACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_ANON].nr +
 				      lru.lists[LRU_INACTIVE_ANON].nr :
 			     lru.lists[LRU_ACTIVE_ANON].nr + lru.lists[LRU_ACTIVE_FILE].nr +

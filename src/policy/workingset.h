@@ -30,6 +30,9 @@ void workingset_evict(uint64_t *pst, const struct frame *fr);
  * set the other lists hold, it is to go to the active list
  * (F_REFAULT_ACTIVATE); if it was active when it left, that is thrashing,
  * and its list's cost goes up. */
+/* The refault distance of a page whose state word is w (evicted): the
+ * evictions (and activations) since it left. */
+uint64_t workingset_distance(uint64_t w);
 void workingset_refault(struct frame *fr, bool file, uint64_t w);
 /* For tests: the clock at zero, config's setting. */
 void workingset_reset(void);

@@ -20,6 +20,7 @@
 #include "mapfile.h"
 #include "monitor.h"
 #include "pager.h"
+#include "poolsize.h"
 #include "scan.h"
 #include "statsfile.h"
 #include "swap.h"
@@ -69,6 +70,7 @@ int runtime_init(char *err, size_t errlen)
 	r = zpool_init(pager.limit_pages, err, errlen);
 	if (r)
 		goto fail;
+	poolsize_init();
 	/* Frames: the limit plus room for the limit to be raised later. */
 	cap = pager.limit_pages * 2 + 1024;
 	if (cap > UINT32_MAX - 1)

@@ -52,6 +52,7 @@ def cli_cases(uswap, marker):
         ("track bogus", u + ["--limit", "64M", "--track", "bogus", "--"] + touch),
         ("compress lzma", u + ["--limit", "64M", "--compress", "lzma", "--"] + touch),
         ("compress-pool 0.95", u + ["--limit", "64M", "--compress-pool", "0.95", "--"] + touch),
+        ("compress-pool autox", u + ["--limit", "64M", "--compress-pool", "autox", "--"] + touch),
         ("swap-cluster 3", u + ["--limit", "64M", "--swap-cluster", "3", "--"] + touch),
         ("swap-cluster 128", u + ["--limit", "64M", "--swap-cluster", "128", "--"] + touch),
         ("unknown option --bogus", u + ["--limit", "64M", "--bogus", "--"] + touch),
