@@ -124,8 +124,8 @@ SIZES = {
 }
 # Real program sizes (inputs are generated once per run, deterministically).
 # Native times on the development VM: 1-4 s each.
-REAL_SIZES = {"sort_mib": 64, "python_n": 400000, "sqlite_rows": 300000, "xz_mib": 8,
-              "gcc_funcs": 400, "cxx": ("800000", "400000", "8"),
+REAL_SIZES = {"sort_mib": 32, "python_n": 400000, "sqlite_rows": 300000, "xz_mib": 6,
+              "gcc_funcs": 200, "cxx": ("800000", "400000", "8"),
               "redis_n": 200000, "redis_d": 1024, "redis_keys": 100000}
 
 
@@ -141,6 +141,16 @@ def read_file(path, default=""):
             return f.read()
     except OSError:
         return default
+
+
+def read_tail(path, n=4000):
+    """The last n bytes of a file, as text (binary output is replaced)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - n))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def write_file(path, value):
@@ -707,8 +717,8 @@ class Runner:
                    ru_majflt=ru.ru_majflt, ru_maxrss_kib=ru.ru_maxrss)
         vm1 = vmstat()
         res["vmstat_delta"] = {k: vm1[k] - vm0.get(k, 0) for k in vm1}
-        res["stdout"] = read_file(out_path)[-4000:]
-        res["stderr"] = read_file(err_path)[-4000:]
+        res["stdout"] = read_tail(out_path)
+        res["stderr"] = read_tail(err_path)
         res["hashes"] = {"stdout": sha256_file(out_path)}
         for name in outputs:
             p = os.path.join(rundir, name)
