@@ -1055,8 +1055,8 @@ def report(args, cfg, modes, results, faultlat, writeout, notes):
             g = geomean(rs)
             row.append("-" if g is None else f"{g:.2f}m" + ("" if len(rs) == len(both) else f" ({len(rs)} of {len(both)})"))
         rows.append(row)
-    lines += table(["case"] + list(modes), rows)
-    lines += ["", "Major faults / swap peak MiB (uswap: stats; memcg: memory.stat, sampled \"swap\"):", ""]
+    if rows:
+        lines += table(["case"] + list(modes), rows)
     rows = []
     for case, v in results.items():
         if v.get("skipped"):
@@ -1072,6 +1072,7 @@ def report(args, cfg, modes, results, faultlat, writeout, notes):
                            + (" OOM" if s["oom"] else ""))
         rows.append(row)
     if rows:
+        lines += ["", "Major faults / swap peak MiB (uswap: stats; memcg: memory.stat, sampled \"swap\"):", ""]
         lines += table(["case"] + list(modes), rows)
     if faultlat:
         tests = ["first_touch", "swapin_rand", "swapin_seq", "track_idle", "track_pressure"]
@@ -1102,7 +1103,8 @@ def report(args, cfg, modes, results, faultlat, writeout, notes):
         raw = writeout.get("raw") or {}
         lines += ["", f"writeout: raw O_DIRECT dd {fmt(raw.get('mb_s'), '{:.0f}')} MB/s"
                   f" ({fmt(raw.get('bytes') and raw['bytes'] / MIB, '{:.0f}')} MiB in {fmt(raw.get('s'))} s);"
-                  " each mode: init sweep of incompressible data, pswpout x 4096 / wall:", ""]
+                  " each mode: init sweep of incompressible data, pswpout x 4096 / wall"
+                  " (memcg-zswap: pages kept in zswap are not written):", ""]
         rows = []
         for m, r in writeout["modes"].items():
             rows.append([m, status_of(r), fmt(r.get("wall_s")), fmt(r.get("pswpout"), "{:d}"),
