@@ -10,7 +10,7 @@ Each case runs in every selected mode, one process at a time:
                swapon) in the same directory as uswap's swap files; zswap off.
   memcg-zswap  the same with zswap on: compressor lzo-rle, enabled Y.
   uswap-off    build/uswap --limit L --compress off -- COMMAND
-  uswap        build/uswap --limit L -- COMMAND (default: lz4 pool)
+  uswap        build/uswap --limit L -- COMMAND (defaults: lz4 pool, its share auto)
 
 Cases (--cases, comma-separated; groups: patterns, real, all, quick):
   seq random zipf scanhot init
