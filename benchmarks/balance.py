@@ -44,9 +44,9 @@ what its threads read from disk, file pages and swap-ins alike, so a
 refault served from the page cache shows there as no I/O.  With
 --repeat N every number is the median over N runs.
 
-Cleanup is run.py's: whatever happens (an error, Ctrl-C, SIGTERM, SIGHUP)
-the running program is killed, the cgroup emptied and removed, the swap
-file swapped off and the scratch directory removed.
+Cleanup is run.py's (benchmarks/sysenv.py): whatever happens (an error,
+Ctrl-C, SIGTERM, SIGHUP) the running program is killed, the cgroup emptied
+and removed, the swap file swapped off and the scratch directory removed.
 
 Usage: benchmarks/balance.py [--quick] [--repeat N] [--out FILE.md] [--json FILE]
 Exit status: 0 when every run that started succeeded (REJECTED settings do
@@ -66,9 +66,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  benchmarks/run.py: cleanup, swap file, cgroup, runner
+import run  # noqa: E402  benchmarks/run.py: the runner, options, report
+import sysenv  # noqa: E402  benchmarks/sysenv.py: cleanup, swap file, cgroup, helpers
 
-MIB = run.MIB
+MIB = sysenv.MIB
 RUNTIMES = ("native", "memcg", "uswap")
 SWAPPINESS = ("0", "60", "100", "200", "auto")  # auto: uswap only
 
@@ -88,7 +89,7 @@ COLUMNS = (("major faults", "majflt"), ("ru_majflt", "ru_majflt"), ("pswpout", "
 
 def vmstat_all():
     out = {}
-    for line in run.read_file("/proc/vmstat").splitlines():
+    for line in sysenv.read_file("/proc/vmstat").splitlines():
         k, _, v = line.partition(" ")
         if v.strip().isdigit():
             out[k] = int(v)
@@ -130,7 +131,7 @@ class BalanceRunner(run.Runner):
         self.swappiness = swappiness
         cached = drop_cache(data_path)
         if runtime == "memcg":
-            self.cgroup = run.MemCgroup(f"uswap-bench-{os.getpid()}", self.cfg["limit_mib"] * MIB,
+            self.cgroup = sysenv.MemCgroup(f"uswap-bench-{os.getpid()}", self.cfg["limit_mib"] * MIB,
                                         swappiness, self.cleanup)
         cg0 = self.cgroup.stat() if runtime == "memcg" else {}
         vm0 = vmstat_all()
@@ -177,7 +178,7 @@ def judge(r):
         return "rejected", "REJECTED: " + err[0]
     if r["timed_out"]:
         return False, "TIMEOUT"
-    kv = run.parse_kv(r["stdout"])
+    kv = sysenv.parse_kv(r["stdout"])
     if r["rc"] != 0 or "checksum" not in kv:
         tail = err[-1] if err else ""
         return False, f"FAILED rc={r['rc']}" + (f": {tail}" if tail else "")
@@ -189,8 +190,8 @@ def judge(r):
 def summarize(runs, ref_sum):
     """One row from the repeats of one mode: medians, or the first failure."""
     for r in runs:
-        if r["ok"] is True and ref_sum and run.parse_kv(r["stdout"]).get("checksum") != ref_sum:
-            r["ok"], r["why"] = False, f"BAD CHECKSUM {run.parse_kv(r['stdout'])['checksum']} != {ref_sum}"
+        if r["ok"] is True and ref_sum and sysenv.parse_kv(r["stdout"]).get("checksum") != ref_sum:
+            r["ok"], r["why"] = False, f"BAD CHECKSUM {sysenv.parse_kv(r['stdout'])['checksum']} != {ref_sum}"
     bad = [r for r in runs if r["ok"] is not True]
     row = {"runtime": runs[0]["runtime"], "swappiness": runs[0]["swappiness"], "n": len(runs)}
     if bad:
@@ -217,10 +218,10 @@ def table(rows, native_wall, repeat):
         if row["ok"] is not True:
             lines.append(f"| {row['runtime']} | {s} |" + " |" * (len(heads) - 3) + f" {row['why']} |")
             continue
-        wall = run.fmt(row["wall_s"])
+        wall = sysenv.fmt(row["wall_s"])
         if repeat > 1:
             wall += f" ({row['wall_min']:.2f}-{row['wall_max']:.2f})"
-        cells = [row["runtime"], s, wall, run.fmt(run.ratio(row["wall_s"], native_wall))]
+        cells = [row["runtime"], s, wall, sysenv.fmt(run.ratio(row["wall_s"], native_wall))]
         for _, k in COLUMNS:
             v = row[k]
             cells.append("-" if v is None else f"{v:.0f}" if isinstance(v, float) else str(v))
@@ -252,30 +253,31 @@ def best_lines(rows):
             if bf and bf["majflt"] == 0 and auto["majflt"] == 0:
                 fr = 1.0
             out.append(f"- uswap auto vs best fixed: wall {auto['wall_s']:.2f} / {bw['wall_s']:.2f} s"
-                       f" = {run.fmt(run.ratio(auto['wall_s'], bw['wall_s']))},"
-                       f" major faults {run.fmt(auto['majflt'], '{}')} / {run.fmt(bf['majflt'] if bf else None, '{}')}"
-                       f" = {run.fmt(fr)}")
+                       f" = {sysenv.fmt(run.ratio(auto['wall_s'], bw['wall_s']))},"
+                       f" major faults {sysenv.fmt(auto['majflt'], '{}')}"
+                       f" / {sysenv.fmt(bf['majflt'] if bf else None, '{}')}"
+                       f" = {sysenv.fmt(fr)}")
     return out
 
 
 def environment_lines(args, cfg, memcg_note, workdir, create_s):
-    rev = subprocess.run(["git", "-C", run.REPO, "rev-parse", "--short", "HEAD"],
+    rev = subprocess.run(["git", "-C", sysenv.REPO, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip() or "(no commit)"
-    dirty = subprocess.run(["git", "-C", run.REPO, "status", "--porcelain", "--", "src", "preload", "include"],
+    dirty = subprocess.run(["git", "-C", sysenv.REPO, "status", "--porcelain", "--", "src", "preload", "include"],
                            capture_output=True, text=True).stdout.strip()
-    mem = re.search(r"MemTotal:\s+(\d+)", run.read_file("/proc/meminfo"))
+    mem = re.search(r"MemTotal:\s+(\d+)", sysenv.read_file("/proc/meminfo"))
     return [
         f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}; git: {rev}{' + uncommitted runtime changes' if dirty else ''};"
         f" kernel: {platform.release()}; CPUs: {os.cpu_count()};"
         f" RAM: {int(mem.group(1)) // 1024 if mem else '?'} MiB;"
-        f" vm.page-cluster: {run.read_file('/proc/sys/vm/page-cluster').strip()}",
+        f" vm.page-cluster: {sysenv.read_file('/proc/sys/vm/page-cluster').strip()}",
         f"- anon {cfg['anon_mib']} MiB (malloc), file {cfg['file_mib']} MiB"
         f" ({'MAP_PRIVATE' if args.private else 'MAP_SHARED'}{'' if args.readahead else ', MADV_RANDOM'}),"
         f" limit {cfg['limit_mib']} MiB; {cfg['rounds']} rounds of anon+file pages operations,"
         f" hot {args.hot}, skew {args.skew}, anon share {args.anon_share}, seed {args.seed};"
         f" repeat {args.repeat}",
         f"- {memcg_note}",
-        f"- scratch (data file, swap files) in {workdir} ({run.fs_type(workdir)});"
+        f"- scratch (data file, swap files) in {workdir} ({sysenv.fs_type(workdir)});"
         f" data file created in {create_s:.1f} s, dropped from the page cache before every run",
         "- wall s: around fork/exec/wait4; major faults: uswap stats pgmajfault, memcg memory.stat,"
         " native ru_majflt; memcg pswpout/pgsteal_*: /proc/vmstat, refault_*: memory.stat;"
@@ -323,29 +325,29 @@ def main(argv):
     values = args.swappiness.split(",")
     if (any(r not in RUNTIMES for r in runtimes) or args.repeat < 1
             or any(not (v == "auto" or v.isdigit()) for v in values)):
-        run.log("balance.py: bad --runtimes, --swappiness or --repeat")
+        sysenv.log("balance.py: bad --runtimes, --swappiness or --repeat")
         return 2
     if not os.access(args.mixed_exe, os.X_OK):
-        run.log(f"balance.py: {args.mixed_exe} not found; build first: meson setup build && meson compile -C build")
+        sysenv.log(f"balance.py: {args.mixed_exe} not found; build first: meson setup build && meson compile -C build")
         return 2
     if "uswap" in runtimes and not os.access(args.uswap, os.X_OK):
-        run.log(f"balance.py: {args.uswap} not found; uswap runs skipped")
+        sysenv.log(f"balance.py: {args.uswap} not found; uswap runs skipped")
         runtimes.remove("uswap")
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, run.on_signal)
-    cleanup = run.Cleanup()
-    cleanup.push("kill the running benchmark", run.Child.kill)
+        signal.signal(s, sysenv.on_signal)
+    cleanup = sysenv.Cleanup("balance.py")
+    cleanup.push("kill the running benchmark", sysenv.Child.kill_all)
     try:
         swap_dir = args.swap_dir or "/var/tmp"
-        if run.fs_type(swap_dir) == "tmpfs":
-            run.log(f"balance.py: {swap_dir} is a tmpfs: its files cannot be dropped from"
+        if sysenv.fs_type(swap_dir) == "tmpfs":
+            sysenv.log(f"balance.py: {swap_dir} is a tmpfs: its files cannot be dropped from"
                     " memory nor swapped on; give --swap-dir on a disk")
             return 2
-        run.reap_stale(swap_dir)
+        sysenv.reap_stale(swap_dir, "balance.py", "uswap-bench")
         workdir = tempfile.mkdtemp(prefix="uswap-bench-", dir=swap_dir)
-        cleanup.push(f"remove {workdir}", lambda: run.remove_tree(workdir))
-        run.write_file(os.path.join(workdir, "owner.pid"), os.getpid())
+        cleanup.push(f"remove {workdir}", lambda: sysenv.remove_tree(workdir))
+        sysenv.write_file(os.path.join(workdir, "owner.pid"), os.getpid())
 
         data = os.path.join(workdir, "mixed.data")
         t0 = time.monotonic()
@@ -361,7 +363,7 @@ def main(argv):
                 # keeps swapped-in pages' slots (vm_swap_full()).
                 swap_size = max(2 * cfg["anon_mib"] * MIB, 4 * limit) + 256 * MIB
                 try:
-                    run.SwapFile(os.path.join(workdir, "kernel.swap"), swap_size, cleanup)
+                    sysenv.SwapFile(os.path.join(workdir, "kernel.swap"), swap_size, cleanup)
                     memcg_note = (f"kernel memcg: v1 memory.limit_in_bytes={limit}, a fresh cgroup per run,"
                                   f" swap file {swap_size // MIB} MiB")
                 except (OSError, subprocess.CalledProcessError) as e:
@@ -371,8 +373,8 @@ def main(argv):
                 runtimes.remove("memcg")
                 memcg_note = memcg_note.replace("baseline", "runs")
             if "memcg" not in runtimes:
-                run.log(f"balance.py: {memcg_note}")
-        others = [line.split()[0] for line in run.read_file("/proc/swaps").splitlines()[1:]
+                sysenv.log(f"balance.py: {memcg_note}")
+        others = [line.split()[0] for line in sysenv.read_file("/proc/swaps").splitlines()[1:]
                   if line.strip() and not line.startswith(workdir)]
         if others:
             memcg_note += f" (other swap active: {'; '.join(others)})"
@@ -396,7 +398,7 @@ def main(argv):
         total_s = time.monotonic() - t_all
 
         nat = results.get(("native", None), [])
-        ref = next((run.parse_kv(r["stdout"]).get("checksum") for r in nat if r["ok"] is True), None)
+        ref = next((sysenv.parse_kv(r["stdout"]).get("checksum") for r in nat if r["ok"] is True), None)
         rows = [summarize(results[m], ref) for m in modes]
         native_row = next((r for r in rows if r["runtime"] == "native" and r["ok"] is True), None)
         report = ["# Anon/file balance (benchmarks/balance.py)", ""]
@@ -409,11 +411,11 @@ def main(argv):
         run.write_report(args, text, {"config": cfg, "args": vars(args), "rows": rows,
                                       "runs": [r for m in modes for r in results[m]]})
         return 1 if any(r["ok"] is False for r in rows) else 0
-    except run.Interrupted as e:
-        run.log(f"balance.py: {e}; cleaning up")
+    except sysenv.Interrupted as e:
+        sysenv.log(f"balance.py: {e}; cleaning up")
         return 128 + e.signum
     except (OSError, subprocess.CalledProcessError) as e:
-        run.log(f"balance.py: {e}")
+        sysenv.log(f"balance.py: {e}")
         return 2
     finally:
         cleanup.run()

@@ -91,11 +91,14 @@ import tempfile
 import threading
 import time
 
-MIB = 1 << 20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sysenv  # noqa: E402  benchmarks/sysenv.py: the system side
+from sysenv import (  # noqa: E402
+    CGROUP_V1_MEMORY, MIB, REPO, ZSWAP, Child, Cleanup, Interrupted, MemCgroup, PeakSampler, SwapFile, Zswap,
+    active_swaps, fmt, fs_type, on_signal, parse_kv, read_file, reap_stale, vmstat, wait_timed,
+    write_file)
+
 PAGE = 4096
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CGROUP_V1 = "/sys/fs/cgroup/memory"
-ZSWAP = "/sys/module/zswap/parameters"
 TIME = "/usr/bin/time"
 PYTHON = "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK) else "/usr/bin/python3"
 
@@ -132,15 +135,7 @@ REAL_SIZES = {"sort_mib": 32, "python_n": 400000, "sqlite_rows": 300000, "xz_mib
 # ------------------------------------------------------------ utilities
 
 def log(msg):
-    print(f"compare.py: {msg}", file=sys.stderr, flush=True)
-
-
-def read_file(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
+    sysenv.log(f"compare.py: {msg}")
 
 
 def read_tail(path, n=4000):
@@ -153,56 +148,12 @@ def read_tail(path, n=4000):
         return ""
 
 
-def write_file(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
-def fs_type(path):
-    path = os.path.realpath(path)
-    best, kind = "", "?"
-    for line in read_file("/proc/mounts").splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            mnt = fields[1].replace("\\040", " ")
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
-                best, kind = mnt, fields[2]
-    return kind
-
-
-def parse_kv(line):
-    return dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
-
-
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def vmstat():
-    out = {}
-    for line in read_file("/proc/vmstat").splitlines():
-        k, _, v = line.partition(" ")
-        if k in ("pswpin", "pswpout", "pgmajfault"):
-            out[k] = int(v)
-    return out
-
-
-def active_swaps():
-    return [line.split()[0] for line in read_file("/proc/swaps").splitlines()[1:] if line.strip()]
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def median(xs):
@@ -218,215 +169,6 @@ def geomean(xs):
 def quote(argv):
     import shlex
     return " ".join(shlex.quote(str(a)) for a in argv)
-
-
-# ------------------------------------------------------------ cleanup
-
-class Interrupted(Exception):
-    def __init__(self, signum):
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-def on_signal(signum, _frame):
-    raise Interrupted(signum)
-
-
-class Cleanup:
-    """LIFO undo actions; each runs once, an error does not stop the rest;
-    signals are ignored while it runs so a second Ctrl-C cannot cut a
-    swapoff short.  Runs from main's finally and again from atexit (a no-op
-    by then)."""
-
-    def __init__(self):
-        self.actions = []
-
-    def push(self, desc, fn):
-        self.actions.append((desc, fn))
-        return len(self.actions) - 1
-
-    def run(self):
-        sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        old = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
-        try:
-            while self.actions:
-                desc, fn = self.actions.pop()
-                try:
-                    fn()
-                except Exception as e:
-                    log(f"cleanup: {desc}: {e}")
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-
-class Child:
-    """The one benchmark process group running at a time."""
-    pids = []
-
-    @classmethod
-    def kill_all(cls):
-        for pid in list(cls.pids):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        cls.pids = []
-
-
-class SwapFile:
-    def __init__(self, path, size, cleanup):
-        self.path = path
-        cleanup.push(f"swapoff and remove {path}", self.remove)
-        subprocess.run(["fallocate", "-l", str(size), path], check=True)
-        os.chmod(path, 0o600)
-        subprocess.run(["mkswap", path], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["swapon", path], check=True)
-
-    def remove(self):
-        if self.path in active_swaps() or os.path.realpath(self.path) in active_swaps():
-            subprocess.run(["swapoff", self.path], check=True)
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-
-
-class Zswap:
-    """zswap's enabled and compressor parameters, saved at start (also to a
-    file, for the next run to restore if this one is SIGKILLed)."""
-
-    def __init__(self, saved_path, cleanup):
-        self.saved = {k: read_file(os.path.join(ZSWAP, k)).strip() for k in ("enabled", "compressor")}
-        self.cur = dict(self.saved)
-        self.saved_path = saved_path
-        with open(saved_path, "w") as f:
-            json.dump(self.saved, f)
-        cleanup.push("restore zswap parameters", self.restore)
-
-    def set(self, enabled, compressor=None):
-        if compressor and self.cur["compressor"] != compressor:
-            write_file(os.path.join(ZSWAP, "compressor"), compressor)
-            self.cur["compressor"] = compressor
-        if self.cur["enabled"] != enabled:
-            write_file(os.path.join(ZSWAP, "enabled"), enabled)
-            self.cur["enabled"] = enabled
-
-    @staticmethod
-    def restore_values(saved):
-        # The compressor first, so that an enabled zswap comes back with its own.
-        for k in ("compressor", "enabled"):
-            p = os.path.join(ZSWAP, k)
-            if saved.get(k) and read_file(p).strip() != saved[k]:
-                write_file(p, saved[k])
-
-    def restore(self):
-        self.restore_values(self.saved)
-        self.cur = dict(self.saved)
-        if os.path.exists(self.saved_path):
-            os.unlink(self.saved_path)
-
-
-class MemCgroup:
-    def __init__(self, name, limit, cleanup):
-        self.path = os.path.join(CGROUP_V1, name)
-        self.idx = cleanup.push(f"rmdir {self.path}", self.remove)
-        os.mkdir(self.path)
-        write_file(os.path.join(self.path, "memory.swappiness"), 60)
-        write_file(os.path.join(self.path, "memory.limit_in_bytes"), limit)
-
-    def f(self, name):
-        return os.path.join(self.path, name)
-
-    def stat(self):
-        out = {}
-        for line in read_file(self.f("memory.stat")).splitlines():
-            k, _, v = line.partition(" ")
-            if v.strip().isdigit():
-                out[k] = int(v)
-        return out
-
-    def num(self, name):
-        v = read_file(self.f(name)).strip()
-        return int(v) if v.isdigit() else None
-
-    def oom_control(self):
-        return {k: int(v) for k, v in (line.split() for line in read_file(self.f("memory.oom_control")).splitlines()
-                                       if len(line.split()) == 2 and line.split()[1].isdigit())}
-
-    def remove(self):
-        if not os.path.isdir(self.path):
-            return
-        deadline = time.monotonic() + 30
-        while True:
-            for pid in read_file(self.f("cgroup.procs")).split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                os.rmdir(self.path)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-
-class SwapSampler(threading.Thread):
-    """Peak of a cgroup's memory.stat "swap" while a program runs."""
-
-    def __init__(self, cg, interval=0.1):
-        super().__init__(daemon=True)
-        self.cg, self.interval, self.peak = cg, interval, 0
-        self.stop = threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            self.peak = max(self.peak, self.cg.stat().get("swap", 0))
-            self.stop.wait(self.interval)
-
-
-def reap_stale(swap_dir):
-    """Undo what a SIGKILLed earlier compare.py left: its cgroups, its active
-    swap file, its zswap settings, its directory."""
-    if os.path.isdir(CGROUP_V1):
-        for name in os.listdir(CGROUP_V1):
-            m = re.fullmatch(r"uswap-compare-(\d+)-\d+", name)
-            path = os.path.join(CGROUP_V1, name)
-            if m and not pid_alive(int(m.group(1))):
-                try:
-                    for pid in read_file(os.path.join(path, "cgroup.procs")).split():
-                        os.kill(int(pid), signal.SIGKILL)
-                    time.sleep(0.2)
-                    os.rmdir(path)
-                    log(f"removed stale cgroup {path}")
-                except OSError as e:
-                    log(f"stale cgroup {path}: {e}")
-    try:
-        names = os.listdir(swap_dir)
-    except OSError:
-        return
-    for name in names:
-        d = os.path.join(swap_dir, name)
-        owner = read_file(os.path.join(d, "owner.pid")).strip()
-        if not name.startswith("uswap-compare-") or not owner.isdigit() or pid_alive(int(owner)):
-            continue
-        try:
-            for dev in active_swaps():
-                if os.path.dirname(dev) == d:
-                    subprocess.run(["swapoff", dev], check=True)
-            saved = os.path.join(d, "zswap.saved")
-            if os.path.exists(saved):
-                with open(saved) as f:
-                    Zswap.restore_values(json.load(f))
-                log(f"restored zswap parameters saved by dead pid {owner}")
-            shutil.rmtree(d)
-            log(f"removed stale {d}")
-        except (OSError, ValueError, subprocess.CalledProcessError) as e:
-            log(f"stale {d}: {e}")
 
 
 # ------------------------------------------------------------ inputs
@@ -650,7 +392,7 @@ class Runner:
         stats_path = os.path.join(self.workdir, f"stats-{n}.json")
         peak_path = os.path.join(self.workdir, f"peak-{n}.txt")
         cg = None
-        cg_path = os.path.join(CGROUP_V1, f"uswap-compare-{os.getpid()}-{n}")
+        cg_path = os.path.join(CGROUP_V1_MEMORY, f"uswap-compare-{os.getpid()}-{n}")
         if peak:
             argv = [TIME, "-f", "%M", "-o", peak_path] + list(argv)
         cmd = self.wrap(mode, argv, limit, stats_path, cg_path)
@@ -673,47 +415,23 @@ class Runner:
                 self.zswap.set("Y", "lzo-rle")
             elif self.zswap:
                 self.zswap.set("N")
-            cg = MemCgroup(os.path.basename(cg_path), limit, self.cleanup)
+            cg = MemCgroup(os.path.basename(cg_path), limit, 60, self.cleanup)
         run_env = dict(os.environ)
         run_env["TMPDIR"] = rundir
         run_env.update(env or {})
         vm0 = vmstat()
-        timed_out = threading.Event()
-        sampler = None
+        # memcg: the peak of the cgroup's memory.stat "swap" while it runs.
+        swap_sampler = (lambda _pid: PeakSampler(lambda: cg.stat().get("swap", 0))) if cg else None
         fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
         out_path, err_path = os.path.join(rundir, "stdout"), os.path.join(rundir, "stderr")
         try:
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                t0 = time.monotonic()
-                proc = subprocess.Popen(cmd, cwd=rundir, stdin=fin, stdout=out, stderr=err, env=run_env,
-                                        start_new_session=True)
-                Child.pids.append(proc.pid)
-                if cg:
-                    sampler = SwapSampler(cg)
-                    sampler.start()
-
-                def on_timeout():
-                    timed_out.set()
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-
-                timer = threading.Timer(self.args.timeout, on_timeout)
-                timer.start()
-                try:
-                    _, status, ru = os.wait4(proc.pid, 0)
-                finally:
-                    timer.cancel()
-                    if sampler:
-                        sampler.stop.set()
-                wall = time.monotonic() - t0
-                Child.pids.remove(proc.pid)
-                proc.returncode = os.waitstatus_to_exitcode(status)
+                rc, wall, ru, timed_out, sampler = wait_timed(cmd, self.args.timeout, swap_sampler, cwd=rundir,
+                                                              stdin=fin, stdout=out, stderr=err, env=run_env)
         finally:
             if stdin:
                 fin.close()
-        res.update(wall_s=wall, rc=proc.returncode, timed_out=timed_out.is_set(),
+        res.update(wall_s=wall, rc=rc, timed_out=timed_out,
                    ru_majflt=ru.ru_majflt, ru_maxrss_kib=ru.ru_maxrss)
         vm1 = vmstat()
         res["vmstat_delta"] = {k: vm1[k] - vm0.get(k, 0) for k in vm1}
@@ -732,7 +450,6 @@ class Runner:
             res["swap_peak_bytes"] = 0
             res["pswpout"] = 0
         elif cg:
-            sampler.join()
             st = cg.stat()
             oc = cg.oom_control()
             res["memcg"] = {"stat": st, "oom_control": oc, "failcnt": cg.num("memory.failcnt"),
@@ -741,7 +458,7 @@ class Runner:
             res["majflt"], res["majflt_src"] = st.get("pgmajfault", ru.ru_majflt), "memory.stat"
             res["swap_peak_bytes"] = sampler.peak
             res["pswpout"] = res["vmstat_delta"].get("pswpout")
-            killed = proc.returncode == -signal.SIGKILL and not timed_out.is_set()
+            killed = rc == -signal.SIGKILL and not timed_out
             res["oom"] = bool(oc.get("oom_kill", 0) > 0 or oc.get("under_oom", 0) or killed)
             try:
                 cg.remove()  # its cleanup action stays, a no-op once it is gone
@@ -769,13 +486,13 @@ class Runner:
                 res["majflt"] = None
                 res["pswpout"] = None
                 res["swap_peak_bytes"] = None
-            res["oom"] = proc.returncode == -signal.SIGKILL and not timed_out.is_set()
+            res["oom"] = rc == -signal.SIGKILL and not timed_out
         if not keep_dir:
             shutil.rmtree(rundir, ignore_errors=True)
-        ok = proc.returncode == 0 and not timed_out.is_set()
-        log(f"[{label}] {mode}: {'ok' if ok else 'FAILED'} rc={proc.returncode} "
+        ok = rc == 0 and not timed_out
+        log(f"[{label}] {mode}: {'ok' if ok else 'FAILED'} rc={rc} "
             f"{wall:.2f}s majflt={res.get('majflt')}"
-            + (" OOM-KILLED" if res["oom"] else "") + (" TIMEOUT" if timed_out.is_set() else ""))
+            + (" OOM-KILLED" if res["oom"] else "") + (" TIMEOUT" if timed_out else ""))
         if not ok:
             tail = "\n".join(res["stderr"].strip().splitlines()[-5:])
             if tail:
@@ -1003,10 +720,6 @@ def run_writeout(args, runner, cfg, modes):
 
 # ------------------------------------------------------------ report
 
-def fmt(v, spec="{:.2f}", none="-"):
-    return none if v is None else spec.format(v)
-
-
 def table(head, rows):
     w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(n) for c, n in zip(cells, w)) + " |"  # noqa: E731
@@ -1193,8 +906,8 @@ def main(argv):
         why = None
         if os.geteuid() != 0:
             why = "needs root"
-        elif not os.path.exists(os.path.join(CGROUP_V1, "memory.limit_in_bytes")):
-            why = f"no cgroup v1 memory controller at {CGROUP_V1}"
+        elif not os.path.exists(os.path.join(CGROUP_V1_MEMORY, "memory.limit_in_bytes")):
+            why = f"no cgroup v1 memory controller at {CGROUP_V1_MEMORY}"
         if why and not args.dry_run:
             notes.append(f"memcg modes skipped: {why}")
             modes = [m for m in modes if not m.startswith("memcg")]
@@ -1208,7 +921,7 @@ def main(argv):
     for n in notes:
         log(n)
 
-    cleanup = Cleanup()
+    cleanup = Cleanup("compare.py")
     atexit.register(cleanup.run)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
@@ -1227,7 +940,7 @@ def main(argv):
                 print("# zswap saved, then per memcg-zswap run: echo lzo-rle > "
                       f"{ZSWAP}/compressor; echo Y > {ZSWAP}/enabled (restored at exit)")
         else:
-            reap_stale(swap_dir)
+            reap_stale(swap_dir, "compare.py", "uswap-compare", kill_tasks=True)
             workdir = tempfile.mkdtemp(prefix="uswap-compare-", dir=swap_dir)
             cleanup.push(f"remove {workdir}", lambda: shutil.rmtree(workdir, ignore_errors=True))
             write_file(os.path.join(workdir, "owner.pid"), os.getpid())
@@ -1238,7 +951,7 @@ def main(argv):
             zswap = None
             if any(m.startswith("memcg") for m in modes):
                 if os.path.exists(os.path.join(ZSWAP, "enabled")):
-                    zswap = Zswap(os.path.join(workdir, "zswap.saved"), cleanup)
+                    zswap = Zswap(os.path.join(workdir, Zswap.SAVED), cleanup)
                     zswap.set("N")
                 # Enough for the largest footprint twice over (the kernel
                 # keeps swap cache slots while the device is under half full).

@@ -26,7 +26,7 @@
 Every run's output must match the native run's (the checksum). It builds
 nothing: meson setup build && meson compile -C build first. Swap files go
 to a scratch directory (--swap-dir, default /var/tmp) removed at the end,
-whatever happens (run.py's cleanup).
+whatever happens (run.py's cleanup, in sysenv.py).
 
 Usage: benchmarks/observe.py [--quick] [--repeat N] [--out FILE.md] [--json FILE]
 Exit status: 0 when every run succeeded with the right output, 1 when one
@@ -45,9 +45,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  benchmarks/run.py: runner, cleanup, helpers
+import run  # noqa: E402  benchmarks/run.py: the runner, options, report
+import sysenv  # noqa: E402  benchmarks/sysenv.py: cleanup, helpers
 
-MIB = run.MIB
+MIB = sysenv.MIB
 
 # The malloc-heavy program: CPython, every object a malloc.
 PY_ALLOC = r"""
@@ -121,7 +122,7 @@ class ObsRunner(run.Runner):
 
 def output_key(r):
     """What must equal the native run's: the checksum field, else stdout."""
-    kv = run.parse_kv(r["stdout"])
+    kv = sysenv.parse_kv(r["stdout"])
     return kv.get("checksum", r["stdout"].strip())
 
 
@@ -194,7 +195,7 @@ def overhead(args, cfg, runner, failures):
             f"| {min(c['base']):.2f} / {statistics.median(c['base']):.2f} "
             f"| {min(c['observe']):.2f} / {statistics.median(c['observe']):.2f} "
             f"| {cr[0]:.3f}, {cr[1]:.3f} | {statistics.median(rows):.0f} "
-            f"| {run.fmt(statistics.median(samples) if None not in samples else None, '{:.0f}')} |")
+            f"| {sysenv.fmt(statistics.median(samples) if None not in samples else None, '{:.0f}')} |")
         summary.append((name, wr, cr))
     return lines, summary, raw
 
@@ -273,34 +274,34 @@ def main(argv):
     if args.timeout:
         cfg["timeout_s"] = args.timeout
     if cfg["repeat"] < 1:
-        run.log("observe.py: --repeat must be at least 1")
+        sysenv.log("observe.py: --repeat must be at least 1")
         return 2
     for exe in (args.uswap, args.patterns, args.churn, args.python):
         if not os.access(exe, os.X_OK):
-            run.log(f"observe.py: {exe} not found; build first: meson setup build && meson compile -C build")
+            sysenv.log(f"observe.py: {exe} not found; build first: meson setup build && meson compile -C build")
             return 2
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, run.on_signal)
-    cleanup = run.Cleanup()
-    cleanup.push("kill the running benchmark", run.Child.kill)
+        signal.signal(s, sysenv.on_signal)
+    cleanup = sysenv.Cleanup("observe.py")
+    cleanup.push("kill the running benchmark", sysenv.Child.kill_all)
     try:
-        swap_dir = args.swap_dir or ("/var/tmp" if run.fs_type("/var/tmp") != "tmpfs" else run.REPO)
-        run.reap_stale(swap_dir)
+        swap_dir = args.swap_dir or ("/var/tmp" if sysenv.fs_type("/var/tmp") != "tmpfs" else sysenv.REPO)
+        sysenv.reap_stale(swap_dir, "observe.py", "uswap-bench")
         workdir = tempfile.mkdtemp(prefix="uswap-bench-", dir=swap_dir)
-        cleanup.push(f"remove {workdir}", lambda: run.remove_tree(workdir))
-        run.write_file(os.path.join(workdir, "owner.pid"), os.getpid())
+        cleanup.push(f"remove {workdir}", lambda: sysenv.remove_tree(workdir))
+        sysenv.write_file(os.path.join(workdir, "owner.pid"), os.getpid())
         runner = ObsRunner(args, cfg, workdir)
         failures, raw = [], {}
         t0 = time.monotonic()
-        rev = subprocess.run(["git", "-C", run.REPO, "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", sysenv.REPO, "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True).stdout.strip() or "(no commit)"
-        dirty = subprocess.run(["git", "-C", run.REPO, "status", "--porcelain", "--", "src", "preload"],
+        dirty = subprocess.run(["git", "-C", sysenv.REPO, "status", "--porcelain", "--", "src", "preload"],
                                capture_output=True, text=True).stdout.strip()
         report = ["# uswap: the cost of measuring, and the miss-ratio curve", "",
                   f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}; git: {rev}"
                   f"{' + uncommitted runtime changes' if dirty else ''}; kernel: {platform.release()};"
-                  f" CPUs: {os.cpu_count()}; swap files in {workdir} ({run.fs_type(workdir)})"]
+                  f" CPUs: {os.cpu_count()}; swap files in {workdir} ({sysenv.fs_type(workdir)})"]
         summary = []
         if args.only in (None, "overhead"):
             lines, osum, raw["overhead"] = overhead(args, cfg, runner, failures)
@@ -326,8 +327,8 @@ def main(argv):
         text = "\n".join(report) + "\n"
         run.write_report(args, text, {"config": cfg, "results": raw}, default=str)
         return 1 if failures else 0
-    except run.Interrupted as e:
-        run.log(f"observe.py: {e}; cleaning up")
+    except sysenv.Interrupted as e:
+        sysenv.log(f"observe.py: {e}; cleaning up")
         return 128 + e.signum
     finally:
         cleanup.run()

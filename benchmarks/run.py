@@ -37,12 +37,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-MIB = 1 << 20
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CGROUP_V1_MEMORY = "/sys/fs/cgroup/memory"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sysenv import (  # noqa: E402  benchmarks/sysenv.py: the system side
+    CGROUP_V1_MEMORY, MIB, REPO, Child, Cleanup, Interrupted, MemCgroup, PeakSampler, SwapFile, fmt, fs_type,
+    log, on_signal, parse_kv, read_file, reap_stale, remove_tree, vmstat, wait_timed, write_file)
+
 PATTERNS = ("seq", "random", "zipf", "scanhot")
 MODES = ("native", "memcg", "uswap", "uswap-mprotect")
 
@@ -67,187 +68,18 @@ QUICK = {
 }
 
 
-class Interrupted(Exception):
-    """A signal asked us to stop; raised so that every finally block runs."""
-
-    def __init__(self, signum):
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-def on_signal(signum, _frame):
-    raise Interrupted(signum)
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def write_file(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
-def read_file(path, default=""):
+def maps_lines(pid):
+    """Line count of /proc/PID/maps (its VMAs), 0 once it is gone."""
     try:
-        with open(path) as f:
-            return f.read()
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            return sum(1 for _ in f)
     except OSError:
-        return default
+        return 0
 
 
-def fs_type(path):
-    """Filesystem type of the mount holding path (longest mount prefix)."""
-    path = os.path.realpath(path)
-    best, kind = "", "?"
-    for line in read_file("/proc/mounts").splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mnt = fields[1].replace("\\040", " ")
-        if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
-            best, kind = mnt, fields[2]
-    return kind
-
-
-def parse_kv(line):
-    return dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
-
-
-class Cleanup:
-    """A LIFO stack of undo actions; each runs once, errors are reported
-    and do not stop the rest.  Signals are ignored while it runs so that a
-    second Ctrl-C cannot cut a swapoff short."""
-
-    def __init__(self):
-        self.actions = []
-
-    def push(self, desc, fn):
-        self.actions.append((desc, fn))
-
-    def run(self):
-        old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        try:
-            while self.actions:
-                desc, fn = self.actions.pop()
-                try:
-                    fn()
-                except Exception as e:  # keep undoing the rest
-                    log(f"run.py: cleanup: {desc}: {e}")
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-
-class Child:
-    """The one benchmark process running at a time, so that cleanup can kill it."""
-
-    pid = None
-
-    @classmethod
-    def kill(cls):
-        if cls.pid is None:
-            return
-        try:
-            os.killpg(cls.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(cls.pid, 0)
-        except ChildProcessError:
-            pass
-        cls.pid = None
-
-
-class SwapFile:
-    """A swap file for the kernel baseline: fallocate, mkswap, swapon."""
-
-    def __init__(self, path, size, cleanup):
-        self.path = path
-        cleanup.push(f"swapoff/remove {path}", self.remove)
-        subprocess.run(["fallocate", "-l", str(size), path], check=True)
-        os.chmod(path, 0o600)
-        subprocess.run(["mkswap", path], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["swapon", path], check=True)
-
-    def is_active(self):
-        real = os.path.realpath(self.path)
-        return any(line.split()[0] in (self.path, real)
-                   for line in read_file("/proc/swaps").splitlines()[1:] if line.strip())
-
-    def remove(self):
-        if self.is_active():
-            subprocess.run(["swapoff", self.path], check=True)
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-
-
-class MemCgroup:
-    """A cgroup v1 memory cgroup with a hard limit, emptied and removed on cleanup."""
-
-    def __init__(self, name, limit, swappiness, cleanup):
-        self.path = os.path.join(CGROUP_V1_MEMORY, name)
-        cleanup.push(f"rmdir {self.path}", self.remove)
-        os.mkdir(self.path)
-        write_file(os.path.join(self.path, "memory.swappiness"), swappiness)
-        write_file(os.path.join(self.path, "memory.limit_in_bytes"), limit)
-
-    def stat(self):
-        out = {}
-        for line in read_file(os.path.join(self.path, "memory.stat")).splitlines():
-            k, _, v = line.partition(" ")
-            if v.strip().isdigit():
-                out[k] = int(v)
-        return out
-
-    def pids(self):
-        return [int(p) for p in read_file(os.path.join(self.path, "cgroup.procs")).split()]
-
-    def remove(self):
-        if not os.path.isdir(self.path):
-            return
-        deadline = time.monotonic() + 30
-        while True:
-            for pid in self.pids():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                os.rmdir(self.path)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-
-class MapsSampler(threading.Thread):
-    """Peak line count of /proc/PID/maps, sampled while the process runs."""
-
-    def __init__(self, pid, interval=0.1):
-        super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self.stop = threading.Event()
-
-    def run(self):
-        path = f"/proc/{self.pid}/maps"
-        while not self.stop.is_set():
-            try:
-                with open(path, "rb") as f:
-                    self.peak = max(self.peak, sum(1 for _ in f))
-            except OSError:
-                pass
-            self.stop.wait(self.interval)
-
-
-def vmstat():
-    out = {}
-    for line in read_file("/proc/vmstat").splitlines():
-        k, _, v = line.partition(" ")
-        if k in ("pswpin", "pswpout", "pgmajfault"):
-            out[k] = int(v)
-    return out
+def maps_sampler(pid):
+    """Peak of maps_lines(pid), sampled while the process runs."""
+    return PeakSampler(lambda: maps_lines(pid))
 
 
 class Runner:
@@ -286,42 +118,17 @@ class Runner:
 
         cg_before = self.cgroup.stat() if mode == "memcg" else {}
         vm_before = vmstat()
-        timed_out = threading.Event()
         with open(out_path, "w") as out, open(err_path, "w") as err:
-            t0 = time.monotonic()
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
-            Child.pid = proc.pid
-            sampler = None
-            if mode.startswith("uswap") and self.vma_peak_in_stats is not True:
-                sampler = MapsSampler(proc.pid)
-                sampler.start()
-
-            def on_timeout():
-                timed_out.set()
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-            timer = threading.Timer(self.cfg["timeout_s"], on_timeout)
-            timer.start()
-            try:
-                _, status, ru = os.wait4(proc.pid, 0)
-            finally:
-                timer.cancel()
-                if sampler:
-                    sampler.stop.set()
-            wall = time.monotonic() - t0
-            Child.pid = None
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if sampler:
-                sampler.join()
+            rc, wall, ru, timed_out, sampler = wait_timed(
+                cmd, self.cfg["timeout_s"],
+                maps_sampler if mode.startswith("uswap") and self.vma_peak_in_stats is not True else None,
+                stdout=out, stderr=err)
 
         if os.path.exists(self.swap_path()):
             os.unlink(self.swap_path())
         res["wall_s"] = wall
-        res["rc"] = proc.returncode
-        res["timed_out"] = timed_out.is_set()
+        res["rc"] = rc
+        res["timed_out"] = timed_out
         res["ru_majflt"] = ru.ru_majflt
         res["ru_maxrss_kib"] = ru.ru_maxrss
         res["ru_inblock"] = ru.ru_inblock  # 512-byte blocks read from disk by the process
@@ -369,10 +176,6 @@ class Runner:
             log(f"run.py: [{label}] {mode}: FAILED rc={res['rc']}"
                 f"{' (timeout)' if res['timed_out'] else ''}\n{tail}")
         return res
-
-
-def fmt(v, spec="{:.2f}", none="-"):
-    return none if v is None else spec.format(v)
 
 
 def ratio(a, b):
@@ -608,11 +411,11 @@ def main(argv):
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
-    cleanup = Cleanup()
-    cleanup.push("kill the running benchmark", Child.kill)
+    cleanup = Cleanup("run.py")
+    cleanup.push("kill the running benchmark", Child.kill_all)
     try:
         swap_dir = args.swap_dir or ("/var/tmp" if fs_type("/var/tmp") != "tmpfs" else REPO)
-        reap_stale(swap_dir)
+        reap_stale(swap_dir, "run.py", "uswap-bench")
         workdir = tempfile.mkdtemp(prefix="uswap-bench-", dir=swap_dir)
         cleanup.push(f"remove {workdir}", lambda: remove_tree(workdir))
         write_file(os.path.join(workdir, "owner.pid"), os.getpid())
@@ -691,49 +494,6 @@ def main(argv):
         cleanup.run()
 
 
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def reap_stale(swap_dir):
-    """Undo what an earlier run.py left behind when it was SIGKILLed (the one
-    exit no handler sees): its cgroup, its active swap file, its directory."""
-    if os.path.isdir(CGROUP_V1_MEMORY):
-        for name in os.listdir(CGROUP_V1_MEMORY):
-            m = re.fullmatch(r"uswap-bench-(\d+)", name)
-            path = os.path.join(CGROUP_V1_MEMORY, name)
-            if m and not pid_alive(int(m.group(1))) and not read_file(os.path.join(path, "cgroup.procs")).strip():
-                try:
-                    os.rmdir(path)
-                    log(f"run.py: removed stale cgroup {path}")
-                except OSError as e:
-                    log(f"run.py: stale cgroup {path}: {e}")
-    try:
-        names = os.listdir(swap_dir)
-    except OSError:
-        return
-    active = [line.split()[0] for line in read_file("/proc/swaps").splitlines()[1:] if line.strip()]
-    for name in names:
-        d = os.path.join(swap_dir, name)
-        owner = read_file(os.path.join(d, "owner.pid")).strip()
-        if not name.startswith("uswap-bench-") or not owner.isdigit() or pid_alive(int(owner)):
-            continue
-        try:
-            for dev in active:
-                if os.path.dirname(dev) == d:
-                    subprocess.run(["swapoff", dev], check=True)
-            remove_tree(d)
-            log(f"run.py: removed stale {d}")
-        except (OSError, subprocess.CalledProcessError) as e:
-            log(f"run.py: stale {d}: {e}")
-
-
 def setup_memcg_possible():
     """None when the memcg baseline can run, else why not."""
     if os.geteuid() != 0:
@@ -741,17 +501,6 @@ def setup_memcg_possible():
     if not os.path.exists(os.path.join(CGROUP_V1_MEMORY, "memory.limit_in_bytes")):
         return "kernel memcg baseline skipped: no cgroup v1 memory controller"
     return None
-
-
-def remove_tree(path):
-    if not os.path.isdir(path):
-        return
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            os.unlink(os.path.join(root, name))
-        for name in dirs:
-            os.rmdir(os.path.join(root, name))
-    os.rmdir(path)
 
 
 if __name__ == "__main__":
