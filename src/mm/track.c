@@ -27,7 +27,7 @@
 #define SYS_pidfd_open 434
 #endif
 /* Linux 6.14+: process_madvise on the caller without a pidfd. */
-#define PIDFD_SELF_PROCESS (-20000)
+#define PIDFD_SELF_THREAD_GROUP (-10001)
 
 enum track_mode track_mode;
 static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
@@ -38,18 +38,28 @@ static size_t staging_len;
  * armed pages to a quarter of vm.max_map_count so the program's own
  * mappings never run out. */
 static uint64_t max_armed;
-/* track_drop_batch: the pidfd process_madvise takes (PIDFD_SELF_PROCESS
+/* track_drop_batch: the pidfd process_madvise takes (PIDFD_SELF_THREAD_GROUP
  * where the kernel knows it, else one of ours), or -1: one madvise a page. */
 static int self_pidfd = -1;
 static bool batch_drop;
 
-/* Can process_madvise(MADV_DONTNEED) free staging pages here? Tried on
- * the first staging page (empty: harmless). */
+/* Can process_madvise(MADV_DONTNEED) free our pages through pidfd? Tried
+ * on a page of its own: never on a staging page, which in a forked child
+ * holds an armed page of the parent's. */
 static bool probe_batch_drop(int pidfd)
 {
-	struct iovec iov = { .iov_base = (void *)staging, .iov_len = PAGE_SIZE };
+	char *p = sys_mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	struct iovec iov = { .iov_base = p, .iov_len = PAGE_SIZE };
+	bool ok;
 
-	return syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_DONTNEED, 0) == PAGE_SIZE;
+	if (p == MAP_FAILED)
+		return false;
+	p[0] = 1;
+	ok = syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_DONTNEED, 0) == PAGE_SIZE &&
+	     p[0] == 0;
+	sys_munmap(p, PAGE_SIZE);
+	return ok;
 }
 
 static void init_batch_drop(void)
@@ -57,8 +67,8 @@ static void init_batch_drop(void)
 	int fd;
 
 	batch_drop = false;
-	if (probe_batch_drop(PIDFD_SELF_PROCESS)) {
-		self_pidfd = PIDFD_SELF_PROCESS;
+	if (probe_batch_drop(PIDFD_SELF_THREAD_GROUP)) {
+		self_pidfd = PIDFD_SELF_THREAD_GROUP;
 		batch_drop = true;
 		return;
 	}
