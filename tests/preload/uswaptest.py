@@ -249,6 +249,24 @@ def uswap_cmd(uswap, limit, cmd, *, stats=None, extra=()):
     return argv + ["--"] + list(cmd)
 
 
+def run_uswap(uswap, limit, cmd, *, workdir, tag, extra=(), timeout=300):
+    """cmd under uswap with --stats WORKDIR/TAG.json: fails unless it exits 0
+    with stats that carry the contract keys."""
+    stats = workdir.join(f"{tag}.json")
+    res = run(uswap_cmd(uswap, limit, cmd, stats=stats, extra=extra), workdir=workdir, tag=tag,
+              stats_path=stats, timeout=timeout)
+    check(res.returncode == 0, f"[{tag}] exit status {status_text(res.returncode)}")
+    require_stats(res, tag)
+    return res
+
+
+def run_native(cmd, *, workdir, timeout=300):
+    """cmd without uswap: fails unless it exits 0; its stdout (bytes)."""
+    res = run(cmd, workdir=workdir, tag="native", timeout=timeout)
+    check(res.returncode == 0, f"[native] exit status {status_text(res.returncode)}")
+    return res.stdout_bytes()
+
+
 def preload_env(preload, limit, *, stats=None, extra=None):
     env = {"LD_PRELOAD": preload, "USWAP_LIMIT": limit}
     if stats:

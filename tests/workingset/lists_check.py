@@ -28,18 +28,12 @@ BALANCE = ["96", "12"]
 
 
 def run(args, wd, tag, prog_args, extra):
-    stats = wd.join(f"{tag}.json")
-    cmd = ut.uswap_cmd(args.uswap, LIMIT, [args.program] + prog_args, stats=stats, extra=extra)
-    res = ut.run(cmd, workdir=wd, tag=tag, stats_path=stats, timeout=300)
-    ut.check(res.returncode == 0, f"[{tag}] exit status {ut.status_text(res.returncode)}")
-    ut.require_stats(res, tag)
-    return res
+    return ut.run_uswap(args.uswap, LIMIT, [args.program] + prog_args, workdir=wd, tag=tag,
+                        extra=extra)
 
 
 def native(args, wd, prog_args):
-    res = ut.run([args.program] + prog_args, workdir=wd, tag="native")
-    ut.check(res.returncode == 0, f"[native] exit status {ut.status_text(res.returncode)}")
-    return res.stdout_bytes()
+    return ut.run_native([args.program] + prog_args, workdir=wd)
 
 
 def balance(args, wd, swappiness, passes):
