@@ -37,11 +37,13 @@
 	X(pgpgout, "file pages written back to their files")                             \
 	X(pgactivate, "inactive pages referenced and moved back")                        \
 	X(pgdeactivate, "active pages made inactive (armed to trap)")                    \
+	X(pgdeactivate_moves, "UFFDIO_MOVE calls that armed pages (a run of them is one)")  \
 	X(pgrotated, "pages put back because they could not move now")                   \
 	X(pgzerofill, "first touches filled with zeros")                                 \
 	X(pgfree_discard, "pages released by free/munmap/MADV_DONTNEED")                 \
 	X(pgsteal_clean, "reclaimed without writing: swap copy still valid")             \
 	X(pgsteal_zero, "reclaimed without writing: the page was all zeros")             \
+	X(pswpout_writes, "swap write requests (a run of neighbouring slots is one)")     \
 	X(swap_ra, "pages read ahead: of a sequential fault stream, or a slot cluster")  \
 	X(swap_ra_hit, "read-ahead pages then touched")                                  \
 	X(swap_ra_cluster, "of swap_ra: pages from slots next to a major fault's slot")  \

@@ -7,6 +7,7 @@
 #include "lru.h"
 #include "pager.h"
 #include "region.h"
+#include "stats.h"
 #include "sys.h"
 #include "uffd.h"
 
@@ -31,9 +32,17 @@
 
 enum track_mode track_mode;
 static int mem_fd = -1; /* /proc/self/mem: reads PROT_NONE pages (FOLL_FORCE) */
-/* TRACK_UFFD: staging page of frame f, staging + f * 4096. */
+/* TRACK_UFFD: the staging area, one page for each frame there can be. A
+ * frame's staging page is not fixed: it is taken when the page is armed
+ * and given back when it is disarmed or dropped, next-fit from a cursor,
+ * so pages armed together get neighbouring staging pages and a run of
+ * them moves with one UFFDIO_MOVE (track_arm_run). */
 static uintptr_t staging;
 static size_t staging_len;
+static uint32_t *stage_of;   /* frame -> its staging page, while armed */
+static uint64_t *stage_used; /* a bit a staging page; set and cleared atomically */
+static uint64_t nr_stages, stage_cursor;
+#define NO_STAGE UINT32_MAX
 /* mprotect tracking: each armed page can split its VMA in three. Keep the
  * armed pages to a quarter of vm.max_map_count so the program's own
  * mappings never run out. */
@@ -111,6 +120,58 @@ int track_init(char *err, unsigned long errlen)
 	return 0;
 }
 
+/* Up to want free staging pages in a row, next-fit from the cursor: the
+ * first of them, *got of them. Called with the pager lock held (one
+ * allocator); frees may run at the same time (stage_free, no lock). */
+static uint32_t stage_alloc(unsigned want, unsigned *got)
+{
+	uint64_t words = (nr_stages + 63) / 64, s = NO_STAGE;
+
+	for (uint64_t n = 0; n <= words; n++) {
+		uint64_t w = (stage_cursor / 64 + n) % words;
+		uint64_t free = ~__atomic_load_n(&stage_used[w], __ATOMIC_ACQUIRE);
+
+		if (n == 0)
+			free &= ~0ULL << (stage_cursor % 64);
+		if (w * 64 + 64 > nr_stages)
+			free &= (1ULL << (nr_stages - w * 64)) - 1;
+		if (free) {
+			s = w * 64 + (uint64_t)__builtin_ctzll(free);
+			break;
+		}
+	}
+	if (s == NO_STAGE)
+		return NO_STAGE; /* cannot be: no more armed pages than frames */
+	*got = 0;
+	while (*got < want && s + *got < nr_stages) {
+		uint64_t i = s + *got, bit = 1ULL << (i % 64);
+
+		if (__atomic_fetch_or(&stage_used[i / 64], bit, __ATOMIC_ACQ_REL) & bit)
+			break;
+		++*got;
+	}
+	stage_cursor = (s + *got) % nr_stages;
+	return (uint32_t)s;
+}
+
+/* After its memory is freed (or moved away): any thread, no lock. */
+static void stage_free(uint32_t s)
+{
+	__atomic_fetch_and(&stage_used[s / 64], ~(1ULL << (s % 64)), __ATOMIC_RELEASE);
+}
+
+/* A staging page for frame f, alone. */
+static int stage_take(uint32_t f)
+{
+	unsigned got;
+	uint32_t s = stage_alloc(1, &got);
+
+	if (s == NO_STAGE)
+		return -ENOMEM;
+	stage_of[f] = s;
+	return 0;
+}
+
 int track_init_staging(uint64_t frames, char *err, size_t errlen)
 {
 	void *p;
@@ -118,6 +179,13 @@ int track_init_staging(uint64_t frames, char *err, size_t errlen)
 
 	if (track_mode != TRACK_UFFD)
 		return 0;
+	nr_stages = frames;
+	stage_of = sys_alloc_meta(frames * sizeof(*stage_of));
+	stage_used = sys_alloc_meta((frames + 63) / 64 * 8);
+	if (!stage_of || !stage_used) {
+		snprintf(err, errlen, "cannot allocate the staging map");
+		return -ENOMEM;
+	}
 	p = sys_mmap(NULL, frames << PAGE_SHIFT, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
@@ -138,7 +206,7 @@ int track_init_staging(uint64_t frames, char *err, size_t errlen)
 
 uintptr_t track_staging(uint32_t f)
 {
-	return staging + ((uintptr_t)f << PAGE_SHIFT);
+	return staging + ((uintptr_t)stage_of[f] << PAGE_SHIFT);
 }
 
 void track_munlock_staging(void)
@@ -212,6 +280,13 @@ static int arm_by_copy(uint32_t f)
 	return 0;
 }
 
+/* Frame f's page is back with the program or gone: its staging page is free. */
+static void stage_release(uint32_t f)
+{
+	stage_free(stage_of[f]);
+	stage_of[f] = NO_STAGE;
+}
+
 static int arm_uffd(uint32_t f)
 {
 	struct frame *fr = lru_frame(f);
@@ -221,9 +296,16 @@ static int arm_uffd(uint32_t f)
 	if (prot != (PROT_READ | PROT_WRITE)) {
 		if (prot == -1 || (prot & PROT_WRITE))
 			return -EINVAL; /* unknown, or writable with other bits: leave it */
-		return arm_by_copy(f);
+		r = stage_take(f);
+		if (!r && (r = arm_by_copy(f)))
+			stage_release(f);
+		return r;
 	}
+	r = stage_take(f);
+	if (r)
+		return r;
 	r = uffd_move(track_staging(f), fr->addr, PAGE_SIZE);
+	stats.pgdeactivate_moves++;
 	if (r == -EBUSY) {
 		/* Shared copy-on-write with a forked parent or child: break the
 		 * sharing as a write would (the contents stay), then move our own
@@ -231,6 +313,8 @@ static int arm_uffd(uint32_t f)
 		if (sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_POPULATE_WRITE) == 0)
 			r = uffd_move(track_staging(f), fr->addr, PAGE_SIZE);
 	}
+	if (r)
+		stage_release(f);
 	return r;
 }
 
@@ -251,6 +335,46 @@ int track_arm(uint32_t f)
 	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
 }
 
+unsigned track_arm_run(const uint32_t *frames, unsigned n)
+{
+	uintptr_t a0 = lru_frame(frames[0])->addr;
+	struct region *r = region_lookup(a0);
+	unsigned done = 0;
+
+	pager_assert_locked();
+	if (track_mode != TRACK_UFFD || n < 2 || !r || r->app_prot != (PROT_READ | PROT_WRITE) ||
+	    a0 + ((uintptr_t)n << PAGE_SHIFT) > r->end)
+		return 0;
+	while (done < n) {
+		unsigned got, k;
+		uint32_t s = stage_alloc(n - done, &got);
+		uintptr_t src = a0 + ((uintptr_t)done << PAGE_SHIFT), dst;
+		long moved;
+
+		if (s == NO_STAGE)
+			break;
+		dst = staging + ((uintptr_t)s << PAGE_SHIFT);
+		moved = uffd_move_run(dst, src, (size_t)got << PAGE_SHIFT);
+		stats.pgdeactivate_moves++;
+		k = moved > 0 ? (unsigned)(moved >> PAGE_SHIFT) : 0;
+		/* As uffd_move: a page that left src and sits at dst has moved,
+		 * whatever the error said. */
+		while (k < got && !uffd_page_present(src + ((uintptr_t)k << PAGE_SHIFT)) &&
+		       uffd_page_present(dst + ((uintptr_t)k << PAGE_SHIFT)))
+			k++;
+		for (unsigned i = 0; i < got; i++) {
+			if (i < k)
+				stage_of[frames[done + i]] = s + i;
+			else
+				stage_free(s + i);
+		}
+		done += k;
+		if (k < got)
+			break;
+	}
+	return done;
+}
+
 int track_disarm(uint32_t f)
 {
 	struct frame *fr = lru_frame(f);
@@ -268,7 +392,11 @@ int track_disarm(uint32_t f)
 		if (r == 0 || r == -EEXIST)
 			sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);
 	}
-	return r == -EEXIST ? 0 : r;
+	if (r == -EEXIST)
+		r = 0;
+	if (!r)
+		stage_release(f);
+	return r;
 }
 
 int track_copy_out(uint32_t f, void *buf)
@@ -315,6 +443,7 @@ void track_drop(uint32_t f)
 
 	if (track_mode == TRACK_UFFD) {
 		sys_madvise((void *)track_staging(f), PAGE_SIZE, MADV_DONTNEED);
+		stage_release(f);
 		return;
 	}
 	sys_madvise((void *)fr->addr, PAGE_SIZE, MADV_DONTNEED);
@@ -358,4 +487,6 @@ void track_drop_batch(const uint32_t *frames, unsigned n)
 			    MADV_DONTNEED);
 		done = 0;
 	}
+	for (i = 0; i < n; i++)
+		stage_release(frames[i]);
 }

@@ -1,8 +1,8 @@
 /* Access tracking: how an inactive page is armed so that its next access
  * traps, and how the trap is undone.
  *
- * TRACK_UFFD (default): the page is moved out with UFFDIO_MOVE to its frame's
- *   staging page. Any access, by the program or by the kernel on its behalf
+ * TRACK_UFFD (default): the page is moved out with UFFDIO_MOVE to a staging
+ *   page, taken for it while it is armed. Any access, by the program or by the kernel on its behalf
  *   (read() into the buffer, a futex), raises an ordinary userfaultfd fault,
  *   which the handler answers by moving it back. No VMA is split, nothing
  *   fails with EFAULT.
@@ -26,9 +26,9 @@
 extern enum track_mode track_mode;
 
 int track_init(char *err, unsigned long errlen);
-/* TRACK_UFFD: reserve and register a staging page for each of frames. */
+/* TRACK_UFFD: reserve and register the staging area, a page for each of frames. */
 int track_init_staging(uint64_t frames, char *err, size_t errlen);
-/* The staging page of frame f. */
+/* The staging page of frame f, while it is armed. */
 uintptr_t track_staging(uint32_t f);
 /* mlockall: the staging area stays unlocked (UFFDIO_MOVE refuses to move
  * between a locked and an unlocked VMA). */
@@ -37,6 +37,10 @@ void track_munlock_staging(void);
  * registered with the child's userfaultfd. */
 int track_fork_child(char *err, size_t errlen);
 int track_arm(uint32_t f);
+/* Arm n (>= 2) frames whose pages sit at consecutive addresses, from the
+ * first, with one UFFDIO_MOVE where it can (TRACK_UFFD): how many were
+ * armed from the start. The caller arms the rest with track_arm. */
+unsigned track_arm_run(const uint32_t *frames, unsigned n);
 /* Undo the arming on a trap; the page is back where the program sees it. */
 int track_disarm(uint32_t f);
 /* Copy the armed page's contents to buf (for writeout). */

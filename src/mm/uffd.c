@@ -285,6 +285,29 @@ int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
 	}
 }
 
+long uffd_move_run(uintptr_t dst, uintptr_t src, size_t len)
+{
+	struct uffdio_move m = {
+		.dst = dst, .src = src, .len = len, .mode = UFFDIO_MOVE_MODE_DONTWAKE
+	};
+	long done = 0;
+
+	for (;;) {
+		int r = uffd_ioctl(uffd_fd, UFFDIO_MOVE, &m, "UFFDIO_MOVE");
+
+		if (m.move > 0)
+			done += (long)m.move;
+		if (r == 0 || done == (long)len)
+			return done;
+		if (errno != EAGAIN || m.move <= 0)
+			return done ? done : -errno;
+		m.dst += (__u64)m.move;
+		m.src += (__u64)m.move;
+		m.len -= (__u64)m.move;
+		m.move = 0;
+	}
+}
+
 int uffd_wake(uintptr_t addr, size_t len)
 {
 	struct uffdio_range r = { .start = addr, .len = len };

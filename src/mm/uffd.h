@@ -39,6 +39,10 @@ int uffd_copy(uintptr_t dst, const void *src, bool wp);
  * page already present, and wakes the range), or -errno if none. */
 long uffd_copy_run(uintptr_t dst, const void *src, size_t len);
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len);
+/* UFFDIO_MOVE of a run of whole pages in one call: the bytes moved from the
+ * start (it stops at the first page it cannot move: a hole, a page shared
+ * copy-on-write, a VMA boundary), or -errno if none. Never wakes. */
+long uffd_move_run(uintptr_t dst, uintptr_t src, size_t len);
 int uffd_wake(uintptr_t addr, size_t len);
 int uffd_writeprotect(uintptr_t addr, size_t len);
 /* 1 if the page was written since it was last write-protected, 0 if not, <0 on error. */

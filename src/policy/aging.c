@@ -103,13 +103,67 @@ int aging_readahead_arm(uint32_t f)
 	return 0;
 }
 
+/* Is frame g the page at addr, one aging_deactivate would arm? Notes, as
+ * it would, that a page written since its swap copy has none. */
+static bool run_member(uint32_t g, uintptr_t addr)
+{
+	struct frame *fr = lru_frame(g);
+
+	if (fr->addr != addr || region_locked_at(addr))
+		return false;
+	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(addr) == 1) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+	return true;
+}
+
+/*
+ * Deactivate up to nr pages from the active tail. Pages there that sit at
+ * consecutive addresses (a sweep leaves them so) are armed as one run: one
+ * UFFDIO_MOVE and one TLB flush for the lot, against one each a page (8.9
+ * us a page with the program running on the other CPU, 0.39 us a page for
+ * 32 in one call: techniques.md). They keep their order on the inactive list.
+ */
 void aging_refill(bool file, unsigned nr)
 {
-	while (nr-- && aging_inactive_is_low(file)) {
-		uint32_t f = lru_tail(file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
+	enum lru_list al = file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON;
+	uint32_t run[AGING_RUN_MAX];
 
-		if (f == NIL || aging_deactivate(f, false))
+	while (nr && aging_inactive_is_low(file)) {
+		uint32_t f = lru_tail(al);
+		unsigned n = 0, armed = 0;
+
+		if (f == NIL)
 			return;
+		if (track_mode == TRACK_UFFD) {
+			uintptr_t a = lru_frame(f)->addr;
+
+			for (uint32_t g = f; g != NIL && n < nr && n < AGING_RUN_MAX &&
+					     run_member(g, a + ((uintptr_t)n << PAGE_SHIFT));
+			     g = lru_frame(g)->prev)
+				run[n++] = g;
+			if (n > 1)
+				armed = track_arm_run(run, n);
+		}
+		for (unsigned i = 0; i < armed; i++) {
+			struct frame *fr = lru_frame(run[i]);
+
+			fr->flags |= F_STAGED;
+			lru_move(run[i], lru_of(fr, false), true);
+			stats.pgdeactivate++;
+		}
+		nr -= armed;
+		if (n > 1) {
+			/* What the run did not take, one page at a time. */
+			for (unsigned i = armed; i < n && nr; i++, nr--)
+				if (aging_deactivate(run[i], false))
+					return;
+			continue;
+		}
+		if (aging_deactivate(f, false))
+			return;
+		nr--;
 	}
 }
 

@@ -21,8 +21,10 @@ int aging_deactivate(uint32_t f, bool to_tail);
  * that its first touch traps. 0, or -errno: the caller puts it on the
  * active list instead (an mlock'd range, mprotect's VMA budget spent). */
 int aging_readahead_arm(uint32_t f);
+/* The most pages aging_refill arms with one move. */
+#define AGING_RUN_MAX 64
 /* Deactivate up to nr pages from the active tail while the inactive list
- * is low. */
+ * is low, runs of neighbouring pages at once. */
 void aging_refill(bool file, unsigned nr);
 /* A trap on an armed (inactive) page: disarm it and activate it, the
  * reference bit. 0 or -errno (the page could not be brought back). */
