@@ -631,12 +631,16 @@ static uintptr_t install(uint32_t f, char *buf, bool from_pool)
 	uint64_t *pst = r ? region_pst(r, fr->addr) : NULL;
 	bool file = fr->flags & F_FILE;
 	uintptr_t wake = PAGE_ALIGN_DOWN(fr->addr);
-	int err;
+	int err = 0;
+	/* Read ahead from a slot cluster and not touched yet: inactive and
+	 * armed, so that a touch shows; straight into staging where it can. */
+	bool armed = pst && !file && (fr->flags & F_RA_WATCH) && !aging_readahead_arm(f, buf);
 
 	/* Installed write-protected where WP_ASYNC exists, so a page that is
 	 * only read shows as clean; either way it keeps its slot, and the
 	 * content hash decides at reclaim whether the slot is still good. */
-	err = uffd_copy(fr->addr, buf, true);
+	if (!armed)
+		err = uffd_copy(fr->addr, buf, true);
 	if (!pst || (err && err != -EEXIST)) {
 		page_forget(f);
 		if (pst)
@@ -652,9 +656,8 @@ static uintptr_t install(uint32_t f, char *buf, bool from_pool)
 			true);
 		stats.pgpgin++;
 	} else {
-		/* Read ahead from a slot cluster and not touched yet: inactive
-		 * and armed, so that a touch shows. */
-		if (!(fr->flags & F_RA_WATCH) || aging_readahead_arm(f)) {
+		/* Not armed above: armed after the install (mprotect tracking), or active. */
+		if (!armed && (!(fr->flags & F_RA_WATCH) || aging_readahead_arm(f, NULL))) {
 			fr->flags &= ~F_RA_WATCH;
 			lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
 		}

@@ -335,24 +335,33 @@ int track_arm(uint32_t f)
 	return sys_mprotect((void *)fr->addr, PAGE_SIZE, PROT_NONE) ? -errno : 0;
 }
 
-unsigned track_arm_run(const uint32_t *frames, unsigned n)
+unsigned track_arm_run(const uint32_t *frames, unsigned n, bool *armed)
 {
 	uintptr_t a0 = lru_frame(frames[0])->addr;
-	struct region *r = region_lookup(a0);
-	unsigned done = 0;
+	bool down = n > 1 && lru_frame(frames[1])->addr < a0;
+	uintptr_t lo = down ? a0 - ((uintptr_t)(n - 1) << PAGE_SHIFT) : a0;
+	struct region *r = region_lookup(lo);
+	unsigned done = 0, nr = 0;
 
 	pager_assert_locked();
+	for (unsigned i = 0; i < n; i++)
+		armed[i] = false;
 	if (track_mode != TRACK_UFFD || n < 2 || !r || r->app_prot != (PROT_READ | PROT_WRITE) ||
-	    a0 + ((uintptr_t)n << PAGE_SHIFT) > r->end)
+	    lo + ((uintptr_t)n << PAGE_SHIFT) > r->end)
 		return 0;
+	/* In chunks of neighbouring free staging pages; frames[done + j]
+	 * goes to staging page s + j (up), or the chunk's order reversed (down:
+	 * the frames' addresses fall, a move's rise). */
 	while (done < n) {
 		unsigned got, k;
 		uint32_t s = stage_alloc(n - done, &got);
-		uintptr_t src = a0 + ((uintptr_t)done << PAGE_SHIFT), dst;
+		uintptr_t src, dst;
 		long moved;
 
 		if (s == NO_STAGE)
 			break;
+		src = down ? a0 - ((uintptr_t)(done + got - 1) << PAGE_SHIFT) :
+			     a0 + ((uintptr_t)done << PAGE_SHIFT);
 		dst = staging + ((uintptr_t)s << PAGE_SHIFT);
 		moved = uffd_move_run(dst, src, (size_t)got << PAGE_SHIFT);
 		stats.pgdeactivate_moves++;
@@ -362,17 +371,40 @@ unsigned track_arm_run(const uint32_t *frames, unsigned n)
 		while (k < got && !uffd_page_present(src + ((uintptr_t)k << PAGE_SHIFT)) &&
 		       uffd_page_present(dst + ((uintptr_t)k << PAGE_SHIFT)))
 			k++;
+		/* The first k pages of the chunk, by address, moved. */
 		for (unsigned i = 0; i < got; i++) {
-			if (i < k)
-				stage_of[frames[done + i]] = s + i;
-			else
+			unsigned j = down ? got - 1 - i : i; /* frames[done + j] is at page i */
+
+			if (i < k) {
+				stage_of[frames[done + j]] = s + i;
+				armed[done + j] = true;
+				nr++;
+			} else {
 				stage_free(s + i);
+			}
 		}
-		done += k;
+		done += got;
 		if (k < got)
 			break;
 	}
-	return done;
+	return nr;
+}
+
+int track_arm_filled(uint32_t f, const void *buf)
+{
+	struct frame *fr = lru_frame(f);
+	int r;
+
+	pager_assert_locked();
+	if (track_mode != TRACK_UFFD || app_prot(fr->addr) != (PROT_READ | PROT_WRITE))
+		return -EINVAL;
+	r = stage_take(f);
+	if (r)
+		return r;
+	r = uffd_copy(track_staging(f), buf, false);
+	if (r)
+		stage_release(f);
+	return r;
 }
 
 int track_disarm(uint32_t f)

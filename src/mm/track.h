@@ -37,10 +37,15 @@ void track_munlock_staging(void);
  * registered with the child's userfaultfd. */
 int track_fork_child(char *err, size_t errlen);
 int track_arm(uint32_t f);
-/* Arm n (>= 2) frames whose pages sit at consecutive addresses, from the
- * first, with one UFFDIO_MOVE where it can (TRACK_UFFD): how many were
- * armed from the start. The caller arms the rest with track_arm. */
-unsigned track_arm_run(const uint32_t *frames, unsigned n);
+/* Arm n (>= 2) frames whose pages sit at consecutive addresses, rising or
+ * falling, with one UFFDIO_MOVE where it can (TRACK_UFFD). armed[i] tells
+ * whether frames[i] was; returns how many were. The caller arms the rest
+ * with track_arm. */
+unsigned track_arm_run(const uint32_t *frames, unsigned n, bool *armed);
+/* A page not in the program's view yet (being swapped in), with the
+ * contents of buf: armed at once, its contents put straight in a staging
+ * page (TRACK_UFFD). -EINVAL: not here; install it and arm it after. */
+int track_arm_filled(uint32_t f, const void *buf);
 /* Undo the arming on a trap; the page is back where the program sees it. */
 int track_disarm(uint32_t f);
 /* Copy the armed page's contents to buf (for writeout). */

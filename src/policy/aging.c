@@ -87,7 +87,7 @@ int aging_deactivate(uint32_t f, bool to_tail)
 	return 0;
 }
 
-int aging_readahead_arm(uint32_t f)
+int aging_readahead_arm(uint32_t f, const void *buf)
 {
 	struct frame *fr = lru_frame(f);
 	int err;
@@ -95,7 +95,7 @@ int aging_readahead_arm(uint32_t f)
 	pager_assert_locked();
 	if (region_locked_at(fr->addr))
 		return -EPERM;
-	err = track_arm(f);
+	err = buf ? track_arm_filled(f, buf) : track_arm(f);
 	if (err)
 		return err;
 	fr->flags |= F_STAGED;
@@ -118,52 +118,69 @@ static bool run_member(uint32_t g, uintptr_t addr)
 	return true;
 }
 
+/* Frames from the active tail f on whose pages sit at consecutive
+ * addresses, rising or falling (a sweep leaves them so), into run. */
+static unsigned collect_run(uint32_t f, unsigned max, uint32_t *run)
+{
+	uintptr_t a = lru_frame(f)->addr;
+	uint32_t g = lru_frame(f)->prev;
+	intptr_t step;
+	unsigned n = 1;
+
+	run[0] = f;
+	if (g == NIL || max < 2)
+		return 1;
+	step = lru_frame(g)->addr == a + PAGE_SIZE ? (intptr_t)PAGE_SIZE :
+	       lru_frame(g)->addr == a - PAGE_SIZE ? -(intptr_t)PAGE_SIZE :
+						     0;
+	if (!step || !run_member(f, a))
+		return 1;
+	for (; g != NIL && n < max && run_member(g, a + (uintptr_t)(step * (intptr_t)n));
+	     g = lru_frame(g)->prev)
+		run[n++] = g;
+	return n;
+}
+
 /*
  * Deactivate up to nr pages from the active tail. Pages there that sit at
- * consecutive addresses (a sweep leaves them so) are armed as one run: one
- * UFFDIO_MOVE and one TLB flush for the lot, against one each a page (8.9
- * us a page with the program running on the other CPU, 0.39 us a page for
- * 32 in one call: techniques.md). They keep their order on the inactive list.
+ * consecutive addresses are armed as one run: one UFFDIO_MOVE and one TLB
+ * flush for the lot, against one each a page (8.9 us a page with the
+ * program running on the other CPU, 0.39 us a page for 32 in one call:
+ * techniques.md). They keep their order on the inactive list.
  */
 void aging_refill(bool file, unsigned nr)
 {
 	enum lru_list al = file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON;
 	uint32_t run[AGING_RUN_MAX];
+	bool armed[AGING_RUN_MAX];
 
 	while (nr && aging_inactive_is_low(file)) {
 		uint32_t f = lru_tail(al);
-		unsigned n = 0, armed = 0;
+		unsigned n;
 
 		if (f == NIL)
 			return;
-		if (track_mode == TRACK_UFFD) {
-			uintptr_t a = lru_frame(f)->addr;
-
-			for (uint32_t g = f; g != NIL && n < nr && n < AGING_RUN_MAX &&
-					     run_member(g, a + ((uintptr_t)n << PAGE_SHIFT));
-			     g = lru_frame(g)->prev)
-				run[n++] = g;
-			if (n > 1)
-				armed = track_arm_run(run, n);
+		n = track_mode == TRACK_UFFD ? collect_run(f, nr < AGING_RUN_MAX ? nr : AGING_RUN_MAX, run) : 1;
+		if (n < 2 || !track_arm_run(run, n, armed)) {
+			if (aging_deactivate(f, false))
+				return;
+			nr--;
+			continue;
 		}
-		for (unsigned i = 0; i < armed; i++) {
+		/* In list order, so the run keeps it; what the move did not
+		 * take goes one page at a time. */
+		for (unsigned i = 0; i < n; i++, nr--) {
 			struct frame *fr = lru_frame(run[i]);
 
+			if (!armed[i]) {
+				if (aging_deactivate(run[i], false))
+					return;
+				continue;
+			}
 			fr->flags |= F_STAGED;
 			lru_move(run[i], lru_of(fr, false), true);
 			stats.pgdeactivate++;
 		}
-		nr -= armed;
-		if (n > 1) {
-			/* What the run did not take, one page at a time. */
-			for (unsigned i = armed; i < n && nr; i++, nr--)
-				if (aging_deactivate(run[i], false))
-					return;
-			continue;
-		}
-		if (aging_deactivate(f, false))
-			return;
-		nr--;
 	}
 }
 

@@ -18,9 +18,11 @@ bool aging_inactive_is_low(bool file);
  * budget is spent. */
 int aging_deactivate(uint32_t f, bool to_tail);
 /* A page just read ahead (not on a list) starts inactive and armed, so
- * that its first touch traps. 0, or -errno: the caller puts it on the
- * active list instead (an mlock'd range, mprotect's VMA budget spent). */
-int aging_readahead_arm(uint32_t f);
+ * that its first touch traps. buf: its contents, not installed yet (they
+ * go straight to staging where tracking allows); NULL: installed. 0, or
+ * -errno: the caller installs it if need be and puts it on the active list
+ * (an mlock'd range, mprotect's VMA budget spent, no staging for it). */
+int aging_readahead_arm(uint32_t f, const void *buf);
 /* The most pages aging_refill arms with one move. */
 #define AGING_RUN_MAX 64
 /* Deactivate up to nr pages from the active tail while the inactive list
