@@ -4,7 +4,7 @@
  * slot-cluster read-ahead (tests/workingset/ra_check.py).
  *
  *   cluster_ra same|other MIB PASSES SEED
- *   cluster_ra cycle-text|cycle-random MIB PASSES SEED
+ *   cluster_ra cycle-text|cycle-random|cycle-down MIB PASSES SEED
  *
  * Fills MIB MiB of pages in a random order P (each page: the pattern of its
  * index), then reads every page PASSES times, checking each byte:
@@ -14,7 +14,8 @@
  *   other   each pass in a fresh random order: no locality of any kind.
  * cycle-* fills the pages in address order and reads them in that order
  * PASSES times (every page refaults at the same distance): with text that
- * compresses ~30x (a line of words, its index in it), or random bytes.
+ * compresses ~30x (a line of words, its index in it), or random bytes;
+ * cycle-down reads the random bytes from the last page to the first.
  * Prints a checksum of what it read.
  */
 #include "../pages.h"
@@ -54,7 +55,7 @@ static void text_fill(char *pg, size_t i)
 		memcpy(pg + o, line, o + (size_t)n <= T_PAGE_SIZE ? (size_t)n : T_PAGE_SIZE - o);
 }
 
-static void cycle(char *mem, size_t n, int passes, int text)
+static void cycle(char *mem, size_t n, int passes, int text, int down)
 {
 	char want[T_PAGE_SIZE];
 	uint64_t sum = 0;
@@ -66,7 +67,8 @@ static void cycle(char *mem, size_t n, int passes, int text)
 			t_pattern_fill(mem + i * T_PAGE_SIZE, T_PAGE_SIZE, i, 0);
 	}
 	for (int p = 0; p < passes; p++) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = down ? n - 1 - k : k;
 			char *pg = mem + i * T_PAGE_SIZE;
 
 			if (text) {
@@ -91,7 +93,8 @@ int main(int argc, char **argv)
 
 	if (argc != 5 || (strcmp(argv[1], "same") && strcmp(argv[1], "other") &&
 			  strncmp(argv[1], "cycle-", 6)))
-		t_fail("usage: cluster_ra same|other|cycle-text|cycle-random MIB PASSES SEED");
+		t_fail("usage: cluster_ra same|other|cycle-text|cycle-random|cycle-down MIB PASSES "
+		       "SEED");
 	same = !strcmp(argv[1], "same");
 	mib = strtoul(argv[2], NULL, 10);
 	passes = atoi(argv[3]);
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
 	if (!order || mem == MAP_FAILED)
 		t_fail("cannot allocate %zu MiB", mib);
 	if (!strncmp(argv[1], "cycle-", 6)) {
-		cycle(mem, n, passes, !strcmp(argv[1] + 6, "text"));
+		cycle(mem, n, passes, !strcmp(argv[1] + 6, "text"), !strcmp(argv[1] + 6, "down"));
 		return 0;
 	}
 	shuffle(order, n);

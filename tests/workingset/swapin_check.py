@@ -23,6 +23,14 @@ auto_random  the same with random bytes, which the pool refuses: auto steps
              the share down to 0 (zswap_auto_shrink >= 4, zswap_pool_max_bytes
              0 at exit), so later evictions skip the compression.
              With a fixed share (--compress-pool 0.125) the share stays.
+sweeps       64 MiB of random bytes filled in address order under 16M, then
+             read from the last page to the first, twice (--compress off):
+             eviction works in runs (pages armed at least 8 to a UFFDIO_MOVE,
+             written at least 8 to a request, on average), and the falling
+             stream is read ahead (at least 3 in 4 swap-ins are read-ahead
+             pages, not major faults, and at most 1 in 2 traps as it is
+             used: the stream's pages come unarmed; before the stream was
+             found through cluster hits, every one did).
 Every run's output must equal the native run's.
 """
 
@@ -36,7 +44,8 @@ import uswaptest as ut  # noqa: E402
 LIMIT = "16M"
 KEYS = ("pgmajfault", "pswpin", "zswpin", "zswpout", "swap_ra", "swap_ra_hit", "swap_ra_cluster",
         "swap_ra_cluster_hit", "zswap_reject_compress_poor", "zswap_pool_max_bytes",
-        "zswap_auto_grow", "zswap_auto_shrink")
+        "zswap_auto_grow", "zswap_auto_shrink", "pgdeactivate", "pgdeactivate_moves", "pswpout",
+        "pswpout_writes", "tracking_faults")
 
 
 def run(args, wd, tag, prog_args, extra):
@@ -79,6 +88,28 @@ def case_cluster_other(args, wd):
              f"{s['pgmajfault']} major faults")
 
 
+def case_sweeps(args, wd):
+    prog = ["cycle-down", "64", "2", "1"]
+    want = native(args, wd, prog)
+    res = run(args, wd, "sweeps", prog, ["--compress", "off"])
+    ut.check(res.stdout_bytes() == want, "output differs from the native run")
+    s = res.stats
+    ut.check(s["pswpout"] > 10000 and s["pswpin"] > 10000,
+             f"too little paging to tell: {s['pswpout']} out, {s['pswpin']} in")
+    ut.check(s["pgdeactivate_moves"] * 8 <= s["pgdeactivate"],
+             f"pages were not armed in runs: {s['pgdeactivate']} in "
+             f"{s['pgdeactivate_moves']} moves")
+    ut.check(s["pswpout_writes"] * 8 <= s["pswpout"],
+             f"swap writes were not merged: {s['pswpout']} pages in "
+             f"{s['pswpout_writes']} requests")
+    ut.check(s["pgmajfault"] * 4 <= s["pswpin"],
+             f"the falling stream was not read ahead: {s['pgmajfault']} major faults for "
+             f"{s['pswpin']} swap-ins")
+    ut.check(s["tracking_faults"] * 2 <= s["pswpin"],
+             f"read-ahead pages trapped as they were used ({s['tracking_faults']} tracking "
+             f"faults for {s['pswpin']} swap-ins): the stream was not found")
+
+
 def case_auto_text(args, wd):
     prog = ["cycle-text", "24", "6", "1"]
     want = native(args, wd, prog)
@@ -113,7 +144,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--uswap", required=True)
     ap.add_argument("--program", required=True)
-    ap.add_argument("case", choices=["cluster_same", "cluster_other", "auto_text", "auto_random"])
+    ap.add_argument("case", choices=["cluster_same", "cluster_other", "sweeps", "auto_text",
+                                        "auto_random"])
     args = ap.parse_args()
     with ut.Workdir(args.case) as wd:
         globals()["case_" + args.case](args, wd)
