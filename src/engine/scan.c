@@ -402,9 +402,8 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 {
 	enum lru_list l = file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
 
-	/* A whole batch when it refills: longer runs to arm at once. */
 	if (aging_inactive_is_low(file) || lru_tail(l) == NIL)
-		aging_refill(file, nr > pager.batch ? (unsigned)nr : pager.batch);
+		aging_refill(file, (unsigned)nr);
 	while (nr-- && sc->nr_reclaimed + sc->nr_writing < sc->nr_to_reclaim) {
 		uint32_t f = lru_tail(l), b;
 		enum reclaim_result res;
@@ -618,15 +617,17 @@ static void complete_write(uint32_t f, uint32_t b, size_t n, int res)
 }
 
 /* A run of swap writes ended: the pages the bytes written cover are on the
- * file; a short write fails the rest (they stay resident). One lock. */
+ * file; for the rest it was a short write (they stay resident). One lock. */
 static void complete_run(uint32_t idx, int res)
 {
 	struct write_run *w = &runs[idx];
 
 	pager_lock();
 	for (uint32_t i = 0; i < w->n; i++) {
-		int r = res < 0 ? res : res >= (int)((i + 1) << PAGE_SHIFT) ? (int)PAGE_SIZE : -EIO;
+		int before = (int)(i << PAGE_SHIFT), r = res;
 
+		if (res >= 0)
+			r = res <= before ? 0 : res - before >= (int)PAGE_SIZE ? (int)PAGE_SIZE : res - before;
 		write_done(w->frame[i], w->buf[i], PAGE_SIZE, r);
 	}
 	pager_unlock();

@@ -25,8 +25,8 @@ int aging_deactivate(uint32_t f, bool to_tail);
 int aging_readahead_arm(uint32_t f, const void *buf);
 /* The most pages aging_refill arms with one move. */
 #define AGING_RUN_MAX 64
-/* Deactivate up to nr pages from the active tail while the inactive list
- * is low, runs of neighbouring pages at once. */
+/* Deactivate about nr pages from the active tail while the inactive list
+ * is low, runs of neighbouring pages at once (a run may exceed nr). */
 void aging_refill(bool file, unsigned nr);
 /* A trap on an armed (inactive) page: disarm it and activate it, the
  * reference bit. 0 or -errno (the page could not be brought back). */
