@@ -218,9 +218,10 @@ static uint32_t page_in(struct region *r, uintptr_t page, enum swap_in_why why, 
 	}
 	/* Read-ahead too, as the kernel does for every page it brings back. */
 	if (ps_type(w) != PS_NONE) {
-		workingset_refault(fr, file, w);
+		uint64_t dist = workingset_refault(fr, file, w);
+
 		if (!file)
-			poolsize_note_refault(workingset_distance(w), in_pool);
+			poolsize_note_refault(dist, in_pool);
 		region_event(r, page, EV_REFAULT);
 	} else {
 		mrc_fill();

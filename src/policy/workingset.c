@@ -86,7 +86,7 @@ uint64_t workingset_distance(uint64_t w)
 	return (nonresident_age - ps_shadow_age(w)) & PS_SHADOW_MASK;
 }
 
-void workingset_refault(struct frame *fr, bool file, uint64_t w)
+uint64_t workingset_refault(struct frame *fr, bool file, uint64_t w)
 {
 	uint64_t dist = workingset_distance(w);
 	uint64_t ws = file ? lru.lists[LRU_ACTIVE_FILE].nr + lru.lists[LRU_ACTIVE_ANON].nr +
@@ -107,7 +107,7 @@ void workingset_refault(struct frame *fr, bool file, uint64_t w)
 	stat_refault_distance(file, dist);
 	mrc_refault(file, ps_shadow_age(w));
 	if (dist > ws)
-		return;
+		return dist;
 	if (refault_activate) {
 		fr->flags |= F_REFAULT_ACTIVATE | F_WORKINGSET;
 		age_tick(false);
@@ -118,6 +118,7 @@ void workingset_refault(struct frame *fr, bool file, uint64_t w)
 		balance_note_cost(file, 1, 0);
 		stat_kind(workingset_restore, file)++;
 	}
+	return dist;
 }
 
 void workingset_reset(void)

@@ -33,7 +33,8 @@ void workingset_evict(uint64_t *pst, const struct frame *fr);
 /* The refault distance of a page whose state word is w (evicted): the
  * evictions (and activations) since it left. */
 uint64_t workingset_distance(uint64_t w);
-void workingset_refault(struct frame *fr, bool file, uint64_t w);
+/* Returns the page's refault distance (workingset_distance). */
+uint64_t workingset_refault(struct frame *fr, bool file, uint64_t w);
 /* For tests: the clock at zero, config's setting. */
 void workingset_reset(void);
 
