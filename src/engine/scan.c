@@ -210,21 +210,27 @@ static uint64_t ud_write(uint32_t f, uint32_t b, size_t n)
 	return ((uint64_t)f << 32) | ((uint64_t)n << 19) | ((uint64_t)b << 8) | UD_WRITE;
 }
 
+/* Frame f's page is being written from buffer b: off the lists until the
+ * write lands (complete_write, complete_run). */
+static void write_started(struct scan_control *sc, uint32_t f, uint32_t b, bool file)
+{
+	lru_frame(f)->flags |= F_WRITEBACK;
+	pager.nr_writeback++;
+	S.wbuf_t0[b] = sys_now_ns();
+	balance_note_cost(file, 1, 0);
+	sc->nr_writing++;
+}
+
 /* A write of n bytes of a MAP_SHARED page back to its file at off. */
 static void queue_file_write(struct scan_control *sc, uint32_t f, uint32_t b, int fd, size_t n,
 			     uint64_t off)
 {
-	struct frame *fr = lru_frame(f);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&S.ring);
 
-	fr->flags |= F_WRITEBACK;
-	pager.nr_writeback++;
 	io_uring_prep_write_fixed(sqe, fd, S.wbufs + ((size_t)b << PAGE_SHIFT), (unsigned)n, off,
 				  (int)b);
 	io_uring_sqe_set_data64(sqe, ud_write(f, b, n));
-	S.wbuf_t0[b] = sys_now_ns();
-	balance_note_cost(true, 1, 0);
-	sc->nr_writing++;
+	write_started(sc, f, b, true);
 }
 
 /* Submit the run being filled, if any. */
@@ -252,7 +258,6 @@ static void run_close(void)
  * when the slot follows it, else in a new run. */
 static void queue_swap_write(struct scan_control *sc, uint32_t f, uint32_t b, uint32_t slot)
 {
-	struct frame *fr = lru_frame(f);
 	struct write_run *w = S.run_open != NO_RUN ? &runs[S.run_open] : NULL;
 
 	if (w && (w->n == WRITE_RUN_MAX || slot != w->slot0 + w->n)) {
@@ -270,11 +275,7 @@ static void queue_swap_write(struct scan_control *sc, uint32_t f, uint32_t b, ui
 	w->iov[w->n] = (struct iovec){ .iov_base = S.wbufs + ((size_t)b << PAGE_SHIFT),
 				       .iov_len = PAGE_SIZE };
 	w->n++;
-	fr->flags |= F_WRITEBACK;
-	pager.nr_writeback++;
-	S.wbuf_t0[b] = sys_now_ns();
-	balance_note_cost(false, 1, 0);
-	sc->nr_writing++;
+	write_started(sc, f, b, false);
 }
 
 enum reclaim_result {

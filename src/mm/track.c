@@ -366,11 +366,6 @@ unsigned track_arm_run(const uint32_t *frames, unsigned n, bool *armed)
 		moved = uffd_move_run(dst, src, (size_t)got << PAGE_SHIFT);
 		stats.pgdeactivate_moves++;
 		k = moved > 0 ? (unsigned)(moved >> PAGE_SHIFT) : 0;
-		/* As uffd_move: a page that left src and sits at dst has moved,
-		 * whatever the error said. */
-		while (k < got && !uffd_page_present(src + ((uintptr_t)k << PAGE_SHIFT)) &&
-		       uffd_page_present(dst + ((uintptr_t)k << PAGE_SHIFT)))
-			k++;
 		/* The first k pages of the chunk, by address, moved. */
 		for (unsigned i = 0; i < got; i++) {
 			unsigned j = down ? got - 1 - i : i; /* frames[done + j] is at page i */

@@ -252,60 +252,56 @@ bool uffd_page_present(uintptr_t addr)
 	return e >> 63;
 }
 
-int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
+/*
+ * UFFDIO_MOVE of len bytes, as many calls as EAGAIN takes: the bytes moved
+ * from the start, or -errno if none. Linux 6.18 was seen to move a
+ * write-protected page and still return EEXIST (shared/research notes,
+ * uswap README). Trust the page tables, not the error: a page where the
+ * move stopped that left src and sits at dst has moved (and is woken
+ * unless mode says DONTWAKE, as the call would have).
+ */
+static long move_range(uintptr_t dst, uintptr_t src, size_t len, __u64 mode)
 {
-	struct uffdio_move m = { .dst = dst,
-				 .src = src,
-				 .len = len,
-				 .mode = uffd_dontwake ? UFFDIO_MOVE_MODE_DONTWAKE : 0 };
-	int r;
+	struct uffdio_move m = { .dst = dst, .src = src, .len = len, .mode = mode };
+	size_t done = 0;
 
 	for (;;) {
-		r = uffd_ioctl(uffd_fd, UFFDIO_MOVE, &m, "UFFDIO_MOVE");
-		if (r == 0 || m.move == (__s64)len)
-			return 0; /* an error after the whole range moved is still a move */
-		/* Linux 6.18 was seen to move a write-protected page and still
-		 * return EEXIST (shared/research notes, uswap README). Trust the
-		 * page tables, not the error: a page that left src and sits at
-		 * dst has moved. */
-		if (len == PAGE_SIZE && !uffd_page_present(src) && uffd_page_present(dst)) {
-			if (!uffd_dontwake)
-				uffd_wake(dst, PAGE_SIZE);
-			return 0;
+		int r = uffd_ioctl(uffd_fd, UFFDIO_MOVE, &m, "UFFDIO_MOVE"), e = errno;
+
+		if (r == 0)
+			return (long)len;
+		if (m.move > 0)
+			done += (size_t)m.move;
+		if (done == len)
+			return (long)len; /* an error after the whole range moved is still a move */
+		if (e == EAGAIN) {
+			m = (struct uffdio_move){
+				.dst = dst + done, .src = src + done, .len = len - done, .mode = mode
+			};
+			continue;
 		}
-		if (errno != EAGAIN)
-			return -errno;
-		if (m.move > 0) {
-			m.dst += (__u64)m.move;
-			m.src += (__u64)m.move;
-			m.len -= (__u64)m.move;
-			len -= (size_t)m.move;
+		while (done < len && !uffd_page_present(src + done) && uffd_page_present(dst + done)) {
+			if (!(mode & UFFDIO_MOVE_MODE_DONTWAKE))
+				uffd_wake(dst + done, PAGE_SIZE);
+			done += PAGE_SIZE;
 		}
-		m.move = 0;
+		return done ? (long)done : -e;
 	}
+}
+
+int uffd_move(uintptr_t dst, uintptr_t src, size_t len)
+{
+	long d = move_range(dst, src, len, uffd_dontwake ? UFFDIO_MOVE_MODE_DONTWAKE : 0);
+
+	if (d < 0)
+		return (int)d;
+	/* Part of it: only runs ask for more than a page (uffd_move_run). */
+	return d == (long)len ? 0 : -EAGAIN;
 }
 
 long uffd_move_run(uintptr_t dst, uintptr_t src, size_t len)
 {
-	struct uffdio_move m = {
-		.dst = dst, .src = src, .len = len, .mode = UFFDIO_MOVE_MODE_DONTWAKE
-	};
-	long done = 0;
-
-	for (;;) {
-		int r = uffd_ioctl(uffd_fd, UFFDIO_MOVE, &m, "UFFDIO_MOVE");
-
-		if (m.move > 0)
-			done += (long)m.move;
-		if (r == 0 || done == (long)len)
-			return done;
-		if (errno != EAGAIN || m.move <= 0)
-			return done ? done : -errno;
-		m.dst += (__u64)m.move;
-		m.src += (__u64)m.move;
-		m.len -= (__u64)m.move;
-		m.move = 0;
-	}
+	return move_range(dst, src, len, UFFDIO_MOVE_MODE_DONTWAKE);
 }
 
 int uffd_wake(uintptr_t addr, size_t len)

@@ -41,7 +41,8 @@ long uffd_copy_run(uintptr_t dst, const void *src, size_t len);
 int uffd_move(uintptr_t dst, uintptr_t src, size_t len);
 /* UFFDIO_MOVE of a run of whole pages in one call: the bytes moved from the
  * start (it stops at the first page it cannot move: a hole, a page shared
- * copy-on-write, a VMA boundary), or -errno if none. Never wakes. */
+ * copy-on-write, a VMA boundary), or -errno if none. Never wakes. Both
+ * moves count a page that reached dst as moved, whatever the error said. */
 long uffd_move_run(uintptr_t dst, uintptr_t src, size_t len);
 int uffd_wake(uintptr_t addr, size_t len);
 int uffd_writeprotect(uintptr_t addr, size_t len);

@@ -42,6 +42,25 @@ bool aging_inactive_is_low(bool file)
 	return lru.lists[in].nr * inactive_ratio < lru.lists[in + 1].nr;
 }
 
+/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
+static void drop_stale_copy(struct frame *fr)
+{
+	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
+		swap_slot_free(fr->slot);
+		fr->slot = NO_SLOT;
+	}
+}
+
+/* Frame f's page is armed: onto the head of its inactive list (or tail). */
+static void deactivated(uint32_t f, bool to_tail)
+{
+	struct frame *fr = lru_frame(f);
+
+	fr->flags |= F_STAGED;
+	lru_move(f, lru_of(fr, false), !to_tail);
+	stats.pgdeactivate++;
+}
+
 int aging_deactivate(uint32_t f, bool to_tail)
 {
 	struct frame *fr = lru_frame(f);
@@ -57,18 +76,12 @@ int aging_deactivate(uint32_t f, bool to_tail)
 		stats.unevictable_pgs_mlocked++;
 		return 0;
 	}
-	/* Written since its swap copy was made (WP_ASYNC): the copy is stale. */
-	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(fr->addr) == 1) {
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
-	}
+	drop_stale_copy(fr);
 	err = track_arm(f);
 	if (err == -EAGAIN)
 		return err;
 	if (err == 0) {
-		fr->flags |= F_STAGED;
-		lru_move(f, lru_of(fr, false), !to_tail);
-		stats.pgdeactivate++;
+		deactivated(f, to_tail);
 	} else if (err == -ENOENT) {
 		/* The page is gone from under us (a raw madvise): forget it. */
 		struct region *r = region_lookup(fr->addr);
@@ -111,10 +124,7 @@ static bool run_member(uint32_t g, uintptr_t addr)
 
 	if (fr->addr != addr || region_locked_at(addr))
 		return false;
-	if (fr->slot != NO_SLOT && uffd_caps.wp_async && uffd_page_written(addr) == 1) {
-		swap_slot_free(fr->slot);
-		fr->slot = NO_SLOT;
-	}
+	drop_stale_copy(fr);
 	return true;
 }
 
@@ -175,16 +185,10 @@ void aging_refill(bool file, unsigned nr)
 		 * 32 pages took 4x the tracking faults of refills of 8). */
 		nr = n >= nr ? 0 : nr - n;
 		for (unsigned i = 0; i < n; i++) {
-			struct frame *fr = lru_frame(run[i]);
-
-			if (!armed[i]) {
-				if (aging_deactivate(run[i], false))
-					return;
-				continue;
-			}
-			fr->flags |= F_STAGED;
-			lru_move(run[i], lru_of(fr, false), true);
-			stats.pgdeactivate++;
+			if (armed[i])
+				deactivated(run[i], false);
+			else if (aging_deactivate(run[i], false))
+				return;
 		}
 	}
 }
