@@ -286,6 +286,13 @@ static int apply(struct config *c, enum config_id id, const char *v, char *err, 
 	case CONFIG_SWAP_ENCRYPT:
 		c->swap_encrypt = *v && strcmp(v, "0");
 		break;
+	case CONFIG_NEW_ANON:
+		if (parse_choice(v, "active", "inactive", &b)) {
+			snprintf(err, errlen, "invalid --new-anon '%s': expected active or inactive", v);
+			return -EINVAL;
+		}
+		c->new_anon_inactive = b;
+		break;
 	case CONFIG_TRACK:
 		if (parse_choice(v, "uffd", "mprotect", &b)) {
 			snprintf(err, errlen,

@@ -60,6 +60,9 @@ enum compress_algo {
 	  "on|off",                                                                               \
 	  "refaults within the working set go straight\n"                                         \
 	  "to the active list (default on)")                                                      \
+	X(NEW_ANON, "USWAP_NEW_ANON", "--new-anon", NULL, "LIST",                                \
+	  "where new and swapped-in anon pages start: active\n"                                   \
+	  "(default) or inactive, unarmed (the kernel's way)")                                    \
 	X(FILE_MAPS, "USWAP_FILE_MAPS", "--file-maps", NULL, "POLICY",                            \
 	  "file mmaps: managed (default) or kernel (left alone)")                                 \
 	X(FILE_CACHE, "USWAP_FILE_CACHE", "--file-cache", "file_cache", "POLICY",                 \
@@ -140,6 +143,7 @@ struct config {
 	bool fork_unmanaged; /* USWAP_ON_FORK=unmanaged: a forked child restores its pages and runs unmanaged */
 	bool no_children; /* USWAP_NO_CHILDREN: only this process is managed */
 	bool refault_activate; /* USWAP_REFAULT_ACTIVATE: refaults within the working set go straight to active */
+	bool new_anon_inactive; /* USWAP_NEW_ANON=inactive: new and swapped-in anon pages start inactive, unarmed */
 	bool file_maps; /* USWAP_FILE_MAPS=managed: file mmaps are managed (else left to the kernel) */
 	bool file_cache_drop; /* USWAP_FILE_CACHE=drop: evicted file pages leave the kernel's page cache too */
 	bool limit_auto;	 /* USWAP_LIMIT=auto: the monitor sizes the limit by stall time */

@@ -418,7 +418,7 @@ static void zero_run_done(struct region *r, uintptr_t start, const uint32_t *fra
 		}
 		pst_set_resident(region_pst(r, a), frames[i]);
 		region_touch(r, a);
-		lru_add(frames[i], LRU_ACTIVE_ANON, true);
+		aging_add_new_anon(frames[i], false);
 		stats.pgzerofill++;
 		mrc_fill();
 	}
@@ -599,7 +599,7 @@ static enum fault_result handle_fault(uintptr_t addr, unsigned how)
 		}
 		pst_set_resident(pst, f);
 		region_touch(r, page);
-		lru_add(f, LRU_ACTIVE_ANON, true);
+		aging_add_new_anon(f, false);
 		stats.pgfault++;
 		stats.pgzerofill++;
 		region_event(r, page, EV_FAULT);
@@ -697,7 +697,10 @@ static uintptr_t install(uint32_t f, char *buf, bool from_pool)
 		/* Not armed above: armed after the install (mprotect tracking), or active. */
 		if (!armed && (!(fr->flags & F_RA_WATCH) || aging_readahead_arm(f, NULL))) {
 			fr->flags &= ~F_RA_WATCH;
-			lru_add(f, LRU_ACTIVE_ANON, (fr->flags & F_REFAULT_ACTIVATE) != 0);
+			if (fr->flags & F_REFAULT_ACTIVATE)
+				lru_add(f, LRU_ACTIVE_ANON, true);
+			else
+				aging_add_new_anon(f, true);
 		}
 		if (!from_pool)
 			stats.pswpin++;

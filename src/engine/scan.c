@@ -416,10 +416,13 @@ static void shrink_inactive(struct scan_control *sc, bool file, uint64_t nr)
 		sc->nr_scanned++;
 		stat_kind(pgscan, file)++;
 		if (!(fr->flags & F_STAGED)) {
-			/* A new file page: armed now, it gets one more trip. */
-			if (aging_deactivate(f, false))
+			/* A new page: armed now (with its neighbours on the
+			 * list), it gets one more trip. */
+			int n = aging_arm_inactive(f);
+
+			if (n < 0)
 				return;
-			sc->nr_armed++;
+			sc->nr_armed += (uint64_t)n;
 			continue;
 		}
 		lru_del(f);

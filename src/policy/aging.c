@@ -10,6 +10,7 @@
 #include "aging.h"
 
 #include "balance.h"
+#include "config.h"
 #include "lru.h"
 #include "debug.h"
 #include "page.h"
@@ -122,13 +123,13 @@ static bool run_member(uint32_t g, uintptr_t addr)
 {
 	struct frame *fr = lru_frame(g);
 
-	if (fr->addr != addr || region_locked_at(addr))
+	if (fr->addr != addr || (fr->flags & F_STAGED) || region_locked_at(addr))
 		return false;
 	drop_stale_copy(fr);
 	return true;
 }
 
-/* Frames from the active tail f on whose pages sit at consecutive
+/* Frames from the tail f of a list on whose pages sit at consecutive
  * addresses, rising or falling (a sweep leaves them so), into run. */
 static unsigned collect_run(uint32_t f, unsigned max, uint32_t *run)
 {
@@ -138,8 +139,8 @@ static unsigned collect_run(uint32_t f, unsigned max, uint32_t *run)
 	unsigned n = 1;
 
 	run[0] = f;
-	if (g == NIL || max < 2)
-		return 1;
+	if (g == NIL || max < 2 || track_mode != TRACK_UFFD)
+		return 1; /* mprotect arms a page at a time */
 	step = lru_frame(g)->addr == a + PAGE_SIZE ? (intptr_t)PAGE_SIZE :
 	       lru_frame(g)->addr == a - PAGE_SIZE ? -(intptr_t)PAGE_SIZE :
 						     0;
@@ -149,6 +150,25 @@ static unsigned collect_run(uint32_t f, unsigned max, uint32_t *run)
 	     g = lru_frame(g)->prev)
 		run[n++] = g;
 	return n;
+}
+
+/* Arm the n frames of run (consecutive addresses, in list order) and put
+ * them on the inactive head in that order; what the move did not take goes
+ * one page at a time. Pages armed, or -EAGAIN: mprotect's VMA budget is
+ * spent. */
+static int arm_run(const uint32_t *run, unsigned n)
+{
+	bool armed[AGING_RUN_MAX];
+
+	if (n < 2 || !track_arm_run(run, n, armed))
+		return aging_deactivate(run[0], false) ? -EAGAIN : 1;
+	for (unsigned i = 0; i < n; i++) {
+		if (armed[i])
+			deactivated(run[i], false);
+		else if (aging_deactivate(run[i], false))
+			return -EAGAIN;
+	}
+	return (int)n;
 }
 
 /*
@@ -162,35 +182,42 @@ void aging_refill(bool file, unsigned nr)
 {
 	enum lru_list al = file ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON;
 	uint32_t run[AGING_RUN_MAX];
-	bool armed[AGING_RUN_MAX];
 
 	while (nr && aging_inactive_is_low(file)) {
 		uint32_t f = lru_tail(al);
 		unsigned n;
+		int armed;
 
 		if (f == NIL)
 			return;
-		n = track_mode == TRACK_UFFD ? collect_run(f, AGING_RUN_MAX, run) : 1;
-		if (n < 2 || !track_arm_run(run, n, armed)) {
-			if (aging_deactivate(f, false))
-				return;
-			nr--;
-			continue;
-		}
-		/* In list order, so the run keeps it; what the move did not
-		 * take goes one page at a time. A run may be longer than nr
-		 * (its pages are the next on the active tail anyway): asking
+		n = collect_run(f, AGING_RUN_MAX, run);
+		/* In list order, so the run keeps it. A run may be longer than
+		 * nr (its pages are the next on the active tail anyway): asking
 		 * for more pages a refill made the inactive list longer and
 		 * caught more pages in it (a python heap under 63M: refills of
 		 * 32 pages took 4x the tracking faults of refills of 8). */
-		nr = n >= nr ? 0 : nr - n;
-		for (unsigned i = 0; i < n; i++) {
-			if (armed[i])
-				deactivated(run[i], false);
-			else if (aging_deactivate(run[i], false))
-				return;
-		}
+		armed = arm_run(run, n);
+		if (armed < 0)
+			return;
+		nr = (unsigned)armed >= nr ? 0 : nr - (unsigned)armed;
 	}
+}
+
+int aging_arm_inactive(uint32_t f)
+{
+	uint32_t run[AGING_RUN_MAX];
+	unsigned n = collect_run(f, AGING_RUN_MAX, run);
+
+	pager_assert_locked();
+	return arm_run(run, n);
+}
+
+void aging_add_new_anon(uint32_t f, bool swapped_in)
+{
+	if (config.new_anon_inactive)
+		lru_add(f, LRU_INACTIVE_ANON, true);
+	else
+		lru_add(f, LRU_ACTIVE_ANON, !swapped_in);
 }
 
 int aging_activate(uint32_t f)

@@ -28,6 +28,17 @@ int aging_readahead_arm(uint32_t f, const void *buf);
 /* Deactivate about nr pages from the active tail while the inactive list
  * is low, runs of neighbouring pages at once (a run may exceed nr). */
 void aging_refill(bool file, unsigned nr);
+/* An unarmed page at the tail f of an inactive list (a new file page, or a
+ * new anon page with --new-anon inactive): armed, with the pages after it
+ * on the list that sit at consecutive addresses as one run, all onto the
+ * head for one more trip. Pages armed, or -EAGAIN when mprotect's VMA
+ * budget is spent. */
+int aging_arm_inactive(uint32_t f);
+/* A new anon page (a first touch; swapped_in: read from swap, not a
+ * workingset refault) onto the list --new-anon says: the active head (a
+ * swap-in: the active tail, first to be deactivated), or the inactive head
+ * unarmed. */
+void aging_add_new_anon(uint32_t f, bool swapped_in);
 /* A trap on an armed (inactive) page: disarm it and activate it, the
  * reference bit. 0 or -errno (the page could not be brought back). */
 int aging_activate(uint32_t f);

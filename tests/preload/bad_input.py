@@ -50,6 +50,7 @@ def cli_cases(uswap, marker):
         ("swappiness -1", u + ["--limit", "64M", "--swappiness", "-1", "--"] + touch),
         ("swap-size 12Q", u + ["--limit", "64M", "--swap-size", "12Q", "--"] + touch),
         ("track bogus", u + ["--limit", "64M", "--track", "bogus", "--"] + touch),
+        ("new-anon bogus", u + ["--limit", "64M", "--new-anon", "bogus", "--"] + touch),
         ("compress lzma", u + ["--limit", "64M", "--compress", "lzma", "--"] + touch),
         ("compress-pool 0.95", u + ["--limit", "64M", "--compress-pool", "0.95", "--"] + touch),
         ("compress-pool autox", u + ["--limit", "64M", "--compress-pool", "autox", "--"] + touch),
