@@ -152,7 +152,6 @@ def read_tail(path, n=4000):
         return ""
 
 
-
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None

@@ -206,10 +206,9 @@ void aging_refill(bool file, unsigned nr)
 int aging_arm_inactive(uint32_t f)
 {
 	uint32_t run[AGING_RUN_MAX];
-	unsigned n = collect_run(f, AGING_RUN_MAX, run);
 
 	pager_assert_locked();
-	return arm_run(run, n);
+	return arm_run(run, collect_run(f, AGING_RUN_MAX, run));
 }
 
 void aging_add_new_anon(uint32_t f, bool swapped_in)
