@@ -1,8 +1,9 @@
 /*
- * read and write on mapped files. A file the program has mapped is, in its
- * resident pages, our copy: a read() of it must see the mapping's changes
- * and a write() must reach the mapping (file.c). Nothing but one load is
- * added while no file is mapped.
+ * read, write, truncate and fallocate on mapped files. A file the program
+ * has mapped is, in its resident pages, our copy: a read() of it must see
+ * the mapping's changes, a write() must reach the mapping, and what a
+ * truncate cuts or a punched hole zeroes must go from it too (file.c).
+ * Nothing but one load is added while no file is mapped.
  */
 #define _GNU_SOURCE
 /* Define pread and the others under their own names (meson sets
@@ -15,13 +16,16 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 /* libc's own, found at load (io_init), else on first use (a call from
  * another library's constructor, before ours ran). */
-#define IO_CALLS(X) X(read) X(pread) X(readv) X(preadv) X(write) X(pwrite) X(writev) X(pwritev)
+#define IO_CALLS(X)                                                                       \
+	X(read) X(pread) X(readv) X(preadv) X(write) X(pwrite) X(writev) X(pwritev) X(ftruncate) \
+	X(truncate) X(fallocate)
 #define X(name) REAL_SLOT(name);
 IO_CALLS(X)
 #undef X
@@ -140,3 +144,48 @@ EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 }
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 	__attribute__((alias("pwritev")));
+
+/* ftruncate, truncate and fallocate change a mapped file's bytes under its
+ * mapping: the pages that map what they cut or zero follow (file.c). */
+static int after_cut(bool hooked, struct file_cut *cut, int r)
+{
+	int saved = errno;
+
+	if (hooked)
+		file_cut_end(cut, r);
+	errno = saved;
+	return r;
+}
+
+EXPORT int ftruncate(int fd, off_t len)
+{
+	struct file_cut cut;
+	int saved = errno;
+	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(fd, NULL, len, &cut);
+
+	errno = saved;
+	return after_cut(hooked, &cut, REAL(ftruncate)(fd, len));
+}
+EXPORT int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
+
+EXPORT int truncate(const char *path, off_t len)
+{
+	struct file_cut cut;
+	int saved = errno;
+	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(-1, path, len, &cut);
+
+	errno = saved;
+	return after_cut(hooked, &cut, REAL(truncate)(path, len));
+}
+EXPORT int truncate64(const char *path, off_t len) __attribute__((alias("truncate")));
+
+EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	struct file_cut cut;
+	int saved = errno;
+	bool hooked = unlikely(file_mapped_any()) && file_fallocate_begin(fd, mode, off, len, &cut);
+
+	errno = saved;
+	return after_cut(hooked, &cut, REAL(fallocate)(fd, mode, off, len));
+}
+EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));

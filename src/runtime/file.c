@@ -488,6 +488,27 @@ static bool file_span(const struct region *r, uint64_t lo, uint64_t hi, uintptr_
 	return true;
 }
 
+/* No writeback of file bytes [lo, hi) of mf until release_writeback: the
+ * program is changing them in the file, and our copy lacks the change. */
+static void hold_writeback(struct mapfile *mf, uint64_t lo, uint64_t hi)
+{
+	if (!mf->writers++) {
+		mf->busy_lo = lo;
+		mf->busy_hi = hi;
+	} else {
+		mf->busy_lo = lo < mf->busy_lo ? lo : mf->busy_lo;
+		mf->busy_hi = hi > mf->busy_hi ? hi : mf->busy_hi;
+	}
+	mapfile_get(mf);
+}
+
+static void release_writeback(struct mapfile *mf)
+{
+	if (!--mf->writers)
+		mf->busy_lo = mf->busy_hi = 0;
+	mapfile_put(mf);
+}
+
 bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 {
 	struct stat st;
@@ -520,18 +541,10 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 	*io = (struct file_io){
 		.mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write
 	};
-	if (write) {
-		/* No writeback of these bytes until file_io_end has copied the
-		 * new ones into the pages (an older copy must not land after). */
-		if (!mf->writers++) {
-			mf->busy_lo = io->lo;
-			mf->busy_hi = io->hi;
-		} else {
-			mf->busy_lo = io->lo < mf->busy_lo ? io->lo : mf->busy_lo;
-			mf->busy_hi = io->hi > mf->busy_hi ? io->hi : mf->busy_hi;
-		}
-		mapfile_get(mf);
-	}
+	/* No writeback of these bytes until file_io_end has copied the new
+	 * ones into the pages (an older copy must not land after). */
+	if (write)
+		hold_writeback(mf, io->lo, io->hi);
 	pager_unlock();
 	return write;
 }
@@ -582,8 +595,172 @@ void file_io_end(struct file_io *io, ssize_t done)
 		region_for_each(r)
 			if (r->file == mf)
 				patch_region(r, io->lo, io->lo + (uint64_t)done);
-	if (!--mf->writers)
-		mf->busy_lo = mf->busy_hi = 0;
-	mapfile_put(mf);
+	release_writeback(mf);
+	pager_unlock();
+}
+
+/* ---- ftruncate(), truncate() and fallocate() on a mapped file -------------- */
+
+static int in_writeback(struct region *r, uintptr_t a, uint32_t f)
+{
+	(void)r;
+	(void)a;
+	return (lru_frame(f)->flags & F_WRITEBACK) != 0;
+}
+
+/* Is a write of one of mf's pages mapping file bytes [lo, hi) in flight? */
+static bool writeback_in(struct mapfile *mf, uint64_t lo, uint64_t hi)
+{
+	uintptr_t s, e;
+
+	region_for_each(r)
+		if (r->file == mf && r->shared && file_span(r, lo, hi, &s, &e) &&
+		    each_shared_page(s, e, in_writeback))
+			return true;
+	return false;
+}
+
+static bool cut_begin(const struct stat *st, uint64_t lo, uint64_t hi, bool cut,
+		      struct file_cut *fc)
+{
+	struct mapfile *mf;
+
+	pager_lock();
+	mf = mapfile_find(st->st_dev, st->st_ino);
+	if (!mf) {
+		pager_unlock();
+		return false;
+	}
+	/* No writeback there from now on, and the writes in flight there
+	 * (older bytes) land before the call: after it one would put the old
+	 * bytes back, or lengthen the file again. */
+	hold_writeback(mf, lo, hi);
+	while (writeback_in(mf, lo, hi)) {
+		struct timespec ts = { 0, 200000 };
+
+		pager_unlock();
+		nanosleep(&ts, NULL);
+		pager_lock();
+	}
+	*fc = (struct file_cut){ .mf = mf, .lo = lo, .hi = hi, .cut = cut };
+	pager_unlock();
+	return true;
+}
+
+bool file_truncate_begin(int fd, const char *path, long len, struct file_cut *fc)
+{
+	struct stat st;
+
+	if (!pager.enabled || !file_mapped_any() || len < 0)
+		return false;
+	if ((path ? stat(path, &st) : fstat(fd, &st)) || !S_ISREG(st.st_mode))
+		return false;
+	/* Growing, the bytes past the old end read zeros: in the page that
+	 * held it too, whatever the program stored past the end there. */
+	return cut_begin(&st, (uint64_t)len < (uint64_t)st.st_size ? (uint64_t)len :
+								    (uint64_t)st.st_size,
+			 UINT64_MAX, true, fc);
+}
+
+bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_cut *fc)
+{
+	struct stat st;
+
+	if (!pager.enabled || !file_mapped_any() || off < 0 || len <= 0 ||
+	    fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return false;
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+		/* The file's bytes move: its mappings go back to the kernel,
+		 * which moves its page cache with them. */
+		pager_lock();
+		if (mapfile_find(st.st_dev, st.st_ino))
+			release_file(st.st_dev, st.st_ino);
+		pager_unlock();
+		return false;
+	}
+	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
+		return false; /* the bytes stay as they are */
+	return cut_begin(&st, (uint64_t)off, (uint64_t)off + (uint64_t)len, false, fc);
+}
+
+/* Bytes [b0, b1) of the page at a of r read zeros in the file now: so in
+ * our copy too, where it is the file's (a MAP_SHARED page, or a
+ * MAP_PRIVATE one the program has not written). */
+static void zero_part(struct region *r, uintptr_t a, size_t b0, size_t b1)
+{
+	static char *page;
+	uint64_t w = *region_pst(r, a);
+	struct frame *fr = lru_frame(ps_frame(w));
+	bool clean;
+
+	if ((ps_type(w) != PS_RESIDENT && ps_type(w) != PS_READING) || !(fr->flags & F_FILE))
+		return;
+	if (ps_type(w) == PS_READING) {
+		fr->flags |= F_REREAD; /* its read may have seen the old bytes */
+		return;
+	}
+	if ((!page && !(page = sys_alloc_meta(PAGE_SIZE))) || track_read_page(ps_frame(w), page)) {
+		log_once("cannot zero a page of %s that the program cut from the file: "
+			 "it keeps its old bytes", r->file->path);
+		return;
+	}
+	clean = lru_hash_equal(lru_page_hash(page), fr->hash);
+	if (!r->shared && !clean)
+		return;
+	memset(page + b0, 0, b1 - b0);
+	if (track_write_bytes(ps_frame(w), b0, page + b0, b1 - b0))
+		return;
+	if (clean)
+		fr->hash = lru_page_hash(page);
+}
+
+/*
+ * The file bytes [lo, hi) that r maps are gone (cut: the file ends at lo
+ * now) or read zeros (a hole), as the kernel's page cache has it after the
+ * call: pages wholly within go (cut, as truncate_pagecache unmaps even a
+ * private mapping's copies; a hole, in a MAP_SHARED mapping), their next
+ * touch reading the file; the rest read zeros there where they are the
+ * file's copy.
+ */
+static void cut_region(struct region *r, uint64_t lo, uint64_t hi, bool cut)
+{
+	uint64_t rlo = r->file_off, rhi = rlo + (r->end - r->start);
+	uint64_t clo = (lo > rlo ? lo : rlo) - rlo, chi = (hi < rhi ? hi : rhi) - rlo;
+	uint64_t whole_lo = PAGE_ALIGN_UP(clo), whole_hi = PAGE_ALIGN_DOWN(chi);
+	struct region_walk walk = { 0 };
+
+	if (clo >= chi)
+		return;
+	if (clo & (PAGE_SIZE - 1))
+		zero_part(r, r->start + PAGE_ALIGN_DOWN(clo), clo & (PAGE_SIZE - 1),
+			  chi - PAGE_ALIGN_DOWN(clo) < PAGE_SIZE ? chi - PAGE_ALIGN_DOWN(clo) :
+								 PAGE_SIZE);
+	if ((chi & (PAGE_SIZE - 1)) && whole_hi >= whole_lo)
+		zero_part(r, r->start + whole_hi, 0, chi & (PAGE_SIZE - 1));
+	if (whole_lo >= whole_hi)
+		return;
+	if (cut || r->shared) {
+		uintptr_t s = r->start + whole_lo;
+		size_t len = whole_hi - whole_lo;
+
+		if (sys_madvise((void *)s, len, MADV_DONTNEED))
+			log_once("cannot drop the pages of %s that the program cut from the file: %s",
+				 r->file->path, strerror(errno));
+		page_discard(s, len);
+		return;
+	}
+	for (uintptr_t a = region_next(r, &walk, r->start + whole_lo, r->start + whole_hi);
+	     a < r->start + whole_hi; a = region_next(r, &walk, a + PAGE_SIZE, r->start + whole_hi))
+		zero_part(r, a, 0, PAGE_SIZE);
+}
+
+void file_cut_end(struct file_cut *fc, int rc)
+{
+	pager_lock();
+	if (!rc)
+		region_for_each(r)
+			if (r->file == fc->mf)
+				cut_region(r, fc->lo, fc->hi, fc->cut);
+	release_writeback(fc->mf);
 	pager_unlock();
 }

@@ -44,6 +44,22 @@ struct file_io {
 bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io);
 void file_io_end(struct file_io *io, ssize_t done);
 
+/* ftruncate()/truncate()/fallocate() on a file the program has mapped
+ * (preload hooks; path: truncate's, else fd's file). begin holds off
+ * writeback of the bytes the call will cut (past a new end) or zero (a
+ * punched or zeroed hole) and lets the writes in flight there land; end,
+ * after the call (rc its result), drops or zeroes the pages that map
+ * those bytes as the kernel does its page cache's. A call that moves the
+ * file's bytes (collapse, insert) hands its mappings back to the kernel. */
+struct file_cut {
+	struct mapfile *mf;
+	uint64_t lo, hi;
+	bool cut; /* the file ends at lo */
+};
+bool file_truncate_begin(int fd, const char *path, long len, struct file_cut *fc);
+bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_cut *fc);
+void file_cut_end(struct file_cut *fc, int rc);
+
 int rt_msync(void *addr, size_t len, int flags);
 
 /* [s, e) was unmapped or replaced: forget the kernel's shared file

@@ -21,11 +21,24 @@
  *            page past EOF written back) and hold generation 2
  *   regrow   as shrink up to the cut, then ftruncate() back to --mb MiB:
  *            what was cut reads zeros, through the mapping and in the file
+ *   hole     generation 1 over the whole file, then fallocate() punches an
+ *            unaligned hole in its middle third (FALLOC_FL_PUNCH_HOLE) and
+ *            zeroes an unaligned range of its last third (ZERO_RANGE): both
+ *            read zeros through the mapping; generation 2 is written over
+ *            the first half of the hole; after munmap the file holds the
+ *            same (skipped where the file system cannot punch holes)
+ *
+ * Under a limit above --mb the pages stay resident through the cut, so
+ * the cut must reach them there (the preload hooks ftruncate, truncate
+ * and fallocate); under a lower one most are evicted and read back.
  *
  * Each check reports the first wrong byte with its offset and, where the
  * bytes are of some generation, which one.
  */
 #include "filetest.h"
+
+#include <linux/falloc.h>
+#include <stdbool.h>
 
 #define FID 12
 #define MAX_SEGS 64
@@ -46,16 +59,31 @@ static struct seg segs[MAX_SEGS];	/* what [0, EOF) holds, in order */
 static int nr_segs;
 static unsigned long nr_bad;
 
-/* [start, end) now holds @gen; segments past @end are dropped (the file is
- * only ever changed at its end or as a whole here). */
+/* [start, end) now holds @gen (GEN_ZERO: reads zeros); the segments it
+ * overlaps are cut around it, and the list stays in order. */
 static void seg_set(uint64_t start, uint64_t end, int gen)
 {
-	while (nr_segs && segs[nr_segs - 1].start >= start)
-		nr_segs--;
-	if (nr_segs && segs[nr_segs - 1].end > start)
-		segs[nr_segs - 1].end = start;
-	t_check(nr_segs < MAX_SEGS, "too many segments");
-	segs[nr_segs++] = (struct seg){ start, end, gen };
+	struct seg keep[MAX_SEGS];
+	int n = 0;
+	bool put = false;
+
+	for (int i = 0; i < nr_segs; i++) {
+		struct seg g = segs[i];
+
+		t_check(n <= MAX_SEGS - 4, "too many segments");
+		if (g.start < start)
+			keep[n++] = (struct seg){ g.start, g.end < start ? g.end : start, g.gen };
+		if (!put && g.end > start) {
+			keep[n++] = (struct seg){ start, end, gen };
+			put = true;
+		}
+		if (g.end > end)
+			keep[n++] = (struct seg){ g.start > end ? g.start : end, g.end, g.gen };
+	}
+	if (!put)
+		keep[n++] = (struct seg){ start, end, gen };
+	memcpy(segs, keep, (size_t)n * sizeof(keep[0]));
+	nr_segs = n;
 }
 
 /* The bytes [off, off+len) should hold, zeros where no segment is. */
@@ -185,6 +213,37 @@ static void do_shrink(int fd, uint8_t *map, int regrow)
 	check_file("file after munmap", fd, cut);
 }
 
+/* fallocate(mode) over [lo, hi), which then reads zeros; false if the
+ * file system cannot. */
+static bool zero_range(int fd, int mode, uint64_t lo, uint64_t hi)
+{
+	if (fallocate(fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)lo, (off_t)(hi - lo))) {
+		t_check(errno == EOPNOTSUPP || errno == ENOSYS,
+			"fallocate(%#x): %s", mode, strerror(errno));
+		t_log("fallocate(%#x): not supported here: skipped", mode);
+		return false;
+	}
+	seg_set(lo, hi, GEN_ZERO);
+	return true;
+}
+
+static void do_hole(int fd, uint8_t *map)
+{
+	uint64_t lo = opt.size / 3 + 777, hi = 2 * opt.size / 3 - 555;
+	uint64_t zlo = 2 * opt.size / 3 + 4096 * 5 + 99, zhi = opt.size - 3 * 4096 - 1;
+
+	store(map, 0, opt.size, 1);
+	check_map("mapping before the holes", map, opt.size);
+	if (zero_range(fd, FALLOC_FL_PUNCH_HOLE, lo, hi))
+		check_map("mapping after fallocate(PUNCH_HOLE)", map, opt.size);
+	if (zero_range(fd, FALLOC_FL_ZERO_RANGE, zlo, zhi))
+		check_map("mapping after fallocate(ZERO_RANGE)", map, opt.size);
+	store(map, lo, lo + (hi - lo) / 2, 2);
+	check_map("mapping after writing into the hole", map, opt.size);
+	t_sys(munmap(map, opt.size));
+	check_file("file after munmap", fd, opt.size);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start = 4 * T_MIB + 1234;
@@ -204,8 +263,8 @@ int main(int argc, char **argv)
 			opt.mode = NULL;
 	}
 	if (!opt.mode || (strcmp(opt.mode, "grow") && strcmp(opt.mode, "shrink") &&
-			  strcmp(opt.mode, "regrow")))
-		t_fail("usage: %s grow|shrink|regrow [--mb N] [--dir DIR]", argv[0]);
+			  strcmp(opt.mode, "regrow") && strcmp(opt.mode, "hole")))
+		t_fail("usage: %s grow|shrink|regrow|hole [--mb N] [--dir DIR]", argv[0]);
 	ft_require_4k_pages();
 	t_check(opt.size >= 16 * T_MIB, "--mb: at least 16");
 
@@ -215,6 +274,8 @@ int main(int argc, char **argv)
 	map = ft_map(opt.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (!strcmp(opt.mode, "grow"))
 		do_grow(fd, map, start);
+	else if (!strcmp(opt.mode, "hole"))
+		do_hole(fd, map);
 	else
 		do_shrink(fd, map, !strcmp(opt.mode, "regrow"));
 	t_sys(close(fd));
