@@ -208,12 +208,7 @@ int aging_arm_inactive(uint32_t f)
 	uint32_t run[AGING_RUN_MAX];
 
 	pager_assert_locked();
-	/* File pages one at a time: armed in runs, a file cut by ftruncate and
-	 * grown back read its old bytes in 16 of 40 runs of tests/file resize
-	 * regrow (3 in 60 one at a time: a race not found yet, see issue 13). */
-	bool file = lru_frame(f)->flags & F_FILE;
-
-	return arm_run(run, collect_run(f, file ? 1 : AGING_RUN_MAX, run));
+	return arm_run(run, collect_run(f, AGING_RUN_MAX, run));
 }
 
 void aging_add_new_anon(uint32_t f, bool swapped_in)

@@ -29,9 +29,9 @@ int aging_readahead_arm(uint32_t f, const void *buf);
  * is low, runs of neighbouring pages at once (a run may exceed nr). */
 void aging_refill(bool file, unsigned nr);
 /* An unarmed page at the tail f of an inactive list (a new file page, or a
- * new anon page with --new-anon inactive): armed, an anon page with the
- * pages after it on the list that sit at consecutive addresses as one run,
- * all onto the head for one more trip. Pages armed, or -EAGAIN when mprotect's VMA
+ * new anon page with --new-anon inactive): armed, with the pages after it
+ * on the list that sit at consecutive addresses as one run, all onto the
+ * head for one more trip. Pages armed, or -EAGAIN when mprotect's VMA
  * budget is spent. */
 int aging_arm_inactive(uint32_t f);
 /* A new anon page (a first touch; swapped_in: read from swap, not a
