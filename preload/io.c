@@ -68,7 +68,8 @@ static bool before_write(int fd, long off, size_t len, struct file_io *io)
 	return hooked;
 }
 
-static ssize_t after_write(bool hooked, struct file_io *io, ssize_t r)
+/* After a write, truncate or fallocate begun with file_*_begin. */
+static ssize_t after_io(bool hooked, struct file_io *io, ssize_t r)
 {
 	int saved = errno;
 
@@ -111,7 +112,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	bool hooked;
 
 	hooked = before_write(fd, -1, n, &io);
-	return after_write(hooked, &io, REAL(write)(fd, buf, n));
+	return after_io(hooked, &io, REAL(write)(fd, buf, n));
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -120,7 +121,7 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	bool hooked;
 
 	hooked = before_write(fd, off, n, &io);
-	return after_write(hooked, &io, REAL(pwrite)(fd, buf, n, off));
+	return after_io(hooked, &io, REAL(pwrite)(fd, buf, n, off));
 }
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 	__attribute__((alias("pwrite")));
@@ -131,7 +132,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	bool hooked;
 
 	hooked = before_write(fd, -1, iov_len(iov, cnt), &io);
-	return after_write(hooked, &io, REAL(writev)(fd, iov, cnt));
+	return after_io(hooked, &io, REAL(writev)(fd, iov, cnt));
 }
 
 EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -140,52 +141,42 @@ EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	bool hooked;
 
 	hooked = before_write(fd, off, iov_len(iov, cnt), &io);
-	return after_write(hooked, &io, REAL(pwritev)(fd, iov, cnt, off));
+	return after_io(hooked, &io, REAL(pwritev)(fd, iov, cnt, off));
 }
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 	__attribute__((alias("pwritev")));
 
 /* ftruncate, truncate and fallocate change a mapped file's bytes under its
  * mapping: the pages that map what they cut or zero follow (file.c). */
-static int after_cut(bool hooked, struct file_cut *cut, int r)
-{
-	int saved = errno;
-
-	if (hooked)
-		file_cut_end(cut, r);
-	errno = saved;
-	return r;
-}
-
 EXPORT int ftruncate(int fd, off_t len)
 {
-	struct file_cut cut;
+	struct file_io io;
 	int saved = errno;
-	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(fd, NULL, len, &cut);
+	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(fd, NULL, len, &io);
 
 	errno = saved;
-	return after_cut(hooked, &cut, REAL(ftruncate)(fd, len));
+	return (int)after_io(hooked, &io, REAL(ftruncate)(fd, len));
 }
 EXPORT int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
 EXPORT int truncate(const char *path, off_t len)
 {
-	struct file_cut cut;
+	struct file_io io;
 	int saved = errno;
-	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(-1, path, len, &cut);
+	bool hooked = unlikely(file_mapped_any()) && file_truncate_begin(-1, path, len, &io);
 
 	errno = saved;
-	return after_cut(hooked, &cut, REAL(truncate)(path, len));
+	return (int)after_io(hooked, &io, REAL(truncate)(path, len));
 }
 EXPORT int truncate64(const char *path, off_t len) __attribute__((alias("truncate")));
 
 EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 {
-	struct file_cut cut;
+	struct file_io io;
 	int saved = errno;
-	bool hooked = unlikely(file_mapped_any()) && file_fallocate_begin(fd, mode, off, len, &cut);
+	bool hooked = unlikely(file_mapped_any()) && file_fallocate_begin(fd, mode, off, len, &io);
 
 	errno = saved;
-	return after_cut(hooked, &cut, REAL(fallocate)(fd, mode, off, len));
+	return (int)after_io(hooked, &io, REAL(fallocate)(fd, mode, off, len));
 }
 EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));

@@ -538,9 +538,10 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 		if (region_table[i].file == mf && region_table[i].shared &&
 		    file_span(&region_table[i], (uint64_t)off, (uint64_t)off + len, &s, &e))
 			file_flush_locked(s, e); /* may drop the lock: regions may move */
-	*io = (struct file_io){
-		.mf = mf, .lo = (uint64_t)off, .hi = (uint64_t)off + len, .write = write
-	};
+	*io = (struct file_io){ .mf = mf,
+				.lo = (uint64_t)off,
+				.hi = (uint64_t)off + len,
+				.kind = write ? FILE_IO_WRITE : FILE_IO_READ };
 	/* No writeback of these bytes until file_io_end has copied the new
 	 * ones into the pages (an older copy must not land after). */
 	if (write)
@@ -586,19 +587,6 @@ static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 	}
 }
 
-void file_io_end(struct file_io *io, ssize_t done)
-{
-	struct mapfile *mf = io->mf;
-
-	pager_lock();
-	if (done > 0)
-		region_for_each(r)
-			if (r->file == mf)
-				patch_region(r, io->lo, io->lo + (uint64_t)done);
-	release_writeback(mf);
-	pager_unlock();
-}
-
 /* ---- ftruncate(), truncate() and fallocate() on a mapped file -------------- */
 
 static int in_writeback(struct region *r, uintptr_t a, uint32_t f)
@@ -621,7 +609,7 @@ static bool writeback_in(struct mapfile *mf, uint64_t lo, uint64_t hi)
 }
 
 static bool cut_begin(const struct stat *st, uint64_t lo, uint64_t hi, bool cut,
-		      struct file_cut *fc)
+		      struct file_io *io)
 {
 	struct mapfile *mf;
 
@@ -642,12 +630,14 @@ static bool cut_begin(const struct stat *st, uint64_t lo, uint64_t hi, bool cut,
 		nanosleep(&ts, NULL);
 		pager_lock();
 	}
-	*fc = (struct file_cut){ .mf = mf, .lo = lo, .hi = hi, .cut = cut };
+	*io = (struct file_io){
+		.mf = mf, .lo = lo, .hi = hi, .kind = cut ? FILE_IO_CUT : FILE_IO_HOLE
+	};
 	pager_unlock();
 	return true;
 }
 
-bool file_truncate_begin(int fd, const char *path, long len, struct file_cut *fc)
+bool file_truncate_begin(int fd, const char *path, long len, struct file_io *io)
 {
 	struct stat st;
 
@@ -659,10 +649,10 @@ bool file_truncate_begin(int fd, const char *path, long len, struct file_cut *fc
 	 * held it too, whatever the program stored past the end there. */
 	return cut_begin(&st, (uint64_t)len < (uint64_t)st.st_size ? (uint64_t)len :
 								    (uint64_t)st.st_size,
-			 UINT64_MAX, true, fc);
+			 UINT64_MAX, true, io);
 }
 
-bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_cut *fc)
+bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_io *io)
 {
 	struct stat st;
 
@@ -680,7 +670,7 @@ bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_cut 
 	}
 	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
 		return false; /* the bytes stay as they are */
-	return cut_begin(&st, (uint64_t)off, (uint64_t)off + (uint64_t)len, false, fc);
+	return cut_begin(&st, (uint64_t)off, (uint64_t)off + (uint64_t)len, false, io);
 }
 
 /* Bytes [b0, b1) of the page at a of r read zeros in the file now: so in
@@ -754,13 +744,18 @@ static void cut_region(struct region *r, uint64_t lo, uint64_t hi, bool cut)
 		zero_part(r, a, 0, PAGE_SIZE);
 }
 
-void file_cut_end(struct file_cut *fc, int rc)
+void file_io_end(struct file_io *io, ssize_t r)
 {
+	struct mapfile *mf = io->mf;
+
 	pager_lock();
-	if (!rc)
-		region_for_each(r)
-			if (r->file == fc->mf)
-				cut_region(r, fc->lo, fc->hi, fc->cut);
-	release_writeback(fc->mf);
+	region_for_each(rg)
+		if (rg->file == mf) {
+			if (io->kind == FILE_IO_WRITE && r > 0)
+				patch_region(rg, io->lo, io->lo + (uint64_t)r);
+			else if (io->kind != FILE_IO_WRITE && r == 0)
+				cut_region(rg, io->lo, io->hi, io->kind == FILE_IO_CUT);
+		}
+	release_writeback(mf);
 	pager_unlock();
 }

@@ -35,30 +35,30 @@ void file_fork_prepare(void);
 /* read()/write() on a file the program has mapped (preload hooks). begin
  * writes back the mapping's changes the call could see (and for a write,
  * holds off writeback of those bytes); end puts the bytes a write stored
- * into the resident pages that map them. */
+ * into the resident pages that map them.
+ *
+ * ftruncate()/truncate()/fallocate() on such a file (path: truncate's,
+ * else fd's file): begin holds off writeback of the bytes the call will
+ * cut (past a new end) or zero (a punched or zeroed hole) and lets the
+ * writes in flight there land; end, after the call, drops or zeroes the
+ * pages that map those bytes as the kernel does its page cache's. A call
+ * that moves the file's bytes (collapse, insert) hands its mappings back
+ * to the kernel. end's r: the call's result. */
+enum file_io_kind {
+	FILE_IO_READ,
+	FILE_IO_WRITE,
+	FILE_IO_CUT,  /* the file ends at lo now */
+	FILE_IO_HOLE, /* [lo, hi) reads zeros now */
+};
 struct file_io {
 	struct mapfile *mf;
 	uint64_t lo, hi;
-	bool write;
+	enum file_io_kind kind;
 };
 bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io);
-void file_io_end(struct file_io *io, ssize_t done);
-
-/* ftruncate()/truncate()/fallocate() on a file the program has mapped
- * (preload hooks; path: truncate's, else fd's file). begin holds off
- * writeback of the bytes the call will cut (past a new end) or zero (a
- * punched or zeroed hole) and lets the writes in flight there land; end,
- * after the call (rc its result), drops or zeroes the pages that map
- * those bytes as the kernel does its page cache's. A call that moves the
- * file's bytes (collapse, insert) hands its mappings back to the kernel. */
-struct file_cut {
-	struct mapfile *mf;
-	uint64_t lo, hi;
-	bool cut; /* the file ends at lo */
-};
-bool file_truncate_begin(int fd, const char *path, long len, struct file_cut *fc);
-bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_cut *fc);
-void file_cut_end(struct file_cut *fc, int rc);
+bool file_truncate_begin(int fd, const char *path, long len, struct file_io *io);
+bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_io *io);
+void file_io_end(struct file_io *io, ssize_t r);
 
 int rt_msync(void *addr, size_t len, int flags);
 
