@@ -358,19 +358,25 @@ static int flush_one(struct region *r, uintptr_t a, uint32_t f)
 	return 0; /* on to the next page: write back all that can be */
 }
 
+/* Wait a little for what another thread must finish (a write in flight
+ * landing), the pager lock let go meanwhile. */
+static void nap_unlocked(void)
+{
+	struct timespec ts = { 0, 200000 };
+
+	pager_unlock();
+	nanosleep(&ts, NULL);
+	pager_lock();
+}
+
 int file_flush_locked(uintptr_t s, uintptr_t e)
 {
 	int err;
 
 	/* A write in flight carries an older copy: let it land first; and
 	 * let a write() on these bytes finish putting them in the pages. */
-	while (each_shared_page(s, e, busy_page)) {
-		struct timespec ts = { 0, 200000 };
-
-		pager_unlock();
-		nanosleep(&ts, NULL);
-		pager_lock();
-	}
+	while (each_shared_page(s, e, busy_page))
+		nap_unlocked();
 	flush_err = 0;
 	each_shared_page(s, e, flush_one);
 	err = flush_err;
@@ -550,40 +556,57 @@ bool file_io_begin(int fd, long off, size_t len, bool write, struct file_io *io)
 	return write;
 }
 
+/*
+ * Bytes [b0, b1) of the page at a of r changed in the file: put the new ones
+ * (read from the file, or zeros) into our copy where it is the file's (a
+ * MAP_SHARED page, or a MAP_PRIVATE one the program has not written). A
+ * page being read in is read again instead. -1: the page could not be read.
+ */
+static int patch_page(struct region *r, uintptr_t a, size_t b0, size_t b1, bool zeros)
+{
+	static char *page;
+	uint64_t w = *region_pst(r, a), poff = region_file_off(r, a);
+	uint32_t f = ps_frame(w);
+	struct frame *fr = lru_frame(f);
+	bool clean;
+
+	if (ps_type(w) == PS_READING && (fr->flags & F_FILE)) {
+		fr->flags |= F_REREAD; /* its read may have seen the old bytes */
+		return 0;
+	}
+	if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_FILE) || (fr->flags & F_WRITEBACK))
+		return 0;
+	if ((!page && !(page = sys_alloc_meta(PAGE_SIZE))) || track_read_page(f, page))
+		return -1;
+	/* A MAP_PRIVATE page the program wrote is its own copy now. */
+	clean = lru_hash_equal(lru_page_hash(page), fr->hash);
+	if (!r->shared && !clean)
+		return 0;
+	if (zeros)
+		memset(page + b0, 0, b1 - b0);
+	else if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) !=
+		 (ssize_t)(b1 - b0))
+		return 0;
+	if (track_write_bytes(f, b0, page + b0, b1 - b0))
+		return 0;
+	if (clean)
+		fr->hash = lru_page_hash(page);
+	return 0;
+}
+
 /* Copy the file's bytes [lo, hi) into the resident pages of r that map them. */
 static void patch_region(struct region *r, uint64_t lo, uint64_t hi)
 {
-	static char *page;
 	uintptr_t s, e;
 
-	if ((!page && !(page = sys_alloc_meta(PAGE_SIZE))) || !file_span(r, lo, hi, &s, &e))
+	if (!file_span(r, lo, hi, &s, &e))
 		return;
 	for (uintptr_t a = s; a < e; a += PAGE_SIZE) {
-		uint64_t w = *region_pst(r, a), poff = region_file_off(r, a);
-		uint32_t f = ps_frame(w);
-		struct frame *fr = lru_frame(f);
+		uint64_t poff = region_file_off(r, a);
 		uint64_t b0 = (lo > poff ? lo : poff) - poff,
 			 b1 = (hi < poff + PAGE_SIZE ? hi : poff + PAGE_SIZE) - poff;
-		bool clean;
 
-		if (ps_type(w) == PS_READING && (fr->flags & F_FILE)) {
-			fr->flags |= F_REREAD; /* its read may have seen the old bytes */
-			continue;
-		}
-		if (ps_type(w) != PS_RESIDENT || !(fr->flags & F_FILE) ||
-		    (fr->flags & F_WRITEBACK) || track_read_page(f, page))
-			continue;
-		/* A MAP_PRIVATE page the program wrote is its own copy now. */
-		clean = lru_hash_equal(lru_page_hash(page), fr->hash);
-		if (!r->shared && !clean)
-			continue;
-		if (sys_pread(r->file->fd, page + b0, b1 - b0, (off_t)(poff + b0)) !=
-		    (ssize_t)(b1 - b0))
-			continue;
-		if (track_write_bytes(f, (size_t)b0, page + b0, (size_t)(b1 - b0)))
-			continue;
-		if (clean)
-			fr->hash = lru_page_hash(page);
+		patch_page(r, a, (size_t)b0, (size_t)b1, false);
 	}
 }
 
@@ -623,13 +646,8 @@ static bool cut_begin(const struct stat *st, uint64_t lo, uint64_t hi, bool cut,
 	 * (older bytes) land before the call: after it one would put the old
 	 * bytes back, or lengthen the file again. */
 	hold_writeback(mf, lo, hi);
-	while (writeback_in(mf, lo, hi)) {
-		struct timespec ts = { 0, 200000 };
-
-		pager_unlock();
-		nanosleep(&ts, NULL);
-		pager_lock();
-	}
+	while (writeback_in(mf, lo, hi))
+		nap_unlocked();
 	*io = (struct file_io){
 		.mf = mf, .lo = lo, .hi = hi, .kind = cut ? FILE_IO_CUT : FILE_IO_HOLE
 	};
@@ -673,35 +691,12 @@ bool file_fallocate_begin(int fd, int mode, long off, long len, struct file_io *
 	return cut_begin(&st, (uint64_t)off, (uint64_t)off + (uint64_t)len, false, io);
 }
 
-/* Bytes [b0, b1) of the page at a of r read zeros in the file now: so in
- * our copy too, where it is the file's (a MAP_SHARED page, or a
- * MAP_PRIVATE one the program has not written). */
+/* Bytes [b0, b1) of the page at a of r read zeros in the file now. */
 static void zero_part(struct region *r, uintptr_t a, size_t b0, size_t b1)
 {
-	static char *page;
-	uint64_t w = *region_pst(r, a);
-	struct frame *fr = lru_frame(ps_frame(w));
-	bool clean;
-
-	if ((ps_type(w) != PS_RESIDENT && ps_type(w) != PS_READING) || !(fr->flags & F_FILE))
-		return;
-	if (ps_type(w) == PS_READING) {
-		fr->flags |= F_REREAD; /* its read may have seen the old bytes */
-		return;
-	}
-	if ((!page && !(page = sys_alloc_meta(PAGE_SIZE))) || track_read_page(ps_frame(w), page)) {
+	if (patch_page(r, a, b0, b1, true))
 		log_once("cannot zero a page of %s that the program cut from the file: "
 			 "it keeps its old bytes", r->file->path);
-		return;
-	}
-	clean = lru_hash_equal(lru_page_hash(page), fr->hash);
-	if (!r->shared && !clean)
-		return;
-	memset(page + b0, 0, b1 - b0);
-	if (track_write_bytes(ps_frame(w), b0, page + b0, b1 - b0))
-		return;
-	if (clean)
-		fr->hash = lru_page_hash(page);
 }
 
 /*
